@@ -1,0 +1,80 @@
+/**
+ * Shared helpers for benchmark scripts: describe the machine, and write one
+ * benchmark's results into its own section of docs/BENCHMARKS.md plus a JSON
+ * file under bench/results/. Each benchmark owns the text between its markers,
+ * so benchmarks can be re-run one at a time without touching the others.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PAGE = join(REPO_ROOT, 'docs', 'BENCHMARKS.md');
+const RESULTS = join(REPO_ROOT, 'bench', 'results');
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  kernel: string;
+  node: string;
+  disk: string;
+  date: string;
+}
+
+export function describeMachine(dir = REPO_ROOT): Machine {
+  let disk = 'unknown';
+  try {
+    disk = execFileSync('df', ['-hT', dir], { encoding: 'utf8' }).trim().split('\n').pop() ?? disk;
+    disk = disk.replace(/\s+/g, ' ');
+  } catch {
+    /* df missing: leave unknown */
+  }
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    disk,
+    date: new Date().toISOString(),
+  };
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB RAM, ${m.kernel}, Node ${m.node}, disk: \`${m.disk}\`, run ${m.date}`;
+}
+
+/** Replace (or append) the section `name` of docs/BENCHMARKS.md and save `json`. */
+export function writeSection(name: string, markdown: string, json: unknown): void {
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(json, bigintReplacer, 2) + '\n');
+  const begin = `<!-- BEGIN ${name} -->`;
+  const end = `<!-- END ${name} -->`;
+  const block = `${begin}\n${markdown.trim()}\n${end}`;
+  let page = existsSync(PAGE)
+    ? readFileSync(PAGE, 'utf8')
+    : '# Pharaoh benchmarks\n\nEvery section below was written by the benchmark script named in it, from a real run.\n';
+  const i = page.indexOf(begin);
+  const j = page.indexOf(end);
+  page = i >= 0 && j > i ? page.slice(0, i) + block + page.slice(j + end.length) : `${page.trimEnd()}\n\n${block}\n`;
+  writeFileSync(PAGE, page);
+}
+
+function bigintReplacer(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/** Percentile of an unsorted sample (nearest rank). */
+export function percentile(sample: number[], p: number): number {
+  if (sample.length === 0) return NaN;
+  const s = Float64Array.from(sample).sort();
+  const rank = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[rank]!;
+}
+
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
