@@ -1,1 +1,10 @@
-export {};
+export { Obelisk } from './obelisk.js';
+export type { DurableBound, Range } from './obelisk.js';
+export { ObeliskError } from './errors.js';
+export type { ObeliskErrorCode } from './errors.js';
+export { DEFAULT_MAX_FILE_SIZE, MAX_VALUE, parseOptions } from './options.js';
+export type { ObeliskOptions, SyncInfo } from './options.js';
+export type { FileLayer, FileLayerHandle, FileOp } from './file-layer.js';
+export { nodeFileLayer } from './node-file-layer.js';
+export { SimulatedDisk, mulberry32 } from './simulated-disk.js';
+export type { CrashOptions, Fault, SimulatedDiskOptions } from './simulated-disk.js';

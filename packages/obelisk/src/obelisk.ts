@@ -1,0 +1,261 @@
+import { posix } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ObeliskError, errnoCode, ioError } from './errors.js';
+import type { FileLayer, FileLayerHandle } from './file-layer.js';
+import { MAX_VALUE, parseOptions, type ObeliskOptions, type SyncInfo } from './options.js';
+import { openOwnedSegment, segmentName } from './segments.js';
+
+/** A durable range of values: every value in `first..last` (inclusive) is yours. */
+export interface Range {
+  first: number;
+  last: number;
+}
+
+/** What the snowflake generator needs from a durable bound (Obelisk satisfies it). */
+export interface DurableBound {
+  readonly value: number;
+  advanceTo(v: number): Promise<number>;
+}
+
+interface Waiter {
+  /** Called with the durable value once it covers this waiter. */
+  settle(durable: number): void;
+  fail(err: ObeliskError): void;
+}
+
+/**
+ * A persistent monotonic counter whose value is the size of a sparse file.
+ *
+ * Invariants: the file only grows, by `ftruncate` (never by writing bytes); a
+ * value is released only after an `fdatasync` made a size >= it durable; one
+ * `ftruncate` then one `fdatasync` at a time (group commit: all calls queued
+ * while a sync runs share the next one); one owner at a time (OFD lock); after a
+ * failed `ftruncate`/`fdatasync` nothing more is released (poisoned).
+ */
+export class Obelisk implements DurableBound {
+  private readonly fs: FileLayer;
+  private readonly dir: string;
+  private readonly name: string;
+  private readonly maxFileSize: number;
+  private readonly onSync: ((info: SyncInfo) => void) | undefined;
+  private handle: FileLayerHandle;
+  private segmentPath: string;
+  private base: number;
+  /** Highest value made durable (and so releasable). */
+  private durable: number;
+  /** Highest value promised to any caller; durable or queued. */
+  private promised: number;
+  private queue: Waiter[] = [];
+  private flushing: Promise<void> | undefined;
+  private poisonError: ObeliskError | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(readonly path: string, seg: { handle: FileLayerHandle; path: string; base: number; value: number }, o: ReturnType<typeof parseOptions>) {
+    this.fs = o.fs;
+    this.maxFileSize = o.maxFileSize;
+    this.onSync = o.onSync;
+    this.dir = posix.dirname(path);
+    this.name = posix.basename(path);
+    this.handle = seg.handle;
+    this.segmentPath = seg.path;
+    this.base = seg.base;
+    this.durable = seg.value;
+    this.promised = seg.value;
+  }
+
+  /**
+   * Open (or create) the counter at `path` and take exclusive ownership.
+   * Creating fsyncs the parent directory. The value read is made durable before
+   * the promise resolves. Rejects `LOCKED` if another open counter owns it,
+   * `INVALID_ARGUMENT` for bad options or a directory path, `IO` otherwise.
+   */
+  static async open(path: string, options?: ObeliskOptions): Promise<Obelisk> {
+    if (typeof path !== 'string' || path === '') throw new ObeliskError('INVALID_ARGUMENT', 'path must be a non-empty string');
+    const o = parseOptions(options);
+    const seg = await openOwnedSegment(o.fs, path);
+    return new Obelisk(path, seg, o);
+  }
+
+  /** Highest durable value handed out (or handable) so far. Never decreases. */
+  get value(): number {
+    return this.durable;
+  }
+
+  /** True after a failed `ftruncate`/`fdatasync`: every call rejects `POISONED`; reopen to continue. */
+  get poisoned(): boolean {
+    return this.poisonError !== undefined;
+  }
+
+  /**
+   * Add `n` (a positive safe integer, default 1) and resolve the new value once
+   * a size >= it is durable. Values handed out are unique and increasing.
+   * Rejects `EXHAUSTED` if it would pass 2^53 - 1 (counter unchanged).
+   */
+  increment(n = 1): Promise<number> {
+    const err = checkCount(n, 'increment') ?? this.stateError();
+    if (err !== undefined) return Promise.reject(err);
+    const v = this.promised + n;
+    if (v > MAX_VALUE) return Promise.reject(exhausted(this.promised, n));
+    this.promised = v;
+    return this.enqueue(() => v);
+  }
+
+  /**
+   * Reserve `n` values: resolves `{ first, last }` (`last - first + 1 === n`)
+   * once `last` is durable, so the caller may hand them out from memory.
+   */
+  reserve(n: number): Promise<Range> {
+    const err = checkCount(n, 'reserve') ?? this.stateError();
+    if (err !== undefined) return Promise.reject(err);
+    const first = this.promised + 1;
+    const last = this.promised + n;
+    if (last > MAX_VALUE) return Promise.reject(exhausted(this.promised, n));
+    this.promised = last;
+    return this.enqueue(() => ({ first, last }));
+  }
+
+  /**
+   * Monotonic max: resolves the durable value once it is >= `v`. `v` below the
+   * current value is refused (`INVALID_ARGUMENT`); the counter never lowers.
+   * Later `increment`s return values above `v`.
+   */
+  advanceTo(v: number): Promise<number> {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      return Promise.reject(new ObeliskError('INVALID_ARGUMENT', `advanceTo needs a non-negative safe integer, got ${String(v)}`));
+    }
+    const err = this.stateError();
+    if (err !== undefined) return Promise.reject(err);
+    if (v < this.durable) {
+      return Promise.reject(new ObeliskError('INVALID_ARGUMENT', `advanceTo(${v}) would lower the counter from ${this.durable}`));
+    }
+    if (v === this.durable) return Promise.resolve(v);
+    if (v > this.promised) this.promised = v;
+    return this.enqueue((d) => d);
+  }
+
+  /**
+   * Stop accepting calls (they reject `CLOSED`), let already queued calls finish
+   * their sync, then close the file, which releases the lock. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.flushing;
+    try {
+      await this.handle.close();
+    } catch (err) {
+      // A poisoned counter already reported its failure; closing it is cleanup.
+      if (this.poisonError === undefined) throw ioError('cannot close counter', this.segmentPath, err);
+    }
+  }
+
+  private stateError(): ObeliskError | undefined {
+    if (this.closing !== undefined) return new ObeliskError('CLOSED', `counter ${this.path} is closed`, { path: this.path });
+    return this.poisonError;
+  }
+
+  private enqueue<T>(result: (durable: number) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ settle: (d) => resolve(result(d)), fail: reject });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  /**
+   * The only writer. Strictly sequential: each round takes the whole queue,
+   * grows the file once to the highest promised value, syncs once, releases
+   * the round. Calls arriving meanwhile wait for the next round.
+   */
+  private async flushLoop(): Promise<void> {
+    await null; // let calls made in the same tick join the first round
+    try {
+      while (this.queue.length > 0 && this.poisonError === undefined) {
+        const batch = this.queue;
+        this.queue = [];
+        const target = this.promised;
+        if (target > this.durable) {
+          const t0 = performance.now();
+          try {
+            await this.persist(target);
+          } catch (err) {
+            this.poison(err, batch);
+            return;
+          }
+          this.durable = target;
+          this.report({ ms: performance.now() - t0, waiters: batch.length });
+        }
+        for (const w of batch) w.settle(this.durable);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Make `target` durable: one ftruncate then one fdatasync, or a rollover. */
+  private async persist(target: number): Promise<void> {
+    const size = target - this.base;
+    if (size > this.maxFileSize) return this.rollover(target);
+    await this.handle.truncate(size);
+    await this.handle.datasync();
+  }
+
+  /**
+   * Continue in a new segment `name.seg-<target>` (value = target + 0). It is
+   * created, locked, synced and its directory entry fsynced before the old
+   * segment is removed, so a crash at any step leaves a segment holding the
+   * larger value, which open picks.
+   */
+  private async rollover(target: number): Promise<void> {
+    const path = posix.join(this.dir, segmentName(this.name, target));
+    const h = await this.fs.open(path, true);
+    try {
+      if (!(await h.tryLock())) throw new ObeliskError('LOCKED', `new segment ${path} is locked by another opener`);
+      await h.datasync();
+      await this.fs.syncDir(this.dir);
+    } catch (err) {
+      await h.close().catch(() => {});
+      throw err;
+    }
+    const old = this.handle;
+    const oldPath = this.segmentPath;
+    this.handle = h;
+    this.segmentPath = path;
+    this.base = target;
+    // Cleanup only: a leftover old segment holds a smaller value and the next open removes it.
+    await this.fs.unlink(oldPath).then(() => this.fs.syncDir(this.dir)).catch(() => {});
+    await old.close().catch(() => {});
+  }
+
+  private poison(cause: unknown, batch: Waiter[]): void {
+    const code = errnoCode(cause) ?? (cause instanceof ObeliskError ? cause.code : 'error');
+    this.poisonError = new ObeliskError(
+      'POISONED',
+      `counter ${this.path} is poisoned: ${code} while making ${this.promised} durable; durable value stays ${this.durable}; reopen it`,
+      { cause, path: this.path },
+    );
+    const waiters = batch.concat(this.queue);
+    this.queue = [];
+    for (const w of waiters) w.fail(this.poisonError);
+  }
+
+  private report(info: SyncInfo): void {
+    if (this.onSync === undefined) return;
+    try {
+      this.onSync(info);
+    } catch {
+      /* a metrics hook must not break the counter */
+    }
+  }
+}
+
+function checkCount(n: number, what: string): ObeliskError | undefined {
+  if (Number.isSafeInteger(n) && n >= 1) return undefined;
+  return new ObeliskError('INVALID_ARGUMENT', `${what} needs a positive safe integer, got ${String(n)}`);
+}
+
+function exhausted(current: number, n: number): ObeliskError {
+  return new ObeliskError('EXHAUSTED', `cannot add ${n} to ${current}: values stop at 2^53 - 1 (${MAX_VALUE})`);
+}

@@ -1,0 +1,49 @@
+import { ObeliskError } from './errors.js';
+import type { FileLayer } from './file-layer.js';
+import { nodeFileLayer } from './node-file-layer.js';
+
+/**
+ * ext4's largest file with 4 KiB blocks: 2^32 - 1 blocks of 4096 bytes
+ * (`truncate -s 17592186040321` fails with EFBIG, one byte less succeeds).
+ * Past it the counter rolls over to a new segment instead of failing.
+ */
+export const DEFAULT_MAX_FILE_SIZE = 2 ** 44 - 4096;
+
+/** Values are JS numbers; beyond this they stop being exact integers. */
+export const MAX_VALUE = Number.MAX_SAFE_INTEGER;
+
+export interface SyncInfo {
+  /** Wall time of the `fdatasync` (or of the rollover steps) in milliseconds. */
+  ms: number;
+  /** How many calls this sync released (group-commit batch size). */
+  waiters: number;
+}
+
+export interface ObeliskOptions {
+  /** All file access goes through this layer. Default: `nodeFileLayer` (real files). */
+  fs?: FileLayer;
+  /** Bytes; the size at which the counter rolls over to a new segment. Default `DEFAULT_MAX_FILE_SIZE`. */
+  maxFileSize?: number;
+  /** Metrics hook, called after each successful `fdatasync` of a batch. Must not throw. */
+  onSync?: (info: SyncInfo) => void;
+}
+
+export interface ResolvedOptions {
+  fs: FileLayer;
+  maxFileSize: number;
+  onSync: ((info: SyncInfo) => void) | undefined;
+}
+
+/** The one validating parser for `ObeliskOptions`; throws `INVALID_ARGUMENT`. */
+export function parseOptions(options: ObeliskOptions | undefined): ResolvedOptions {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw new ObeliskError('INVALID_ARGUMENT', 'options must be an object');
+  const maxFileSize = o.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  if (!Number.isSafeInteger(maxFileSize) || maxFileSize < 1) {
+    throw new ObeliskError('INVALID_ARGUMENT', `maxFileSize must be a positive safe integer, got ${String(maxFileSize)}`);
+  }
+  if (o.onSync !== undefined && typeof o.onSync !== 'function') {
+    throw new ObeliskError('INVALID_ARGUMENT', 'onSync must be a function');
+  }
+  return { fs: o.fs ?? nodeFileLayer, maxFileSize, onSync: o.onSync };
+}
