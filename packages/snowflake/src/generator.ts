@@ -1,0 +1,420 @@
+/**
+ * The monotonic ID generator for one shard.
+ *
+ * In memory it keeps the next free (unit, seq) position; on disk, through a
+ * DurableBound, a coarse upper bound on every unit it may issue. The hot path
+ * is synchronous: read the clock, pick a position, OR one bigint. It only goes
+ * async when the durable bound must move first (window used up) or when
+ * borrowing from the future would run too far ahead of the clock.
+ */
+import { AfterTooFarAheadError, GeneratorClosedError, InvalidOptionError, TimeExhaustedError } from './errors.js';
+import { checkId, type Layout } from './layout.js';
+import {
+  parseGeneratorOptions,
+  type Clock,
+  type DurableBound,
+  type GeneratorEvent,
+  type GeneratorOptions,
+  type ParsedOptions,
+} from './options.js';
+
+/** Consecutive IDs `first, first + 1, ..., first + count - 1`, all in one time unit. */
+export interface IdRange {
+  first: bigint;
+  count: number;
+}
+
+/** Monotonic counters, for metrics. */
+export interface GeneratorStats {
+  /** IDs handed out (a range counts its size). */
+  issued: number;
+  /** Times a clock reading was lower than the one before it. */
+  clockRegressions: number;
+  /** Times a unit's sequence ran out and the next unit was borrowed. */
+  seqOverflows: number;
+  /** Calls that had to wait for the durable bound to advance. */
+  boundWaits: number;
+  /** Calls that had to wait because borrowing ran more than maxLeadMs ahead. */
+  leadWaits: number;
+  /** Completed advanceTo() calls on the bound (each one is an fdatasync for Obelisk). */
+  boundAdvances: number;
+}
+
+// reserve() results below 1: why nothing could be issued right now.
+const BLOCK_BOUND = -1;
+const BLOCK_LEAD = -2;
+const BLOCK_AFTER = -3;
+const BLOCK_EXHAUSTED = -4;
+/** Lead waits re-check the clock at least this often (a stepped clock gives no signal). */
+const MAX_LEAD_POLL_MS = 50;
+/** `minUnit` meaning "no `after` constraint". */
+const NO_MIN = -1;
+
+interface Waiter {
+  n: number;
+  minUnit: number;
+  minSeq: number;
+  single: boolean;
+  resolve: (v: bigint | IdRange) => void;
+  reject: (e: Error) => void;
+  waitedBound: boolean;
+  waitedLead: boolean;
+}
+
+export class IdGenerator {
+  readonly layout: Layout;
+  readonly shard: number;
+  private readonly bound: DurableBound;
+  private readonly clock: Clock;
+  private readonly onEvent: ((e: GeneratorEvent) => void) | undefined;
+  private readonly epochMs: number;
+  private readonly unitMs: number;
+  private readonly maxSeq: number;
+  private readonly maxTime: number;
+  private readonly timeShift: bigint;
+  private readonly shardBase: bigint;
+  private readonly windowUnits: number;
+  private readonly marginUnits: number;
+  private readonly maxLeadUnits: number;
+  private readonly unitsPerTick: number;
+
+  /** Unit of the last issued ID (or the resume point after open). */
+  private unit: number;
+  /** Next free sequence number in `unit`; > maxSeq when the unit is used up. */
+  private seq = 0;
+  /** `unit` and `shard` already shifted into place: computed once per unit. */
+  private base: bigint;
+  /** First ID of the last successful reserve(). */
+  private first = 0n;
+  private boundTicks: number;
+  /** No unit >= boundUnits is ever issued: boundUnits = boundTicks * unitsPerTick. */
+  private boundUnits: number;
+  private advancing: Promise<void> | undefined;
+  /** Highest unit an advance was asked for while another was in flight. */
+  private pendingUnit = NO_MIN;
+  private lastNowMs = -Infinity;
+  /** Highest clock reading seen, in units: the lead is measured against it. */
+  private highUnit = -Infinity;
+  private blockedUnit = 0;
+  private readonly queue: Waiter[] = [];
+  private leadTimer: NodeJS.Timeout | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  private readonly counters: GeneratorStats = {
+    issued: 0,
+    clockRegressions: 0,
+    seqOverflows: 0,
+    boundWaits: 0,
+    leadWaits: 0,
+    boundAdvances: 0,
+  };
+
+  private constructor(p: ParsedOptions) {
+    const { layout } = p;
+    this.layout = layout;
+    this.shard = p.shard;
+    this.bound = p.bound;
+    this.clock = p.clock;
+    this.onEvent = p.onEvent;
+    this.epochMs = layout.epochMs;
+    this.unitMs = layout.unitMs;
+    this.maxSeq = layout.maxSeq;
+    this.maxTime = Number(layout.maxTime);
+    this.timeShift = layout.timeShift;
+    this.shardBase = BigInt(p.shard) << layout.shardShift;
+    this.windowUnits = p.windowUnits;
+    this.marginUnits = Math.ceil(p.windowUnits / 2);
+    this.maxLeadUnits = p.maxLeadUnits;
+    this.unitsPerTick = p.unitsPerTick;
+    this.boundTicks = p.bound.value;
+    this.boundUnits = this.boundTicks * this.unitsPerTick;
+    // Every ID issued before a crash had a unit < the durable bound, so resuming
+    // at the bound keeps every new ID above them, whatever the clock says.
+    this.unit = this.boundUnits;
+    this.base = this.baseOf(this.unit);
+  }
+
+  /**
+   * Open a generator for `shard`, resuming at the durable bound. Does not touch
+   * the disk: the bound is first advanced when the first ID is asked for, so
+   * idle shards cost no fsyncs.
+   */
+  static async open(options: GeneratorOptions): Promise<IdGenerator> {
+    return new IdGenerator(parseGeneratorOptions(options));
+  }
+
+  /** The error that stopped this generator (the bound's advanceTo rejected), if any. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): GeneratorStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * One ID, strictly greater than every ID this generator issued before (also
+   * before a crash) and than `after` if given. Its unit is below the durable
+   * bound when the promise resolves.
+   */
+  next(after?: bigint): Promise<bigint> {
+    if (after === undefined && this.queue.length === 0 && this.failure === undefined && !this.closed) {
+      const r = this.reserve(1, NO_MIN, 0);
+      if (r > 0) return Promise.resolve(this.first);
+    }
+    return this.request(1, after, true) as Promise<bigint>;
+  }
+
+  /**
+   * Up to `n` consecutive IDs in one time unit (count >= 1; ask again for more),
+   * all strictly greater than every ID issued before and than `after`.
+   */
+  nextRange(n: number, after?: bigint): Promise<IdRange> {
+    if (after === undefined && Number.isSafeInteger(n) && n >= 1 && this.queue.length === 0 && this.failure === undefined && !this.closed) {
+      const r = this.reserve(n, NO_MIN, 0);
+      if (r > 0) return Promise.resolve({ first: this.first, count: r });
+    }
+    return this.request(n, after, false) as Promise<IdRange>;
+  }
+
+  /**
+   * Synchronous variant of nextRange: the range, or undefined when the caller
+   * must use the async path (bound or lead wait, queued callers, failure,
+   * closed, or an `after` that is refused).
+   */
+  tryNextRangeSync(n: number, after?: bigint): IdRange | undefined {
+    checkCount(n);
+    if (this.queue.length > 0 || this.failure !== undefined || this.closed) return undefined;
+    const [minUnit, minSeq] = after === undefined ? [NO_MIN, 0] : this.minPosition(after);
+    const r = this.reserve(n, minUnit, minSeq);
+    return r > 0 ? { first: this.first, count: r } : undefined;
+  }
+
+  /**
+   * Stop: pending and later calls reject with GeneratorClosedError and no new
+   * bound advance starts. Does not close the bound. Resolves once an advance
+   * already in flight has settled, so the caller may then close the bound.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    this.clearLeadTimer();
+    this.rejectAll(new GeneratorClosedError());
+    return this.advancing ?? Promise.resolve();
+  }
+
+  private request(n: number, after: bigint | undefined, single: boolean): Promise<bigint | IdRange> {
+    try {
+      checkCount(n);
+      const [minUnit, minSeq] = after === undefined ? [NO_MIN, 0] : this.minPosition(after);
+      if (this.failure) return Promise.reject(this.failure);
+      if (this.closed) return Promise.reject(new GeneratorClosedError());
+      return new Promise((resolve, reject) => {
+        this.queue.push({ n, minUnit, minSeq, single, resolve, reject, waitedBound: false, waitedLead: false });
+        this.pump();
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Smallest (unit, seq) of this shard whose ID is > `after`. IDs order by
+   * (time, shard, seq): in after's own unit a higher shard is already greater,
+   * the same shard needs a higher seq, and a lower shard needs the next unit.
+   */
+  private minPosition(after: bigint): [number, number] {
+    checkId('after', after);
+    const l = this.layout;
+    const time = Number(after >> l.timeShift);
+    const shard = Number((after >> l.shardShift) & l.shardMask);
+    const seq = Number(after & l.seqMask);
+    if (this.shard > shard) return [time, 0];
+    if (this.shard === shard && seq < this.maxSeq) return [time, seq + 1];
+    return [time + 1, 0];
+  }
+
+  /**
+   * The hot path. Picks the next position and commits it, returning the count
+   * issued (first ID in `this.first`), or a BLOCK_* code leaving state as is.
+   * Invariants: (unit, seq) only grows; no unit >= boundUnits is issued.
+   */
+  private reserve(n: number, minUnit: number, minSeq: number): number {
+    const now = this.clock.now();
+    if (now < this.lastNowMs) this.regression(now);
+    this.lastNowMs = now;
+    const nowUnit = Math.floor((now - this.epochMs) / this.unitMs);
+    if (nowUnit > this.highUnit) this.highUnit = nowUnit;
+    let unit = this.unit;
+    let seq = this.seq;
+    if (nowUnit > unit) {
+      unit = nowUnit;
+      seq = 0;
+    }
+    if (minUnit > unit) {
+      if (minUnit > this.highUnit + this.maxLeadUnits) return this.block(BLOCK_AFTER, minUnit);
+      unit = minUnit;
+      seq = minSeq;
+    } else if (minUnit === unit && minSeq > seq) {
+      seq = minSeq;
+    }
+    let borrowed = false;
+    if (seq > this.maxSeq) {
+      // The unit is used up: borrow the next one, but not too far ahead of the clock.
+      unit += 1;
+      seq = 0;
+      borrowed = true;
+      if (unit > this.highUnit + this.maxLeadUnits) return this.block(BLOCK_LEAD, unit);
+    }
+    if (unit > this.maxTime) return this.block(BLOCK_EXHAUSTED, unit);
+    if (unit >= this.boundUnits) {
+      this.advance(unit);
+      return this.block(BLOCK_BOUND, unit);
+    }
+    if (unit !== this.unit) {
+      this.unit = unit;
+      this.base = this.baseOf(unit);
+      if (borrowed) this.overflow(unit);
+    }
+    const room = this.maxSeq + 1 - seq;
+    const count = n < room ? n : room;
+    this.first = this.base | BigInt(seq);
+    this.seq = seq + count;
+    this.counters.issued += count;
+    // Push the bound ahead before the window is used up, so callers never wait on disk.
+    if (unit + this.marginUnits >= this.boundUnits && this.advancing === undefined) this.advance(unit);
+    return count;
+  }
+
+  private block(code: number, unit: number): number {
+    this.blockedUnit = unit;
+    return code;
+  }
+
+  private baseOf(unit: number): bigint {
+    return (BigInt(unit) << this.timeShift) | this.shardBase;
+  }
+
+  /** Make sure the bound will cover `unit` plus the window (one advance in flight at a time). */
+  private advance(unit: number): void {
+    const ticks = Math.floor((unit + this.windowUnits) / this.unitsPerTick) + 1;
+    if (this.advancing !== undefined) {
+      if (unit > this.pendingUnit) this.pendingUnit = unit;
+      return;
+    }
+    if (ticks <= this.boundTicks || this.closed || this.failure) return;
+    this.advancing = this.bound.advanceTo(ticks).then(
+      (v) => this.advanced(v, ticks),
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  private advanced(v: number, asked: number): void {
+    this.advancing = undefined;
+    this.counters.boundAdvances += 1;
+    const durable = typeof v === 'number' ? v : this.bound.value;
+    if (!(durable >= asked)) {
+      this.fail(new Error(`bound.advanceTo(${asked}) resolved with ${String(v)}, below the asked value`));
+      return;
+    }
+    this.boundTicks = durable;
+    this.boundUnits = durable * this.unitsPerTick;
+    this.emit({ type: 'bound-advanced', ticks: durable });
+    if (this.closed) return;
+    const pending = this.pendingUnit;
+    this.pendingUnit = NO_MIN;
+    if (pending !== NO_MIN) this.advance(pending);
+    this.pump();
+  }
+
+  /** Serve queued callers in order until one has to wait. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      if (this.leadTimer !== undefined) return; // a lead poll is scheduled and will pump
+      if (this.failure) return this.rejectAll(this.failure);
+      const w = this.queue[0]!;
+      const r = this.reserve(w.n, w.minUnit, w.minSeq);
+      if (r > 0) {
+        this.queue.shift();
+        w.resolve(w.single ? this.first : { first: this.first, count: r });
+      } else if (r === BLOCK_BOUND) {
+        if (!w.waitedBound) {
+          w.waitedBound = true;
+          this.counters.boundWaits += 1;
+          this.emit({ type: 'bound-wait', unit: this.blockedUnit });
+        }
+        return; // advanced() pumps again
+      } else if (r === BLOCK_LEAD) {
+        this.leadWait(w);
+        return;
+      } else {
+        this.queue.shift();
+        w.reject(
+          r === BLOCK_AFTER
+            ? new AfterTooFarAheadError(this.blockedUnit, this.highUnit + this.maxLeadUnits)
+            : new TimeExhaustedError(this.layout.name, this.layout.exhaustsAt),
+        );
+      }
+    }
+  }
+
+  private leadWait(w: Waiter): void {
+    const clockUnit = this.highUnit;
+    if (!w.waitedLead) {
+      w.waitedLead = true;
+      this.counters.leadWaits += 1;
+      this.emit({ type: 'lead-wait', unit: this.blockedUnit, clockUnit });
+    }
+    const excessMs = (this.blockedUnit - (clockUnit + this.maxLeadUnits)) * this.unitMs;
+    const delay = Math.min(Math.max(excessMs, 1), MAX_LEAD_POLL_MS);
+    this.leadTimer = setTimeout(() => {
+      this.leadTimer = undefined;
+      this.pump();
+    }, delay);
+  }
+
+  private clearLeadTimer(): void {
+    if (this.leadTimer !== undefined) clearTimeout(this.leadTimer);
+    this.leadTimer = undefined;
+  }
+
+  /** The bound could not be made durable: nothing more may be issued. */
+  private fail(e: unknown): void {
+    this.advancing = undefined;
+    if (this.failure) return;
+    this.failure = e instanceof Error ? e : new Error(String(e));
+    this.clearLeadTimer();
+    this.rejectAll(this.failure);
+    this.emit({ type: 'failed', error: this.failure });
+  }
+
+  private rejectAll(e: Error): void {
+    const waiters = this.queue.splice(0);
+    for (const w of waiters) w.reject(e);
+  }
+
+  private regression(now: number): void {
+    this.counters.clockRegressions += 1;
+    this.emit({ type: 'clock-regression', fromMs: this.lastNowMs, toMs: now });
+  }
+
+  private overflow(unit: number): void {
+    this.counters.seqOverflows += 1;
+    if (this.onEvent) this.emit({ type: 'seq-overflow', unit });
+  }
+
+  private emit(e: GeneratorEvent): void {
+    if (!this.onEvent) return;
+    try {
+      this.onEvent(e);
+    } catch {
+      // A faulty listener must not break ID generation.
+    }
+  }
+}
+
+function checkCount(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidOptionError('n', `must be a positive integer, got ${String(n)}`);
+  }
+}

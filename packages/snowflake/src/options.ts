@@ -1,0 +1,116 @@
+/**
+ * Generator options: exported defaults and the one validating parser.
+ */
+import { InvalidOptionError } from './errors.js';
+import type { Layout } from './layout.js';
+
+/**
+ * A durable, monotonic store of the time bound, counted in coarse ticks since
+ * the layout epoch. `@pharaoh/obelisk`'s `Obelisk` satisfies it structurally.
+ */
+export interface DurableBound {
+  /** The highest value known durable. */
+  readonly value: number;
+  /** Make the durable value >= v (never lowers); resolves with the durable value. */
+  advanceTo(v: number): Promise<number>;
+}
+
+/** Wall clock in ms since the Unix epoch. The default is `Date.now`. */
+export interface Clock {
+  now(): number;
+}
+
+export type GeneratorEvent =
+  | { type: 'clock-regression'; fromMs: number; toMs: number }
+  | { type: 'seq-overflow'; unit: number }
+  | { type: 'bound-wait'; unit: number }
+  | { type: 'lead-wait'; unit: number; clockUnit: number }
+  | { type: 'bound-advanced'; ticks: number }
+  | { type: 'failed'; error: Error };
+
+export interface GeneratorOptions {
+  layout: Layout;
+  shard: number;
+  bound: DurableBound;
+  clock?: Clock;
+  /** How far ahead of the issued unit the durable bound is pushed. */
+  windowMs?: number;
+  /** How far borrowing may run ahead of the newest clock reading. */
+  maxLeadMs?: number;
+  /** Size of one bound tick. Must be a multiple of the layout's unit. */
+  boundTickMs?: number;
+  /** Called synchronously on rare events (never throws into the generator). */
+  onEvent?: (event: GeneratorEvent) => void;
+}
+
+/**
+ * ~3 s: one fdatasync per active shard every ~1.5 s, and a crash wastes at
+ * most ~4 s of time space (window + one tick of rounding).
+ */
+export const DEFAULT_WINDOW_MS = 3_000;
+/**
+ * 5 s: above window + tick, so that after a restart (which resumes at the
+ * bound, up to ~4 s ahead of the clock) bursts do not stall on the lead check.
+ */
+export const DEFAULT_MAX_LEAD_MS = 5_000;
+/** 1 s ticks: the bound file grows ~31.5 M bytes (apparent, sparse) per year. */
+export const DEFAULT_BOUND_TICK_MS = 1_000;
+
+export const SYSTEM_CLOCK: Clock = { now: Date.now };
+
+export interface ParsedOptions {
+  layout: Layout;
+  shard: number;
+  bound: DurableBound;
+  clock: Clock;
+  windowUnits: number;
+  maxLeadUnits: number;
+  unitsPerTick: number;
+  onEvent: ((event: GeneratorEvent) => void) | undefined;
+}
+
+export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
+  if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'must be an object');
+  const { layout, shard, bound } = o;
+  if (!layout || typeof layout.encode !== 'function' || typeof layout.unitMs !== 'number') {
+    throw new InvalidOptionError('layout', 'must be a Layout from defineLayout()');
+  }
+  if (!Number.isInteger(shard) || shard < 0 || shard > layout.maxShard) {
+    throw new InvalidOptionError('shard', `must be an integer in [0, ${layout.maxShard}], got ${String(shard)}`);
+  }
+  if (!bound || typeof bound.advanceTo !== 'function') {
+    throw new InvalidOptionError('bound', 'must have value and advanceTo()');
+  }
+  if (!Number.isSafeInteger(bound.value) || bound.value < 0) {
+    throw new InvalidOptionError('bound', `value must be a non-negative safe integer, got ${String(bound.value)}`);
+  }
+  const clock = o.clock ?? SYSTEM_CLOCK;
+  if (typeof clock.now !== 'function') throw new InvalidOptionError('clock', 'must have now()');
+  const unit = layout.unitMs;
+  const windowMs = intOption('windowMs', o.windowMs ?? DEFAULT_WINDOW_MS, unit);
+  const maxLeadMs = intOption('maxLeadMs', o.maxLeadMs ?? DEFAULT_MAX_LEAD_MS, 0);
+  const boundTickMs = intOption('boundTickMs', o.boundTickMs ?? DEFAULT_BOUND_TICK_MS, unit);
+  if (boundTickMs % unit !== 0) {
+    throw new InvalidOptionError('boundTickMs', `must be a multiple of the layout's unit (${unit} ms)`);
+  }
+  if (o.onEvent !== undefined && typeof o.onEvent !== 'function') {
+    throw new InvalidOptionError('onEvent', 'must be a function');
+  }
+  return {
+    layout,
+    shard,
+    bound,
+    clock,
+    windowUnits: Math.ceil(windowMs / unit),
+    maxLeadUnits: Math.floor(maxLeadMs / unit),
+    unitsPerTick: boundTickMs / unit,
+    onEvent: o.onEvent,
+  };
+}
+
+function intOption(name: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new InvalidOptionError(name, `must be an integer >= ${min}, got ${String(v)}`);
+  }
+  return v;
+}
