@@ -1,0 +1,9 @@
+export { Journal } from './journal.js';
+export type { JournalStats } from './journal.js';
+export { JournalError, JournalErrorCode } from './errors.js';
+export { DEFAULT_COMPACT_AT_BYTES, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_LIMIT, parseJournalOptions } from './options.js';
+export type { JournalOptions, JournalLogger } from './options.js';
+export { nodeJournalFs } from './fs.js';
+export type { JournalFs, JournalFile, JournalLock } from './fs.js';
+export { SimulatedJournalFs, seededRandom } from './simulated-fs.js';
+export type { SimFault, SimFaultCode, SimOp } from './simulated-fs.js';
