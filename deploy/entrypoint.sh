@@ -1,0 +1,65 @@
+#!/bin/sh
+# Container entry point for one Pharaoh pod of a StatefulSet.
+#
+# Pod <service>-<n> serves shards [n*S, min(n*S+S, 1024)-1], S = SHARDS_PER_POD.
+# The same formula lives in tools/cli/src/ordinal.ts; tools/cli/test/deploy.test.ts
+# runs this script for many ordinals and checks both agree and cover 0..1023 once.
+#
+# Environment:
+#   PHARAOH_SERVICE   tso | txcoord | session-mgr (required)
+#   SHARDS_PER_POD    shards per pod, 1..1024 (default 1024 = one pod per service)
+#   POD_NAME          pod name from the downward API (default: hostname)
+#   PHARAOH_DATA      persistent volume mount (default /data)
+#   PORT, HTTP_PORT   WebSocket and HTTP ports (default 7100 / 7101)
+#   PHARAOH_DRY_RUN=1 print the command instead of running it (tests)
+set -eu
+
+fail() { echo "entrypoint: $*" >&2; exit 64; }
+
+: "${PHARAOH_SERVICE:?entrypoint: set PHARAOH_SERVICE to tso, txcoord or session-mgr}"
+case "$PHARAOH_SERVICE" in tso|txcoord|session-mgr) ;; *) fail "PHARAOH_SERVICE '$PHARAOH_SERVICE' is not tso, txcoord or session-mgr" ;; esac
+
+POD_NAME="${POD_NAME:-$(hostname)}"
+SHARDS_PER_POD="${SHARDS_PER_POD:-1024}"
+DATA="${PHARAOH_DATA:-/data}"
+SHARD_COUNT=1024
+
+ordinal="${POD_NAME##*-}"
+# No leading zeros: sh arithmetic would read 010 as octal.
+case "$ordinal" in 0|[1-9]|[1-9]*[0-9]) ;; *) fail "pod name '$POD_NAME' does not end in -<ordinal>" ;; esac
+case "$ordinal" in *[!0-9]*) fail "pod name '$POD_NAME' does not end in -<ordinal>" ;; esac
+case "$SHARDS_PER_POD" in ''|*[!0-9]*|0*) fail "SHARDS_PER_POD '$SHARDS_PER_POD' must be an integer in 1..$SHARD_COUNT" ;; esac
+[ "$SHARDS_PER_POD" -le "$SHARD_COUNT" ] || fail "SHARDS_PER_POD '$SHARDS_PER_POD' must be an integer in 1..$SHARD_COUNT"
+
+lo=$((ordinal * SHARDS_PER_POD))
+if [ "$lo" -ge "$SHARD_COUNT" ]; then
+  pods=$(((SHARD_COUNT + SHARDS_PER_POD - 1) / SHARDS_PER_POD))
+  fail "pod ordinal $ordinal has no shards: with SHARDS_PER_POD=$SHARDS_PER_POD only $pods pods are needed (lower replicas)"
+fi
+hi=$((lo + SHARDS_PER_POD - 1))
+[ "$hi" -lt "$SHARD_COUNT" ] || hi=$((SHARD_COUNT - 1))
+shards="$lo-$hi"
+
+# The volume remembers which shards it holds. Changing SHARDS_PER_POD in place
+# would hand this pod shards whose directories (and durable bounds) live on
+# another pod's volume: refuse, instead of starting those shards from nothing.
+marker="$DATA/pharaoh-pod.txt"
+want="service=$PHARAOH_SERVICE shards=$shards"
+if [ -f "$marker" ]; then
+  have=$(cat "$marker")
+  if [ "$have" != "$want" ]; then
+    echo "entrypoint: this volume holds '$have' but pod $POD_NAME would now serve '$want'." >&2
+    echo "entrypoint: resharding needs the shard directories moved first (docs/DEPLOY.md, 'Changing the shard map')." >&2
+    exit 65
+  fi
+elif [ "${PHARAOH_DRY_RUN:-}" != 1 ]; then
+  mkdir -p "$DATA" && printf '%s\n' "$want" > "$marker.tmp" && mv "$marker.tmp" "$marker"
+fi
+
+set -- node /app/tools/cli/bin/pharaoh.mjs serve "$PHARAOH_SERVICE" \
+  --shards "$shards" --host 0.0.0.0 --port "${PORT:-7100}" --http-port "${HTTP_PORT:-7101}" --data "$DATA" "$@"
+if [ "${PHARAOH_DRY_RUN:-}" = 1 ]; then
+  echo "$*"
+  exit 0
+fi
+exec "$@"
