@@ -30,6 +30,13 @@ export interface FileLayer {
   unlink(path: string): Promise<void>;
   /** Make directory `dir`'s entries (creations, removals) durable (`fsync` on the directory). */
   syncDir(dir: string): Promise<void>;
+  /**
+   * Optional: a view of this layer for one process lifetime. A counter takes it
+   * once when it opens and uses only it. `SimulatedDisk` returns a view whose
+   * operations all fail after a simulated crash, so a "dead" counter cannot act
+   * on the disk after its power cut. Real layers omit it.
+   */
+  forProcess?(): FileLayer;
 }
 
 /** Operation names, used by `SimulatedDisk` for fault injection and counting. */

@@ -45,5 +45,6 @@ export function parseOptions(options: ObeliskOptions | undefined): ResolvedOptio
   if (o.onSync !== undefined && typeof o.onSync !== 'function') {
     throw new ObeliskError('INVALID_ARGUMENT', 'onSync must be a function');
   }
-  return { fs: o.fs ?? nodeFileLayer, maxFileSize, onSync: o.onSync };
+  const fs = o.fs ?? nodeFileLayer;
+  return { fs: fs.forProcess?.() ?? fs, maxFileSize, onSync: o.onSync };
 }

@@ -94,6 +94,8 @@ export class SimulatedDisk implements FileLayer {
   private faults: Array<Required<Omit<Fault, 'path'>> & { path: string | undefined }> = [];
   private readonly gates = new Map<FileOp, Promise<void>>();
   private crashAfter: { ops: number; options: CrashOptions } | undefined;
+  /** Number of crashes so far; a process view from an older epoch is dead. */
+  private epoch = 0;
 
   constructor(options: SimulatedDiskOptions = {}) {
     this.rng = mulberry32(options.seed ?? 1);
@@ -104,20 +106,7 @@ export class SimulatedDisk implements FileLayer {
   // ---- FileLayer ----
 
   open(path: string, create: boolean): Promise<FileLayerHandle> {
-    return this.run('open', path, undefined, () => {
-      if (this.directories.has(path)) throw new SimError('EISDIR', 'open', path);
-      const dir = this.dir(posix.dirname(path));
-      const name = posix.basename(path);
-      let inode = dir.live.get(name);
-      if (inode === undefined) {
-        if (!create) throw new SimError('ENOENT', 'open', path);
-        inode = { size: 0, durableSize: 0, lock: null, truncatesInFlight: 0 };
-        dir.live.set(name, inode);
-      }
-      const h = new SimHandle(this, inode, path);
-      this.handles.add(h);
-      return h;
-    });
+    return this.openAs(undefined, path, create);
   }
 
   readdir(dir: string): Promise<string[]> {
@@ -125,17 +114,71 @@ export class SimulatedDisk implements FileLayer {
   }
 
   unlink(path: string): Promise<void> {
-    return this.run('unlink', path, undefined, () => {
-      const dir = this.dir(posix.dirname(path));
-      if (!dir.live.delete(posix.basename(path))) throw new SimError('ENOENT', 'unlink', path);
-    });
+    return this.unlinkAs(undefined, path);
   }
 
   syncDir(dir: string): Promise<void> {
-    return this.run('syncDir', dir, undefined, () => {
-      const d = this.dir(dir);
-      d.durable = new Map(d.live);
-    });
+    return this.syncDirAs(undefined, dir);
+  }
+
+  /** A view for the current process lifetime: after the next crash every call through it fails (EBADF). */
+  forProcess(): FileLayer {
+    const epoch = this.epoch;
+    return {
+      open: (path, create) => this.openAs(epoch, path, create),
+      readdir: (dir) => this.run('readdir', dir, undefined, () => [...this.dir(dir).live.keys()], epoch),
+      unlink: (path) => this.unlinkAs(epoch, path),
+      syncDir: (dir) => this.syncDirAs(epoch, dir),
+    };
+  }
+
+  private openAs(epoch: number | undefined, path: string, create: boolean): Promise<FileLayerHandle> {
+    return this.run(
+      'open',
+      path,
+      undefined,
+      () => {
+        if (this.directories.has(path)) throw new SimError('EISDIR', 'open', path);
+        const dir = this.dir(posix.dirname(path));
+        const name = posix.basename(path);
+        let inode = dir.live.get(name);
+        if (inode === undefined) {
+          if (!create) throw new SimError('ENOENT', 'open', path);
+          inode = { size: 0, durableSize: 0, lock: null, truncatesInFlight: 0 };
+          dir.live.set(name, inode);
+        }
+        const h = new SimHandle(this, inode, path);
+        this.handles.add(h);
+        return h;
+      },
+      epoch,
+    );
+  }
+
+  private unlinkAs(epoch: number | undefined, path: string): Promise<void> {
+    return this.run(
+      'unlink',
+      path,
+      undefined,
+      () => {
+        const dir = this.dir(posix.dirname(path));
+        if (!dir.live.delete(posix.basename(path))) throw new SimError('ENOENT', 'unlink', path);
+      },
+      epoch,
+    );
+  }
+
+  private syncDirAs(epoch: number | undefined, dir: string): Promise<void> {
+    return this.run(
+      'syncDir',
+      dir,
+      undefined,
+      () => {
+        const d = this.dir(dir);
+        d.durable = new Map(d.live);
+      },
+      epoch,
+    );
   }
 
   // ---- simulation controls ----
@@ -144,6 +187,7 @@ export class SimulatedDisk implements FileLayer {
   crash(options: CrashOptions = {}): void {
     const keep = options.keepVolatile === 'random' ? () => this.rng() < 0.5 : () => false;
     this.stats.crashes++;
+    this.epoch++;
     for (const d of this.dirs.values()) {
       const next = new Map<string, Inode>();
       for (const name of new Set([...d.live.keys(), ...d.durable.keys()])) {
@@ -214,7 +258,7 @@ export class SimulatedDisk implements FileLayer {
   // ---- internals, used by SimHandle ----
 
   /** @internal Run one operation: count, maybe crash, maybe fail, wait, then apply `effect`. */
-  async run<T>(op: FileOp, path: string, handle: SimHandle | undefined, effect: () => T): Promise<T> {
+  async run<T>(op: FileOp, path: string, handle: SimHandle | undefined, effect: () => T, epoch?: number): Promise<T> {
     this.stats.ops[op]++;
     if (this.crashAfter !== undefined && --this.crashAfter.ops <= 0) this.crash(this.crashAfter.options);
     const fault = this.takeFault(op, path);
@@ -227,7 +271,8 @@ export class SimulatedDisk implements FileLayer {
       await this.gates.get(op);
       const hops = Math.floor(this.rng() * (this.maxDelay + 1));
       for (let i = 0; i < hops; i++) await null;
-      if (handle !== undefined && (handle.dead || handle.closed)) throw new SimError('EBADF', op, path);
+      const dead = (handle !== undefined && (handle.dead || handle.closed)) || (epoch !== undefined && epoch !== this.epoch);
+      if (dead) throw new SimError('EBADF', op, path);
       if (fault !== undefined) throw new SimError(fault, op, path);
       return effect();
     } finally {
