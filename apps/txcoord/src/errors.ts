@@ -1,0 +1,47 @@
+/**
+ * Errors of txcoord itself. Domain answers to clients (TX_ABORTED, TX_NOT_FOUND,
+ * OVERLOADED, ...) are `ProtocolError`s from @pharaoh/protocol, built by the
+ * helpers below so every message is worded once.
+ */
+import { ERROR_CODES, ProtocolError } from '@pharaoh/protocol';
+
+export const TXCOORD_ERROR_CODES = {
+  /** An app option (timeout, retention, limits) is missing its type or out of range. */
+  BAD_OPTIONS: 'TXCOORD_BAD_OPTIONS',
+  /** A journal record could not be understood during replay (not written by this version). */
+  BAD_RECORD: 'TXCOORD_BAD_RECORD',
+  /** The table was closed; no further operations are accepted. */
+  CLOSED: 'TXCOORD_CLOSED',
+} as const;
+
+export type TxcoordErrorCode = (typeof TXCOORD_ERROR_CODES)[keyof typeof TXCOORD_ERROR_CODES];
+
+export class TxcoordError extends Error {
+  override readonly name = 'TxcoordError';
+  constructor(
+    readonly code: TxcoordErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function txAborted(txId: bigint, why: string): ProtocolError {
+  return new ProtocolError(ERROR_CODES.TX_ABORTED, `transaction ${txId} was aborted (${why})`);
+}
+
+export function txCommitted(txId: bigint): ProtocolError {
+  return new ProtocolError(ERROR_CODES.TX_COMMITTED, `transaction ${txId} is already committed`);
+}
+
+export function txNotFound(txId: bigint): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODES.TX_NOT_FOUND,
+    `transaction ${txId} is not known on this shard (never begun, or forgotten after the retention period)`,
+  );
+}
+
+export function tooManyOpen(max: number): ProtocolError {
+  return new ProtocolError(ERROR_CODES.OVERLOADED, `this shard already has ${max} open transactions; retry later`);
+}

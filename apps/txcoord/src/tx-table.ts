@@ -1,0 +1,334 @@
+/**
+ * The transaction table of one txcoord shard: who is ACTIVE, what was decided,
+ * and what a txId we no longer hold means. Pure domain logic: the clock, the ID
+ * generator and the journal are injected, so tests drive it with a fake clock
+ * and a crash-simulating journal.
+ *
+ * Durability model (presumed abort):
+ * - begins live in memory only; a crash loses them, and they count as aborted;
+ * - commit and abort decisions are appended to the journal, and a decision is
+ *   visible (and acknowledged) only after its record is durable;
+ * - an unknown txId of this shard below the first txId issued since start
+ *   (`floor`) was begun by an earlier incarnation and never committed, so it
+ *   is ABORTED — unless its time lies below the forgetting watermark, where a
+ *   decision may have been dropped after retention: then it is UNKNOWN and a
+ *   commit answers TX_NOT_FOUND (never commits).
+ */
+import type { OpResults, TxStatus } from '@pharaoh/protocol';
+import { tooManyOpen, txAborted, txCommitted, txNotFound, TXCOORD_ERROR_CODES, TxcoordError } from './errors.js';
+import type { TxTableOptions } from './options.js';
+import { parseTxRecord, type TxRecord } from './records.js';
+
+/** The part of @pharaoh/snowflake's IdGenerator the table uses. */
+export interface TxIdSource {
+  next(after?: bigint): Promise<bigint>;
+  nextRange(n: number, after?: bigint): Promise<{ first: bigint; count: number }>;
+}
+
+/** The part of a Layout the table uses (time field of an ID, unit of an instant). */
+export interface TxLayout {
+  timeOf(id: bigint): number;
+  unitAt(ms: number): number;
+}
+
+/** The part of @pharaoh/journal's Journal the table uses. `append` resolves once the record is durable. */
+export interface TxJournal {
+  append(rec: TxRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What the table hands the journal at open: replay callback and compaction snapshot. */
+export interface TxJournalHooks {
+  onRecord(rec: unknown): void;
+  snapshot(): TxRecord[];
+}
+
+export interface TxTableDeps {
+  ids: TxIdSource;
+  layout: TxLayout;
+  clock: { now(): number };
+  /** Open the journal; it replays through `hooks.onRecord` before resolving. */
+  openJournal(hooks: TxJournalHooks): Promise<TxJournal>;
+}
+
+interface Active {
+  timeoutMs: number;
+  deadline: number;
+}
+
+interface Decision {
+  /** undefined = aborted */
+  commitTs: bigint | undefined;
+  /** wall-clock ms when decided */
+  at: number;
+}
+
+/** Retries of the "wait for an in-flight decision, then look again" loop; one is enough, the rest is slack. */
+const MAX_LOOKUPS = 4;
+
+export class TxTable {
+  private journal: TxJournal | undefined;
+  private readonly active = new Map<bigint, Active>();
+  /** Decisions being journaled: at most one per txId, so a tx is never decided twice. */
+  private readonly pending = new Map<bigint, Promise<void>>();
+  /** Durable decisions, in the order they were made (oldest first, for forgetting). */
+  private readonly decided = new Map<bigint, Decision>();
+  /** Begins between the capacity check and the ID arriving: they count as open. */
+  private beginning = 0;
+  /** First txId issued by this incarnation; every txId below it is from before the start. */
+  private floor: bigint | undefined;
+  /** Decisions about txIds whose time field is below this may have been forgotten. */
+  private forgetBeforeUnit = Number.MIN_SAFE_INTEGER;
+  private closed = false;
+
+  private constructor(
+    private readonly deps: TxTableDeps,
+    readonly options: TxTableOptions,
+  ) {}
+
+  /** Open the journal, replay every durable decision, then forget what is past retention. */
+  static async open(deps: TxTableDeps, options: TxTableOptions): Promise<TxTable> {
+    const table = new TxTable(deps, options);
+    table.journal = await deps.openJournal({
+      onRecord: (raw) => table.apply(parseTxRecord(raw)),
+      snapshot: () => table.snapshot(),
+    });
+    table.sweepForget(deps.clock.now());
+    return table;
+  }
+
+  /** Sizes, for metrics and tests. */
+  get stats(): { active: number; pending: number; remembered: number } {
+    return { active: this.active.size + this.beginning, pending: this.pending.size, remembered: this.decided.size };
+  }
+
+  /**
+   * Start a transaction. `txId` and `startTs` are two distinct IDs from this
+   * shard's TX-layout generator, both above every ID it issued before (also
+   * before a crash) and above `after`. Nothing is journaled: a crash before the
+   * decision aborts it. Throws OVERLOADED at `maxOpen` undecided transactions.
+   */
+  async begin(timeoutMs?: number, after?: bigint): Promise<OpResults['tx.begin']> {
+    this.checkOpen();
+    if (this.active.size + this.beginning >= this.options.maxOpen) throw tooManyOpen(this.options.maxOpen);
+    const timeout = timeoutMs ?? this.options.defaultTimeoutMs;
+    this.beginning++;
+    let txId: bigint;
+    let startTs: bigint;
+    try {
+      const range = await this.deps.ids.nextRange(2, after);
+      txId = range.first;
+      startTs = range.count >= 2 ? range.first + 1n : await this.deps.ids.next(range.first);
+    } finally {
+      this.beginning--;
+    }
+    if (this.floor === undefined || txId < this.floor) this.floor = txId;
+    this.active.set(txId, { timeoutMs: timeout, deadline: this.deps.clock.now() + timeout });
+    return { txId, startTs, timeoutMs: timeout };
+  }
+
+  /**
+   * Commit. Resolves with the commitTs once the commit record is durable; the
+   * same commitTs again for a committed tx (idempotent). TX_ABORTED if it was
+   * aborted (explicitly, by timeout — checked here too — or presumed after a
+   * restart); TX_NOT_FOUND if unknown.
+   */
+  async commit(txId: bigint): Promise<OpResults['tx.commit']> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const inFlight = this.pending.get(txId);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const d = this.decided.get(txId);
+      if (d) {
+        if (d.commitTs === undefined) throw txAborted(txId, 'decided earlier');
+        return { commitTs: d.commitTs };
+      }
+      const a = this.active.get(txId);
+      if (!a) {
+        if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
+        throw txNotFound(txId);
+      }
+      if (a.deadline <= this.deps.clock.now()) {
+        await this.decide(txId, false);
+        throw txAborted(txId, 'timed out');
+      }
+      await this.decide(txId, true);
+    }
+    return this.lookupAfterDecision(txId);
+  }
+
+  /**
+   * Abort. Resolves once the abort record is durable (or at once if already
+   * aborted: idempotent). TX_COMMITTED if it was committed, TX_NOT_FOUND if unknown.
+   */
+  async abort(txId: bigint): Promise<OpResults['tx.abort']> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const inFlight = this.pending.get(txId);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const d = this.decided.get(txId);
+      if (d) {
+        if (d.commitTs !== undefined) throw txCommitted(txId);
+        return {};
+      }
+      if (!this.active.has(txId)) {
+        if (this.presumedAborted(txId)) return {};
+        throw txNotFound(txId);
+      }
+      await this.decide(txId, false);
+    }
+    throw this.stuck(txId);
+  }
+
+  /** Status; an ACTIVE tx past its deadline is aborted (durably) first. */
+  async status(txId: bigint): Promise<TxStatus> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const inFlight = this.pending.get(txId);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const d = this.decided.get(txId);
+      if (d) return d.commitTs === undefined ? 'ABORTED' : 'COMMITTED';
+      const a = this.active.get(txId);
+      if (!a) return this.presumedAborted(txId) ? 'ABORTED' : 'UNKNOWN';
+      if (a.deadline > this.deps.clock.now()) return 'ACTIVE';
+      await this.decide(txId, false);
+    }
+    throw this.stuck(txId);
+  }
+
+  /** Extend an ACTIVE tx's deadline to now + its timeout. TX_ABORTED / TX_COMMITTED / TX_NOT_FOUND otherwise. */
+  async heartbeat(txId: bigint): Promise<OpResults['tx.heartbeat']> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const inFlight = this.pending.get(txId);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const d = this.decided.get(txId);
+      if (d) throw d.commitTs === undefined ? txAborted(txId, 'decided earlier') : txCommitted(txId);
+      const a = this.active.get(txId);
+      if (!a) {
+        if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
+        throw txNotFound(txId);
+      }
+      const now = this.deps.clock.now();
+      if (a.deadline <= now) {
+        await this.decide(txId, false);
+        throw txAborted(txId, 'timed out');
+      }
+      a.deadline = now + a.timeoutMs;
+      return { timeoutMs: a.timeoutMs };
+    }
+    throw this.stuck(txId);
+  }
+
+  /**
+   * Abort every ACTIVE tx past its deadline (durably, before this resolves) and
+   * forget decisions past retention. Called by a timer; safe to call any time.
+   */
+  async sweep(): Promise<number> {
+    const now = this.deps.clock.now();
+    const expired: bigint[] = [];
+    for (const [txId, a] of this.active) if (a.deadline <= now) expired.push(txId);
+    await Promise.all(expired.map((txId) => this.decide(txId, false)));
+    this.sweepForget(now);
+    return expired.length;
+  }
+
+  /** Stop taking requests, wait for decisions in flight, close the journal. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.pending.values()]);
+    await this.journal?.close();
+  }
+
+  /** The live state as records: replaying them rebuilds `decided` and the watermark. */
+  snapshot(): TxRecord[] {
+    const out: TxRecord[] = [{ t: 'f', u: this.forgetBeforeUnit }];
+    for (const [id, d] of this.decided) {
+      out.push(d.commitTs === undefined ? { t: 'a', id, at: d.at } : { t: 'c', id, ts: d.commitTs, at: d.at });
+    }
+    return out;
+  }
+
+  /** Apply a durable record (replay, or after append). The first decision about a txId wins. */
+  private apply(rec: TxRecord): void {
+    if (rec.t === 'f') {
+      this.forgetBeforeUnit = Math.max(this.forgetBeforeUnit, rec.u);
+      return;
+    }
+    if (this.decided.has(rec.id)) return;
+    this.decided.set(rec.id, { commitTs: rec.t === 'c' ? rec.ts : undefined, at: rec.at });
+    this.active.delete(rec.id);
+    if (this.decided.size > this.options.maxRemembered) this.evictOldest();
+  }
+
+  /**
+   * Decide `txId` (which must be ACTIVE): take it out of `active`, draw a
+   * commitTs if committing, append the record and apply it once durable.
+   * Concurrent requests about the same tx wait for this via `pending`.
+   */
+  private decide(txId: bigint, commit: boolean): Promise<void> {
+    const existing = this.pending.get(txId);
+    if (existing) return existing;
+    this.active.delete(txId);
+    const run = async (): Promise<void> => {
+      const journal = this.checkOpen();
+      const at = this.deps.clock.now();
+      const rec: TxRecord = commit ? { t: 'c', id: txId, ts: await this.deps.ids.next(), at } : { t: 'a', id: txId, at };
+      await journal.append(rec);
+      this.apply(rec);
+    };
+    const done = run().finally(() => this.pending.delete(txId));
+    this.pending.set(txId, done);
+    return done;
+  }
+
+  private async lookupAfterDecision(txId: bigint): Promise<OpResults['tx.commit']> {
+    await this.pending.get(txId);
+    const d = this.decided.get(txId);
+    if (d?.commitTs !== undefined) return { commitTs: d.commitTs };
+    if (d) throw txAborted(txId, 'decided earlier');
+    throw this.stuck(txId);
+  }
+
+  /** Unknown txId: below the floor and not in the forgotten range → it was never committed. */
+  private presumedAborted(txId: bigint): boolean {
+    if (this.deps.layout.timeOf(txId) < this.forgetBeforeUnit) return false;
+    return this.floor === undefined || txId < this.floor;
+  }
+
+  /** Move the watermark up to now − retention, then drop decisions older than that. */
+  private sweepForget(now: number): void {
+    const cutoff = now - this.options.retentionMs;
+    this.forgetBeforeUnit = Math.max(this.forgetBeforeUnit, this.deps.layout.unitAt(cutoff));
+    for (const [txId, d] of this.decided) {
+      if (d.at > cutoff) break; // oldest first: the rest are younger (a clock step back only delays forgetting)
+      if (this.deps.layout.timeOf(txId) < this.forgetBeforeUnit) this.decided.delete(txId);
+    }
+  }
+
+  /** Over `maxRemembered`: forget the oldest decision early, raising the watermark above it. */
+  private evictOldest(): void {
+    const first = this.decided.keys().next();
+    if (first.done) return;
+    this.forgetBeforeUnit = Math.max(this.forgetBeforeUnit, this.deps.layout.timeOf(first.value) + 1);
+    this.decided.delete(first.value);
+  }
+
+  private checkOpen(): TxJournal {
+    if (this.closed || !this.journal) throw new TxcoordError(TXCOORD_ERROR_CODES.CLOSED, 'the transaction table is closed');
+    return this.journal;
+  }
+
+  private stuck(txId: bigint): Error {
+    return new Error(`transaction ${txId}: state kept changing while deciding (bug)`);
+  }
+}
