@@ -1,0 +1,1 @@
+export { tsoService } from './service.js';

@@ -1,0 +1,94 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES, FrameError, decodeFrame } from '@pharaoh/protocol';
+import type { Logger } from 'pino';
+import type { Dispatcher, ReplyTarget } from './dispatch.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ServerLimits } from './options.js';
+
+/**
+ * One client connection. Reads binary frames, hands them to the dispatcher,
+ * writes answers. Two ways it protects the process from a peer:
+ * - back-pressure: while more than `highWaterBytes` of answers wait in the
+ *   socket's send buffer, it stops reading (the peer's requests pile up in
+ *   TCP, not in our memory), and resumes once the buffer drains;
+ * - answers written in one event-loop turn are corked into one `writev`.
+ */
+export class Connection implements ReplyTarget {
+  inFlight = 0;
+  /** Answered a ping since the last heartbeat tick? */
+  alive = true;
+  private corked = false;
+  private paused = false;
+  private readonly socket: Socket;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+  private readonly onDrain = (): void => {
+    this.paused = false;
+    this.ws.resume();
+  };
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly dispatcher: Dispatcher<unknown>,
+    private readonly limits: ServerLimits,
+    private readonly metrics: ServerMetrics,
+    private readonly logger: Logger,
+  ) {
+    // ws keeps the TCP socket private; it is the only handle on cork/drain.
+    this.socket = (ws as unknown as { _socket: Socket })._socket;
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('error', (err) => {
+      // ws reports protocol violations (oversized frame → 1009, bad UTF-8, ...) here and closes.
+      const code = (err as { code?: string }).code;
+      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.metrics.rejected('oversized');
+      this.logger.debug({ err }, 'connection error');
+    });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    // After we started closing, ws may still deliver frames that arrived in the same read.
+    if (this.ws.readyState !== 1 /* OPEN */) return;
+    if (!isBinary) {
+      this.metrics.rejected('text');
+      this.close(CLOSE_CODES.UNSUPPORTED_DATA, 'binary frames only');
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      this.metrics.rejected('undecodable');
+      const code = err instanceof FrameError ? err.closeCode : CLOSE_CODES.INVALID_PAYLOAD;
+      this.close(code, 'undecodable frame');
+      return;
+    }
+    this.dispatcher.handle(frame, this);
+  }
+
+  send(bytes: Buffer): void {
+    if (this.ws.readyState !== 1 /* OPEN */) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.ws.send(bytes);
+    if (!this.paused && this.ws.bufferedAmount > this.limits.highWaterBytes) {
+      // The peer is not reading its answers: stop reading its requests until the buffer drains.
+      this.paused = true;
+      this.ws.pause();
+      this.socket.once('drain', this.onDrain);
+    }
+  }
+
+  /** Close with `code`; a peer that does not finish the close handshake is cut off by ws after 30 s. */
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === 0 || this.ws.readyState === 1) this.ws.close(code, reason);
+  }
+}

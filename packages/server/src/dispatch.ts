@@ -1,0 +1,250 @@
+import { performance } from 'node:perf_hooks';
+import {
+  ERROR_CODES,
+  MAX_SHARD,
+  ProtocolError,
+  encodeFrame,
+  errFrame,
+  isErrorCode,
+  isServiceOp,
+  okFrame,
+  parseArgs,
+  parseEnvelope,
+} from '@pharaoh/protocol';
+import type { ErrorCode, ErrorDetails, OpName, RequestArgs, ShardRanges } from '@pharaoh/protocol';
+import type { Logger } from 'pino';
+import { classifyError } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { HostedShard } from './shards.js';
+import type { OpHandler, ServiceDefinition } from './types.js';
+
+/** Where a response goes: one WebSocket connection. */
+export interface ReplyTarget {
+  /** Requests of this connection awaiting an async answer. */
+  inFlight: number;
+  /** Send one encoded frame (dropped if the connection is gone). */
+  send(bytes: Buffer): void;
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/**
+ * A validator that accepts only the common well-formed shape of an op's
+ * arguments without allocating a zod result; anything else (including every
+ * invalid request) falls through to the op's zod schema, which names the field.
+ */
+const FAST_ARGS: { [O in OpName]?: (f: Record<string, unknown>) => RequestArgs<O> | undefined } = {
+  'ts.get': (f) => {
+    const { shard, count, after } = f;
+    if (typeof shard !== 'number' || !Number.isInteger(shard) || shard < 0 || shard > MAX_SHARD) return undefined;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 0x7fff_ffff) return undefined;
+    if (after === undefined) return { shard, count };
+    if (typeof after === 'bigint' && after >= 0n && after <= MAX_U64) return { shard, count, after };
+    return undefined;
+  },
+};
+
+/** How many IDs a successful answer issued, for the per-shard counter. */
+function idsIssued(op: OpName, result: unknown): number {
+  if (op === 'ts.get') return (result as { count: number }).count;
+  if (op === 'tx.begin' || op === 'tx.commit' || op === 'session.open') return 1;
+  return 0;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Turns decoded frames into answers. The synchronous path (validate, route,
+ * call the handler, send) allocates one response buffer; a handler that
+ * returns a promise costs one `.then`. Every failure becomes an error frame:
+ * nothing a client sends escapes this class as an exception.
+ */
+export class Dispatcher<S> {
+  /** Set by a graceful shutdown: new requests get SHUTTING_DOWN. */
+  closing = false;
+  /** Async requests in flight over all connections. */
+  inFlight = 0;
+  private idle: (() => void) | undefined;
+  private readonly shardList: ShardRanges;
+
+  constructor(
+    private readonly def: ServiceDefinition<S>,
+    /** Indexed by shard id; undefined for shards not hosted here. */
+    private readonly shards: ReadonlyArray<HostedShard<S> | undefined>,
+    private readonly options: ResolvedServerOptions,
+    private readonly metrics: ServerMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.shardList = options.shards;
+  }
+
+  /** Answer one decoded frame from `conn`. Never throws. */
+  handle(frame: unknown, conn: ReplyTarget): void {
+    const t0 = performance.now();
+    let id: number | null = null;
+    let op: OpName | 'unknown' = 'unknown';
+    let shard: HostedShard<S> | undefined;
+    try {
+      const env = parseEnvelope(frame);
+      id = env.id;
+      if (!isServiceOp(this.def.name, env.op)) {
+        throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.name} has no op ${JSON.stringify(env.op.slice(0, 64))}`);
+      }
+      op = env.op;
+      if (this.closing) throw new ProtocolError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down');
+      if (op === 'ping') {
+        this.reply(conn, id, op, { now: this.options.clock.now() }, t0, undefined);
+        return;
+      }
+      const handler = this.def.handlers[op] as OpHandler<OpName, S> | undefined;
+      if (handler === undefined) throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.name} does not implement ${op}`);
+      const args = this.parse(op, env.frame);
+      shard = this.route(handler, args);
+      if (conn.inFlight >= this.options.limits.maxInFlight) {
+        this.metrics.rejected('overloaded');
+        throw new ProtocolError(ERROR_CODES.OVERLOADED, `more than ${this.options.limits.maxInFlight} requests in flight on this connection`);
+      }
+      const result = handler.handle(args, shard.handle);
+      if (!isThenable(result)) {
+        this.reply(conn, id, op, result, t0, shard);
+        return;
+      }
+      this.track(conn, 1);
+      const reqId = id;
+      const reqOp = op;
+      const reqShard = shard;
+      result.then(
+        (value) => {
+          this.track(conn, -1);
+          this.reply(conn, reqId, reqOp, value, t0, reqShard);
+        },
+        (err: unknown) => {
+          this.track(conn, -1);
+          this.replyError(conn, reqId, reqOp, err, t0, reqShard);
+        },
+      );
+    } catch (err) {
+      if (id === null) id = readableId(frame);
+      this.replyError(conn, id, op, err, t0, shard);
+    }
+  }
+
+  /** Resolves when no async request is in flight (used by graceful shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.idle;
+      this.idle = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  private track(conn: ReplyTarget, delta: number): void {
+    conn.inFlight += delta;
+    this.inFlight += delta;
+    if (this.inFlight === 0 && this.idle) {
+      const idle = this.idle;
+      this.idle = undefined;
+      idle();
+    }
+  }
+
+  private parse(op: OpName, frame: Record<string, unknown>): RequestArgs<OpName> {
+    const fast = FAST_ARGS[op] as ((f: Record<string, unknown>) => RequestArgs<OpName> | undefined) | undefined;
+    const args = (fast && fast(frame)) ?? parseArgs(op, frame);
+    const count = (args as { count?: unknown }).count;
+    if (typeof count === 'number' && count > this.options.limits.maxCount) {
+      throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `${op}: count: at most ${this.options.limits.maxCount} per request`, { field: 'count' });
+    }
+    return args;
+  }
+
+  private route(handler: OpHandler<OpName, S>, args: RequestArgs<OpName>): HostedShard<S> {
+    let shardId: number;
+    try {
+      shardId = handler.shardOf(args);
+    } catch (err) {
+      throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `cannot tell which shard this request is for: ${(err as Error)?.message}`);
+    }
+    const shard = Number.isInteger(shardId) ? this.shards[shardId] : undefined;
+    if (shard === undefined) {
+      throw new ProtocolError(ERROR_CODES.NOT_OWNER, `shard ${shardId} is not hosted by this process`, {
+        shards: this.shardList,
+        shard: shardId,
+      });
+    }
+    if (!shard.available) {
+      throw new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, `shard ${shardId} is ${shard.status === 'failed' ? 'failed' : 'closing'}`, {
+        shard: shardId,
+      });
+    }
+    return shard;
+  }
+
+  private reply(conn: ReplyTarget, id: number, op: OpName, result: unknown, t0: number, shard: HostedShard<S> | undefined): void {
+    let bytes: Buffer;
+    try {
+      bytes = encodeFrame(okFrame(id, result as never));
+    } catch (err) {
+      this.replyError(conn, id, op, err, t0, shard);
+      return;
+    }
+    conn.send(bytes);
+    this.metrics.answered(op, 'ok', (performance.now() - t0) / 1000);
+    if (shard !== undefined) {
+      let m = shard.opMetrics.get(op);
+      if (m === undefined) {
+        m = this.metrics.shardOp(op, shard.id);
+        shard.opMetrics.set(op, m);
+      }
+      m.requests.inc();
+      const n = idsIssued(op, result);
+      if (n > 0) m.ids.inc(n);
+    }
+  }
+
+  private replyError(conn: ReplyTarget, id: number | null, op: string, err: unknown, t0: number, shard: HostedShard<S> | undefined): void {
+    const [code, message, details] = this.describe(err, shard);
+    try {
+      conn.send(encodeFrame(errFrame(id, code, message, details)));
+    } catch (e) {
+      this.logger.error({ err: e }, 'could not encode an error frame');
+    }
+    this.metrics.answered(op, code, (performance.now() - t0) / 1000);
+  }
+
+  private describe(err: unknown, shard: HostedShard<S> | undefined): [ErrorCode, string, ErrorDetails] {
+    if (err instanceof ProtocolError || (err instanceof Error && err.name === 'ProtocolError' && isErrorCode((err as ProtocolError).code))) {
+      const pe = err as ProtocolError;
+      return [pe.code, pe.message, pe.details ?? {}];
+    }
+    const kind = classifyError(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (kind === 'bad_request') {
+      // The generator refused the caller's input (an `after` too far ahead or out of range).
+      const field = (err as { field?: unknown }).field;
+      return [ERROR_CODES.BAD_REQUEST, message, { field: typeof field === 'string' ? field : 'after' }];
+    }
+    if (shard !== undefined && (kind === 'storage' || shard.generator.failed !== undefined)) {
+      shard.fail(err instanceof Error ? err : new Error(message));
+      return [ERROR_CODES.SHARD_UNAVAILABLE, `shard ${shard.id} failed: ${message}`, { shard: shard.id }];
+    }
+    if (kind === 'unavailable' || kind === 'storage') {
+      return [ERROR_CODES.SHARD_UNAVAILABLE, message, shard === undefined ? {} : { shard: shard.id }];
+    }
+    this.logger.error({ err, shard: shard?.id }, 'request failed with an unexpected error');
+    return [ERROR_CODES.INTERNAL, 'internal error', {}];
+  }
+}
+
+/** The request id of a frame whose envelope was refused, if it has a usable one. */
+function readableId(frame: unknown): number | null {
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return null;
+  const id = (frame as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 0xffff_ffff ? id : null;
+}

@@ -1,0 +1,50 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ServerMetrics } from './metrics.js';
+
+export interface Readiness {
+  ready: boolean;
+  closing: boolean;
+  /** Hosted shards that do not serve (failed or closing). */
+  unavailable: number[];
+}
+
+/**
+ * The operator's port: `/healthz` (the process runs and answers), `/readyz`
+ * (every hosted shard serves and no shutdown started; 503 otherwise) and
+ * `/metrics` (Prometheus text format).
+ */
+export function createOpsServer(metrics: ServerMetrics, readiness: () => Readiness, logger: Logger): Server {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'ops endpoint failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/healthz') {
+      json(res, 200, { status: 'ok' });
+    } else if (path === '/readyz') {
+      const r = readiness();
+      json(res, r.ready ? 200 : 503, r);
+    } else if (path === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz, /readyz or /metrics\n');
+    }
+  }
+  return server;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
+}

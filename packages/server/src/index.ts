@@ -1,0 +1,40 @@
+/**
+ * @pharaoh/server: the shard host runtime shared by the Pharaoh apps. An app
+ * describes its service (layout, per-shard state, op handlers); the host owns
+ * shard directories, locks, generators, the WebSocket protocol, limits,
+ * metrics, logs and graceful shutdown.
+ */
+export { startServer } from './server.js';
+export { runServiceMain, parseServiceArgs, buildCommand } from './main.js';
+export type { ParsedServiceArgs } from './main.js';
+export {
+  resolveServerOptions,
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_COUNT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_HIGH_WATER_BYTES,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_HOST,
+  DEFAULT_OPEN_CONCURRENCY,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+} from './options.js';
+export type { ServerLimits, ResolvedServerOptions, Clock, FileLayerOption } from './options.js';
+export { ServerError, SERVER_ERROR_CODES, classifyError } from './errors.js';
+export type { ServerErrorCode, ErrorClass } from './errors.js';
+export { IDENTITY_FILE, LOCK_FILE, IDENTITY_FORMAT, shardDir } from './shard-dir.js';
+export type { ShardIdentity } from './shard-dir.js';
+export { BOUND_COUNTER } from './shards.js';
+export { SERVER_NAME, toWireLayout } from './hello.js';
+export type {
+  ServiceDefinition,
+  OpHandler,
+  ShardContext,
+  ShardHandle,
+  ServerOptions,
+  RunningServer,
+  CliOption,
+  Logger,
+} from './types.js';

@@ -1,0 +1,140 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { ServerError } from './errors.js';
+import { startServer } from './server.js';
+import type { RunningServer, ServerOptions, ServiceDefinition } from './types.js';
+import { DEFAULT_HOST, DEFAULT_LOG_LEVEL } from './options.js';
+
+/** What `parseServiceArgs` returns: the server options plus every parsed flag (commander's camelCase names). */
+export interface ParsedServiceArgs {
+  options: ServerOptions;
+  parsed: Record<string, unknown>;
+}
+
+/** Extra time past shutdownTimeoutMs before a stuck shutdown is cut short with exit 1. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+function intArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+/**
+ * The command line shared by every app (`--shards --port --http-port --host --data --log-level` and limits),
+ * each flag also read from a PHARAOH_* environment variable, plus the app's own `def.cliOptions`.
+ */
+export function buildCommand(def: ServiceDefinition<unknown>): Command {
+  const cmd = new Command(`pharaoh-${def.name}`)
+    .description(`Pharaoh ${def.name} shard host`)
+    .allowExcessArguments(false)
+    .addOption(new Option('--shards <ranges>', 'shard ids to host, e.g. 0-255,512').env('PHARAOH_SHARDS').default('0-1023'))
+    .addOption(new Option('--data <dir>', 'data directory; shards live in <dir>/<service>/shard-<id>/').env('PHARAOH_DATA').default('./data'))
+    .addOption(new Option('--host <host>', 'interface to listen on').env('PHARAOH_HOST').default(DEFAULT_HOST))
+    .addOption(new Option('--port <port>', 'WebSocket port (0 = any free port)').env('PHARAOH_PORT').argParser(intArg).default(0))
+    .addOption(new Option('--http-port <port>', '/healthz /readyz /metrics port (0 = any free port)').env('PHARAOH_HTTP_PORT').argParser(intArg).default(0))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('PHARAOH_LOG_LEVEL').default(DEFAULT_LOG_LEVEL))
+    .addOption(new Option('--window-ms <ms>', 'how far ahead the durable time bound is kept').env('PHARAOH_WINDOW_MS').argParser(intArg))
+    .addOption(new Option('--max-lead-ms <ms>', 'how far IDs may borrow from the future before callers wait').env('PHARAOH_MAX_LEAD_MS').argParser(intArg))
+    .addOption(new Option('--max-frame-bytes <n>', 'largest accepted frame').env('PHARAOH_MAX_FRAME_BYTES').argParser(intArg))
+    .addOption(new Option('--max-in-flight <n>', 'requests in flight per connection').env('PHARAOH_MAX_IN_FLIGHT').argParser(intArg))
+    .addOption(new Option('--max-count <n>', 'largest count per batch request').env('PHARAOH_MAX_COUNT').argParser(intArg))
+    .addOption(new Option('--max-connections <n>', 'open connections').env('PHARAOH_MAX_CONNECTIONS').argParser(intArg))
+    .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long shutdown waits for in-flight requests').env('PHARAOH_SHUTDOWN_TIMEOUT_MS').argParser(intArg));
+  for (const o of def.cliOptions ?? []) {
+    const opt = new Option(o.flags, o.description);
+    if (o.env) opt.env(o.env);
+    if (o.defaultValue !== undefined) opt.default(o.defaultValue);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Parse `argv` (process.argv style: node, script, ...flags) into ServerOptions. Throws on bad flags. */
+export function parseServiceArgs(def: ServiceDefinition<unknown>, argv: string[]): ParsedServiceArgs {
+  const cmd = buildCommand(def).exitOverride();
+  cmd.parse(argv, { from: 'node' });
+  const p = cmd.opts<Record<string, unknown>>();
+  const limits: Record<string, number> = {};
+  for (const key of ['maxFrameBytes', 'maxInFlight', 'maxCount', 'maxConnections'] as const) {
+    if (p[key] !== undefined) limits[key] = p[key] as number;
+  }
+  const app: Record<string, unknown> = {};
+  for (const o of def.cliOptions ?? []) {
+    const name = new Option(o.flags).attributeName();
+    if (p[name] !== undefined) app[name] = p[name];
+  }
+  const options: ServerOptions = {
+    shards: p.shards as string,
+    dataDir: p.data as string,
+    host: p.host as string,
+    port: p.port as number,
+    httpPort: p.httpPort as number,
+    logLevel: p.logLevel as string,
+    limits,
+    app,
+    ...(p.windowMs === undefined ? {} : { windowMs: p.windowMs as number }),
+    ...(p.maxLeadMs === undefined ? {} : { maxLeadMs: p.maxLeadMs as number }),
+    ...(p.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: p.shutdownTimeoutMs as number }),
+  };
+  return { options, parsed: p };
+}
+
+/**
+ * What apps/<x>/src/main.ts calls: parse argv and PHARAOH_* variables, start,
+ * print where it listens (the JSON `listening` log line on stdout, a human line
+ * on stderr), shut down gracefully on SIGTERM/SIGINT and exit 0. On a start
+ * error, print a clear message on stderr and exit 1.
+ */
+export async function runServiceMain<S>(
+  def: ServiceDefinition<S>,
+  argv: string[] = process.argv,
+  extraOptions?: (parsed: Record<string, unknown>) => Partial<ServerOptions>,
+): Promise<void> {
+  let server: RunningServer;
+  let options: ServerOptions;
+  try {
+    const args = parseServiceArgs(def as ServiceDefinition<unknown>, argv);
+    options = { ...args.options, ...(extraOptions?.(args.parsed) ?? {}) };
+  } catch (err) {
+    // commander already printed usage errors and help; exit codes: 0 for --help, 1 otherwise.
+    const code = (err as { exitCode?: number }).exitCode;
+    process.exit(typeof code === 'number' ? code : 1);
+  }
+  const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULT_LOG_LEVEL });
+  try {
+    server = await startServer(def, { ...options, logger });
+  } catch (err) {
+    const what = err instanceof ServerError ? `${err.message} [${err.code}]` : (err as Error)?.stack ?? String(err);
+    logger.fatal({ err }, 'start failed');
+    process.stderr.write(`pharaoh ${def.name}: start failed: ${what}\n`);
+    process.exit(1);
+  }
+  const httpUrl = `http://${options.host ?? DEFAULT_HOST}:${server.httpPort}`;
+  process.stderr.write(
+    `pharaoh ${def.name} listening on ${server.url} (shards ${String(options.shards)}); ${httpUrl} serves /healthz /readyz /metrics\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.stderr.write(`pharaoh ${def.name}: second ${signal}, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'signal received, shutting down');
+    const limit = (options.shutdownTimeoutMs ?? 10_000) + SHUTDOWN_GRACE_MS;
+    setTimeout(() => {
+      process.stderr.write(`pharaoh ${def.name}: shutdown took longer than ${limit} ms, exiting\n`);
+      process.exit(1);
+    }, limit).unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

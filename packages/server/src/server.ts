@@ -1,0 +1,187 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { CLOSE_CODES, SERVICES, SHARD_COUNT, formatShardRanges } from '@pharaoh/protocol';
+import { Connection } from './connection.js';
+import { Dispatcher } from './dispatch.js';
+import { ServerError, SERVER_ERROR_CODES } from './errors.js';
+import { encodeHello } from './hello.js';
+import { createOpsServer } from './http.js';
+import type { Readiness } from './http.js';
+import { ServerMetrics } from './metrics.js';
+import type { GeneratorTotals } from './metrics.js';
+import { resolveServerOptions } from './options.js';
+import type { ResolvedServerOptions } from './options.js';
+import { openShards } from './shards.js';
+import type { HostedShard } from './shards.js';
+import type { RunningServer, ServerOptions, ServiceDefinition } from './types.js';
+
+/** After in-flight requests were answered, how long peers get to finish the close handshake. */
+const CLOSE_HANDSHAKE_MS = 2_000;
+
+function checkDefinition(def: ServiceDefinition<unknown>): void {
+  const bad = (m: string): ServerError => new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `service definition: ${m}`);
+  if (typeof def !== 'object' || def === null) throw bad('must be an object');
+  if (!SERVICES.includes(def.name)) throw bad(`name must be one of ${SERVICES.join(', ')}`);
+  if (!def.layout || typeof def.layout.shardOf !== 'function') throw bad('layout must be a snowflake Layout');
+  if (typeof def.handlers !== 'object' || def.handlers === null) throw bad('handlers must be an object');
+}
+
+function listen(server: Server, host: string, port: number, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      reject(new ServerError(SERVER_ERROR_CODES.LISTEN_FAILED, `${what}: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/**
+ * Open every shard in `options.shards` (lock, identity, counter, generator, app
+ * state), then listen: WebSocket on `port`, ops HTTP on `httpPort`. Rejects
+ * with a ServerError (and leaves no shard locked) if any shard cannot be opened
+ * or a port cannot be bound.
+ */
+export async function startServer<S>(def: ServiceDefinition<S>, options: ServerOptions): Promise<RunningServer> {
+  checkDefinition(def as ServiceDefinition<unknown>);
+  const opts = resolveServerOptions(options);
+  const logger = (opts.logger ?? pino({ level: opts.logLevel })).child({ service: def.name });
+  const started = performance.now();
+  const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
+  const metrics = new ServerMetrics(def.name, () => generatorTotals(byId));
+  const hosted = await openShards({ def, options: opts, metrics, logger }, opts.shardIds);
+  for (const [id, s] of hosted) byId[id] = s;
+  const openMs = performance.now() - started;
+  try {
+    return await listenAll(def, opts, byId, metrics, logger, openMs);
+  } catch (err) {
+    await Promise.all([...hosted.values()].map((s) => s.close(def)));
+    throw err;
+  }
+}
+
+function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>): GeneratorTotals {
+  const t: GeneratorTotals = { clockRegressions: 0, windowWaits: 0, leadWaits: 0 };
+  for (const s of shards) {
+    if (s === undefined) continue;
+    const st = s.generator.stats;
+    t.clockRegressions += st.clockRegressions;
+    t.windowWaits += st.boundWaits;
+    t.leadWaits += st.leadWaits;
+  }
+  return t;
+}
+
+async function listenAll<S>(
+  def: ServiceDefinition<S>,
+  opts: ResolvedServerOptions,
+  byId: Array<HostedShard<S> | undefined>,
+  metrics: ServerMetrics,
+  logger: Logger,
+  openMs: number,
+): Promise<RunningServer> {
+  const dispatcher = new Dispatcher<S>(def, byId, opts, metrics, logger);
+  const hello = encodeHello(def.name, opts.shards, def.layout, opts.limits);
+  const connections = new Set<Connection>();
+  let closing = false;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const wsHttp = createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('this port speaks WebSocket only\n');
+  });
+  wsHttp.on('upgrade', (req, socket: Socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (closing || connections.size >= opts.limits.maxConnections) {
+      metrics.rejected(closing ? 'shutting_down' : 'connection_limit');
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new Connection(ws, dispatcher as Dispatcher<unknown>, opts.limits, metrics, logger);
+      connections.add(conn);
+      metrics.connections.inc();
+      metrics.connectionsTotal.inc();
+      ws.once('close', () => {
+        connections.delete(conn);
+        metrics.connections.dec();
+      });
+      conn.send(hello);
+    });
+  });
+
+  const readiness = (): Readiness => {
+    const unavailable: number[] = [];
+    for (const id of opts.shardIds) if (!byId[id]!.available) unavailable.push(id);
+    return { ready: !closing && unavailable.length === 0, closing, unavailable };
+  };
+  const ops = createOpsServer(metrics, readiness, logger);
+  let port: number;
+  let httpPort: number;
+  try {
+    port = await listen(wsHttp, opts.host, opts.port, 'WebSocket port');
+    httpPort = await listen(ops, opts.host, opts.httpPort, 'HTTP port');
+  } catch (err) {
+    wsHttp.close();
+    ops.close();
+    throw err;
+  }
+
+  const heartbeat = opts.limits.pingIntervalMs > 0 ? setInterval(() => ping(connections), opts.limits.pingIntervalMs).unref() : undefined;
+  const url = `ws://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  logger.info(
+    { port, httpPort, url, host: opts.host, shards: formatShardRanges(opts.shards), shardCount: opts.shardIds.length, openMs: Math.round(openMs) },
+    'listening',
+  );
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      dispatcher.closing = true;
+      if (heartbeat) clearInterval(heartbeat);
+      wsHttp.close();
+      logger.info({ inFlight: dispatcher.inFlight }, 'shutting down: answering in-flight requests');
+      const drained = await Promise.race([dispatcher.whenIdle().then(() => true), delay(opts.shutdownTimeoutMs).then(() => false)]);
+      if (!drained) logger.warn({ inFlight: dispatcher.inFlight }, 'shutdown timeout: closing with requests still in flight');
+      await new Promise((r) => setImmediate(r)); // let corked answers flush
+      await closeConnections(connections);
+      await Promise.all(opts.shardIds.map((id) => byId[id]!.close(def)));
+      ops.closeAllConnections();
+      await new Promise<void>((r) => ops.close(() => r()));
+      logger.info('stopped');
+    })();
+    return closed;
+  };
+  return { port, httpPort, url, shards: opts.shards, close };
+}
+
+function ping(connections: Set<Connection>): void {
+  for (const c of connections) {
+    if (!c.alive) {
+      c.ws.terminate();
+      continue;
+    }
+    c.alive = false;
+    c.ws.ping();
+  }
+}
+
+async function closeConnections(connections: Set<Connection>): Promise<void> {
+  const all = [...connections];
+  const done = Promise.all(all.map((c) => new Promise<void>((r) => (c.ws.readyState === 3 ? r() : c.ws.once('close', () => r())))));
+  for (const c of all) c.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+  const ok = await Promise.race([done.then(() => true), delay(CLOSE_HANDSHAKE_MS).then(() => false)]);
+  if (!ok) for (const c of connections) c.ws.terminate();
+}

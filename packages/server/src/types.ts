@@ -1,0 +1,107 @@
+import type { Logger } from 'pino';
+import type { IdGenerator, Layout } from '@pharaoh/snowflake';
+import type { OpName, OpResults, RequestArgs, ServiceName, ShardRanges } from '@pharaoh/protocol';
+import type { ResolvedServerOptions, ServerLimits, Clock, FileLayerOption } from './options.js';
+
+export type { Logger };
+
+/** What an app gives the host: its name, ID layout, per-shard state and op handlers. */
+export interface ServiceDefinition<S = undefined> {
+  /** 'tso' | 'txcoord' | 'session-mgr' */
+  name: ServiceName;
+  /** TSO_LAYOUT / TX_LAYOUT / SESSION_LAYOUT */
+  layout: Layout;
+  /**
+   * Per-shard app state, opened after the host locked the shard dir, checked its
+   * identity file and opened the shard's IdGenerator (bound = Obelisk at <dir>/bound).
+   */
+  openShard?(ctx: ShardContext): Promise<S>;
+  /** Called at shutdown after in-flight requests were answered (flush/close journals here). */
+  closeShard?(state: S, ctx: ShardContext): Promise<void>;
+  handlers: { [O in OpName]?: OpHandler<O, S> };
+  /**
+   * Extra command-line options of this app for `runServiceMain` (added to the
+   * shared ones). Parsed values land in `ServerOptions.app` under commander's
+   * camelCase name (`--default-timeout-ms` → `app.defaultTimeoutMs`), as strings.
+   */
+  cliOptions?: CliOption[];
+}
+
+export interface CliOption {
+  /** Commander flags, e.g. `--default-timeout-ms <ms>`. */
+  flags: string;
+  description: string;
+  /** Environment variable used when the flag is absent, e.g. `PHARAOH_DEFAULT_TIMEOUT_MS`. */
+  env?: string;
+  defaultValue?: string;
+}
+
+export interface OpHandler<O extends OpName, S> {
+  /** The shard this request addresses: `args.shard`, or the shard encoded in an ID (layout.shardOf(args.txId)). */
+  shardOf(args: RequestArgs<O>): number;
+  /**
+   * Throw ProtocolError (from @pharaoh/protocol) for domain errors (TX_ABORTED, SESSION_FENCED, OVERLOADED, ...).
+   * Any error from the shard's generator/obelisk/journal that means "storage failed" → the host answers
+   * SHARD_UNAVAILABLE and marks the shard unavailable (other shards keep serving). Anything else → INTERNAL (logged).
+   */
+  handle(args: RequestArgs<O>, shard: ShardHandle<S>): Promise<OpResults[O]> | OpResults[O];
+}
+
+export interface ShardContext {
+  /** shard id 0..1023 */
+  id: number;
+  /** <data>/<service>/shard-<id>/  (exists, locked, identity checked) */
+  dir: string;
+  /** this shard's monotonic generator (layout of the service) */
+  generator: IdGenerator;
+  /** pino child logger with { service, shard } */
+  logger: Logger;
+  /** injected clock (ms since Unix epoch), Date.now by default */
+  clock: Clock;
+  options: ResolvedServerOptions;
+  /** Mark this shard unavailable (e.g. its journal failed): later requests get SHARD_UNAVAILABLE. */
+  fail(err: Error): void;
+}
+
+export interface ShardHandle<S> extends ShardContext {
+  state: S;
+}
+
+export interface ServerOptions {
+  /** '0-255,512' or parsed ranges */
+  shards: string | ShardRanges;
+  /** shards live in <dataDir>/<service>/shard-<id>/ */
+  dataDir: string;
+  /** default '127.0.0.1' */
+  host?: string;
+  /** WebSocket port; 0 = any free port (default 0) */
+  port?: number;
+  /** /healthz /readyz /metrics; 0 = any free port (default 0) */
+  httpPort?: number;
+  logLevel?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** generator bound window in ms */
+  windowMs?: number;
+  /** how far (ms) a generator may borrow from the future before callers wait */
+  maxLeadMs?: number;
+  limits?: Partial<ServerLimits>;
+  /** Service-specific options (e.g. txcoord default timeout, retention), passed through untouched. */
+  app?: Record<string, unknown>;
+  /** Shards opened at once during start (default 32). */
+  openConcurrency?: number;
+  /** How long close() waits for in-flight requests before closing connections anyway (ms). */
+  shutdownTimeoutMs?: number;
+  /** Test-only: the file layer every shard's Obelisk uses (e.g. obelisk's SimulatedDisk). */
+  obeliskFs?: FileLayerOption;
+}
+
+export interface RunningServer {
+  port: number;
+  httpPort: number;
+  /** ws://host:port */
+  url: string;
+  shards: ShardRanges;
+  /** Graceful: stop accepting, answer in-flight requests, close shards, release locks. Idempotent. */
+  close(): Promise<void>;
+}
