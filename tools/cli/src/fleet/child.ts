@@ -1,0 +1,99 @@
+/**
+ * One fleet process: how to start it (ONE node process running the app's
+ * main.ts through tsx's loader, so its pid is the server's pid), how to tell
+ * it is ready, and how to stop it.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatShardRanges } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/protocol';
+import type { FleetMember } from '../fleet-file.js';
+
+/** `--import` value that makes plain `node` run TypeScript: tsx's loader, by absolute URL (works from any cwd). */
+export const TSX_IMPORT = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Absolute path of an app's entry point. */
+export function appMainPath(service: ServiceName): string {
+  return fileURLToPath(new URL(`../../../../apps/${service}/src/main.ts`, import.meta.url));
+}
+
+/** Arguments after `node` that start `member` (what `pharaoh serve` would get). */
+export function childArgs(member: FleetMember, extra: readonly string[] = []): string[] {
+  return [
+    '--import',
+    TSX_IMPORT,
+    appMainPath(member.service),
+    '--shards',
+    formatShardRanges(member.shards),
+    '--host',
+    member.host,
+    '--port',
+    String(member.port),
+    '--http-port',
+    String(member.httpPort ?? 0),
+    '--data',
+    member.dataDir,
+    ...extra,
+  ];
+}
+
+/**
+ * Spawn `member` with stdout and stderr forwarded line by line through `onLine`.
+ * The child stays in our process group: Ctrl-C in a terminal reaches it too,
+ * and it shuts down gracefully on SIGINT as on SIGTERM.
+ */
+export function spawnMember(member: FleetMember, extra: readonly string[], onLine: (line: string, stream: 'out' | 'err') => void): ChildProcess {
+  const child = spawn(process.execPath, childArgs(member, extra), { stdio: ['ignore', 'pipe', 'pipe'] });
+  createInterface({ input: child.stdout! }).on('line', (l) => onLine(l, 'out'));
+  createInterface({ input: child.stderr! }).on('line', (l) => onLine(l, 'err'));
+  return child;
+}
+
+/** One readiness probe: `GET <http>/readyz` answers 2xx, or (without an HTTP port) the WebSocket port accepts. */
+export async function probeReady(member: FleetMember, timeoutMs = 1000): Promise<boolean> {
+  if (member.http !== undefined) {
+    try {
+      const res = await fetch(new URL('/readyz', member.http), { signal: AbortSignal.timeout(timeoutMs) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+  return new Promise((resolve) => {
+    const sock = connect({ host: member.host, port: member.port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Resolves when `child` has exited (immediately if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM, then SIGKILL if it is still running after `graceMs`. Resolves once it has exited. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([exited(child), killed]);
+  clearTimeout(timer);
+  await exited(child);
+}

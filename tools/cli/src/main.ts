@@ -1,0 +1,185 @@
+/**
+ * The `pharaoh` command line. Every command's failure is one clear message on
+ * stderr and a non-zero exit status; no stack traces for operator mistakes.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { CliError } from './errors.js';
+import { decodeAll, formatDecoded, parseId } from './decode.js';
+
+function intOption(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(value);
+}
+
+function out(text: string): void {
+  process.stdout.write(text + '\n');
+}
+
+/** Run a command body; CliError (and any other error) → message on stderr, exit 1. */
+function run(body: (...args: any[]) => Promise<number | void> | number | void) {
+  return async (...args: unknown[]) => {
+    try {
+      const code = await body(...args);
+      if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const tag = err instanceof CliError ? '' : e.code ? ` [${e.code}]` : '';
+      process.stderr.write(`pharaoh: ${e.message ?? String(err)}${tag}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('pharaoh')
+    .description('Pharaoh: unique, monotonic, crash-safe 64-bit IDs — fleets, operator client, tools')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('run one shard host: pharaoh serve <tso|txcoord|session-mgr> --shards 0-1023 --port 7100 --http-port 7101 --data ./data')
+    .argument('<service>', 'tso, txcoord or session-mgr')
+    .argument('[flags...]', 'server flags (see `pharaoh serve <service> --help`)')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(
+      run(async (service: string, flags: string[]) => {
+        const { parseService, serve } = await import('./serve.js');
+        await serve(parseService(service), flags);
+      }),
+    );
+
+  addFleetCommands(program);
+
+  program
+    .command('decode')
+    .description("print an ID's fields and date under each layout (tso, tx, session)")
+    .argument('<id>', 'decimal 64-bit ID')
+    .option('--json', 'print JSON')
+    .action(
+      run((id: string, o: { json?: boolean }) => {
+        const value = parseId(id);
+        out(o.json ? JSON.stringify({ id: value.toString(), layouts: decodeAll(value) }, null, 2) : formatDecoded(value));
+      }),
+    );
+
+  addClientCommands(program);
+
+  program
+    .command('chaos')
+    .description('cross-shard crash test: a multi-process fleet, client workers, random SIGKILLs, then every check')
+    .option('--minutes <m>', 'how long to inject crashes (fractions allowed)', parseFloat)
+    .option('--seconds <s>', 'how long to inject crashes', parseFloat)
+    .option('--workers <n>', 'client worker processes', intOption)
+    .option('--procs <n>', 'server processes per service', intOption)
+    .option('--seed <n>', 'random seed', intOption)
+    .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
+    .option('--keep', 'keep the working directory afterwards')
+    .option('--report', 'write the result into docs/BENCHMARKS.md (section "chaos")')
+    .action(
+      run(async (o: Record<string, unknown>) => {
+        const { runChaosCommand } = await import('./chaos/command.js');
+        return runChaosCommand(o);
+      }),
+    );
+  return program;
+}
+
+function addFleetCommands(program: Command): void {
+  const fleet = program.command('fleet').description('run and inspect a local fleet (fleet file or the default fleet)');
+  fleet
+    .command('up')
+    .description('start every process of the fleet (default: tso, txcoord, session-mgr; all 1024 shards; data in ./data)')
+    .argument('[fleet.json]', 'fleet file (see docs/FLEET.md)')
+    .option('--restart-on-crash', 'restart a process that exits unexpectedly')
+    .option('--detach', 'run in the background; stop with `pharaoh fleet down`')
+    .option('--log-level <level>', 'log level of every process (pino: fatal, error, warn, info, debug)')
+    .option('--start-timeout <ms>', 'how long each process may take to become ready', intOption)
+    .option('--stop-grace <ms>', 'how long a process may take to stop after SIGTERM before SIGKILL', intOption)
+    .action(
+      run(async (file: string | undefined, o: Record<string, unknown>) => {
+        const { fleetUp } = await import('./fleet/up.js');
+        return fleetUp({
+          ...(file === undefined ? {} : { file }),
+          restartOnCrash: o.restartOnCrash === true,
+          detach: o.detach === true,
+          ...(typeof o.logLevel === 'string' ? { logLevel: o.logLevel } : {}),
+          ...(typeof o.startTimeout === 'number' ? { startTimeoutMs: o.startTimeout } : {}),
+          ...(typeof o.stopGrace === 'number' ? { stopGraceMs: o.stopGrace } : {}),
+        });
+      }),
+    );
+  fleet
+    .command('status')
+    .description("show every process's shard ranges, health, readiness and pid; exit 1 unless all are ready")
+    .argument('[fleet.json]', 'fleet file')
+    .option('--json', 'print JSON')
+    .action(
+      run(async (file: string | undefined, o: { json?: boolean }) => {
+        const { fleetStatus, formatStatus } = await import('./fleet/status.js');
+        const st = await fleetStatus(file);
+        out(o.json ? JSON.stringify(st, null, 2) : `${st.source}\n${formatStatus(st.rows)}`);
+        return st.allReady ? 0 : 1;
+      }),
+    );
+  fleet
+    .command('down')
+    .description('stop a fleet started by `pharaoh fleet up` (by the pids in <data>/fleet.pid.json)')
+    .argument('[fleet.json]', 'fleet file')
+    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', intOption)
+    .action(
+      run(async (file: string | undefined, o: { grace?: number }) => {
+        const { fleetDown } = await import('./fleet/down.js');
+        await fleetDown(file, o.grace === undefined ? {} : { graceMs: o.grace });
+      }),
+    );
+  fleet
+    .command('k8s')
+    .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
+    .option('--namespace <ns>', 'Kubernetes namespace', 'pharaoh')
+    .option('--domain <domain>', 'cluster domain', 'cluster.local')
+    .option('--tso <n>', 'SHARDS_PER_POD of tso', intOption, 256)
+    .option('--txcoord <n>', 'SHARDS_PER_POD of txcoord', intOption, 512)
+    .option('--session-mgr <n>', 'SHARDS_PER_POD of session-mgr', intOption, 512)
+    .action(
+      run(async (o: { namespace: string; domain: string; tso: number; txcoord: number; sessionMgr: number }) => {
+        const { k8sFleetFile } = await import('./k8s-fleet.js');
+        const perPod = { tso: o.tso, txcoord: o.txcoord, 'session-mgr': o.sessionMgr };
+        out(JSON.stringify(k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod }), null, 2));
+      }),
+    );
+}
+
+function addClientCommands(program: Command): void {
+  const target = (c: Command) =>
+    c
+      .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
+      .option('--endpoint <url...>', 'endpoint URL(s) instead of a fleet file')
+      .option('--timeout <ms>', 'request timeout', intOption);
+  const client = () => import('./client-commands.js');
+  target(program.command('ts').description('get fresh timestamps from the TSO'))
+    .option('--count <n>', 'how many timestamps', intOption, 1)
+    .option('--key <key>', 'route by key (hash(key) % 1024) instead of round-robin')
+    .action(run(async (o) => (await client()).tsCommand(o)));
+  const tx = program.command('tx').description('transactions: begin, commit, abort, status');
+  target(tx.command('begin').description('begin a transaction')).action(run(async (o) => (await client()).txCommand('begin', undefined, o)));
+  for (const verb of ['commit', 'abort', 'status'] as const) {
+    target(tx.command(verb).description(`${verb} a transaction`).argument('<txId>', 'decimal TxId')).action(
+      run(async (id: string, o) => (await client()).txCommand(verb, id, o)),
+    );
+  }
+  const session = program.command('session').description('producer sessions: open, validate');
+  target(session.command('open').description('open a session (again for the same producer: epoch + 1, fences the old one)'))
+    .option('--producer <name>', 'producer name (idempotent producer); omit for an anonymous session')
+    .action(run(async (o) => (await client()).sessionOpenCommand(o)));
+  target(session.command('validate').description('check a session epoch: OK, FENCED, EXPIRED or UNKNOWN'))
+    .argument('<sessionId>', 'decimal SessionId')
+    .argument('<epoch>', 'epoch number')
+    .action(run(async (id: string, epoch: string, o) => (await client()).sessionValidateCommand(id, epoch, o)));
+}
+
+// Run when executed (bin/pharaoh.mjs or `tsx src/main.ts`), not when imported by a test.
+const invokedDirectly = process.argv[1] !== undefined && /(?:main\.ts|pharaoh(?:\.mjs)?)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  await buildProgram().parseAsync(process.argv);
+}
