@@ -10,8 +10,6 @@ export const TXCOORD_ERROR_CODES = {
   BAD_OPTIONS: 'TXCOORD_BAD_OPTIONS',
   /** A journal record could not be understood during replay (not written by this version). */
   BAD_RECORD: 'TXCOORD_BAD_RECORD',
-  /** The table was closed; no further operations are accepted. */
-  CLOSED: 'TXCOORD_CLOSED',
 } as const;
 
 export type TxcoordErrorCode = (typeof TXCOORD_ERROR_CODES)[keyof typeof TXCOORD_ERROR_CODES];
@@ -40,6 +38,11 @@ export function txNotFound(txId: bigint): ProtocolError {
     ERROR_CODES.TX_NOT_FOUND,
     `transaction ${txId} is not known on this shard (never begun, or forgotten after the retention period)`,
   );
+}
+
+/** The shard's table is closing: the host answers SHARD_UNAVAILABLE and the client tries again later. */
+export function tableClosed(): ProtocolError {
+  return new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, 'this txcoord shard is closing');
 }
 
 export function tooManyOpen(max: number): ProtocolError {

@@ -15,7 +15,7 @@
  *   commit answers TX_NOT_FOUND (never commits).
  */
 import type { OpResults, TxStatus } from '@pharaoh/protocol';
-import { tooManyOpen, txAborted, txCommitted, txNotFound, TXCOORD_ERROR_CODES, TxcoordError } from './errors.js';
+import { tableClosed, tooManyOpen, txAborted, txCommitted, txNotFound } from './errors.js';
 import type { TxTableOptions } from './options.js';
 import { parseTxRecord, type TxRecord } from './records.js';
 
@@ -324,7 +324,7 @@ export class TxTable {
   }
 
   private checkOpen(): TxJournal {
-    if (this.closed || !this.journal) throw new TxcoordError(TXCOORD_ERROR_CODES.CLOSED, 'the transaction table is closed');
+    if (this.closed || !this.journal) throw tableClosed();
     return this.journal;
   }
 

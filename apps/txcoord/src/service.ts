@@ -1,0 +1,88 @@
+/**
+ * txcoord as a ServiceDefinition for @pharaoh/server: one TxTable per shard,
+ * its journal in `<shard dir>/journal/`, a sweep timer per shard, and thin
+ * handlers. The host routes ID-addressed requests by the shard in the txId's
+ * bits and answers NOT_OWNER for shards it does not host.
+ */
+import { join } from 'node:path';
+import { Journal } from '@pharaoh/journal';
+import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
+import { TX_LAYOUT } from '@pharaoh/snowflake';
+import { parseTxcoordOptions, TXCOORD_CLI_OPTIONS, type TxcoordOptions } from './options.js';
+import type { TxRecord } from './records.js';
+import { TxTable } from './tx-table.js';
+
+/** The journal's directory inside a shard directory. */
+export const JOURNAL_DIR = 'journal';
+
+export interface TxcoordShard {
+  table: TxTable;
+  options: TxcoordOptions;
+  timer: NodeJS.Timeout;
+}
+
+/** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
+async function openShard(ctx: ShardContext): Promise<TxcoordShard> {
+  const options = parseTxcoordOptions(ctx.options.app);
+  const table = await TxTable.open(
+    {
+      ids: ctx.generator,
+      layout: TX_LAYOUT,
+      clock: ctx.clock,
+      openJournal: (hooks) =>
+        Journal.open<TxRecord>(join(ctx.dir, JOURNAL_DIR), {
+          onRecord: hooks.onRecord,
+          snapshot: hooks.snapshot,
+          compactAtBytes: options.compactAtBytes,
+          logger: ctx.logger,
+        }),
+    },
+    options,
+  );
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    table
+      .sweep()
+      .catch((err: unknown) => ctx.fail(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, options.sweepIntervalMs);
+  timer.unref();
+  return { table, options, timer };
+}
+
+export const txcoordService: ServiceDefinition<TxcoordShard> = {
+  name: 'txcoord',
+  layout: TX_LAYOUT,
+  cliOptions: TXCOORD_CLI_OPTIONS,
+  openShard,
+  async closeShard(state) {
+    clearInterval(state.timer);
+    await state.table.close();
+  },
+  handlers: {
+    'tx.begin': {
+      shardOf: (args) => args.shard,
+      handle: (args, shard) => shard.state.table.begin(args.timeoutMs, args.after),
+    },
+    'tx.commit': {
+      shardOf: (args) => TX_LAYOUT.shardOf(args.txId),
+      handle: (args, shard) => shard.state.table.commit(args.txId),
+    },
+    'tx.abort': {
+      shardOf: (args) => TX_LAYOUT.shardOf(args.txId),
+      handle: (args, shard) => shard.state.table.abort(args.txId),
+    },
+    'tx.status': {
+      shardOf: (args) => TX_LAYOUT.shardOf(args.txId),
+      handle: async (args, shard) => ({ status: await shard.state.table.status(args.txId) }),
+    },
+    'tx.heartbeat': {
+      shardOf: (args) => TX_LAYOUT.shardOf(args.txId),
+      handle: (args, shard) => shard.state.table.heartbeat(args.txId),
+    },
+  },
+};
