@@ -1,0 +1,50 @@
+export { PharaohClient, TsoApi, TxApi, SessionsApi } from './client.js';
+export type { FleetSource, KeyOptions, Session } from './client.js';
+export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
+export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
+export {
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_MAX_BATCH_SIZE,
+  DEFAULT_RECONNECT,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_SHARD_QUARANTINE_MS,
+  DEFAULT_POLICY,
+  parseClientOptions,
+  backoffDelay,
+} from './options.js';
+export type { ClientOptions, ResolvedOptions, ReconnectOptions, Policy, Clock, Logger } from './options.js';
+export type { StatusEvent, StatusListener } from './status.js';
+export type { Transport, TransportSocket, SocketHandlers } from './transport.js';
+export {
+  CLIENT_ERROR_CODES,
+  PharaohError,
+  ServerError,
+  BadRequestError,
+  UnknownOpError,
+  NotOwnerError,
+  ShardUnavailableError,
+  OverloadedError,
+  UnsupportedVersionError,
+  ShuttingDownError,
+  ForbiddenError,
+  InternalServerError,
+  TxNotFoundError,
+  TxAbortedError,
+  TxCommittedError,
+  SessionFencedError,
+  SessionExpiredError,
+  SessionUnknownError,
+  TimeoutError,
+  ClientClosedError,
+  ConnectionLostError,
+  ConnectError,
+  FleetConflictError,
+  FleetConfigError,
+  InvalidArgumentError,
+  ProtocolViolationError,
+  fromWireError,
+  isRetryable,
+} from './errors.js';
+export type { ClientErrorCode, PharaohErrorCode } from './errors.js';

@@ -1,0 +1,148 @@
+/**
+ * Client options: exported defaults, one validating parser, and the reconnect
+ * backoff. Everything the client does with time goes through `Clock`, so tests
+ * can drive it without sleeping.
+ */
+import { InvalidArgumentError } from './errors.js';
+import type { Transport } from './transport.js';
+
+/** How long a call may take in total (queueing, retries, failover), in ms. */
+export const DEFAULT_TIMEOUT_MS = 5_000;
+/** How long `connect()` waits for the first hellos, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * 0 = a batch leaves on the next event-loop turn (setImmediate): every call made
+ * in the current turn joins it, and none waits for a timer. A positive window
+ * trades latency for bigger batches.
+ */
+export const DEFAULT_BATCH_WINDOW_MS = 0;
+/** Largest number of IDs asked for in one `ts.get` (also capped by the server's `limits.maxCount`). */
+export const DEFAULT_MAX_BATCH_SIZE = 4096;
+/** First reconnect delay; doubles per failed attempt up to `maxMs`. */
+export const DEFAULT_RECONNECT = { initialMs: 100, maxMs: 5_000, jitter: 0.5 } as const;
+/** Pause before re-sending a request that met a busy or missing shard. */
+export const DEFAULT_RETRY_DELAY_MS = 25;
+/** How long a shard that answered SHARD_UNAVAILABLE is skipped by fresh-ID calls. */
+export const DEFAULT_SHARD_QUARANTINE_MS = 1_000;
+export const DEFAULT_POLICY: Policy = 'round-robin';
+
+export type Policy = 'round-robin' | 'least-in-flight';
+
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** The subset of a pino-style logger the client uses. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const noop = (): void => {};
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+export interface ReconnectOptions {
+  initialMs?: number;
+  maxMs?: number;
+  /** 0..1: each delay is reduced by up to this fraction, at random, so clients do not reconnect in lockstep. */
+  jitter?: number;
+}
+
+export interface ClientOptions {
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  policy?: Policy;
+  batchWindowMs?: number;
+  maxBatchSize?: number;
+  reconnect?: ReconnectOptions;
+  retryDelayMs?: number;
+  shardQuarantineMs?: number;
+  logger?: Logger;
+  /** Injected for tests; the default speaks WebSocket through `ws`. */
+  transport?: Transport;
+  clock?: Clock;
+  /** Injected for tests: returns a number in [0, 1). */
+  random?: () => number;
+}
+
+export interface ResolvedOptions {
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  policy: Policy;
+  batchWindowMs: number;
+  maxBatchSize: number;
+  reconnect: Required<ReconnectOptions>;
+  retryDelayMs: number;
+  shardQuarantineMs: number;
+  logger: Logger;
+  transport: Transport | undefined;
+  clock: Clock;
+  random: () => number;
+}
+
+/** Validate options and fill in defaults. Throws InvalidArgumentError naming the option. */
+export function parseClientOptions(o: ClientOptions = {}): ResolvedOptions {
+  const reconnect = {
+    initialMs: int('reconnect.initialMs', o.reconnect?.initialMs, DEFAULT_RECONNECT.initialMs, 1, 3_600_000),
+    maxMs: int('reconnect.maxMs', o.reconnect?.maxMs, DEFAULT_RECONNECT.maxMs, 1, 3_600_000),
+    jitter: num('reconnect.jitter', o.reconnect?.jitter, DEFAULT_RECONNECT.jitter, 0, 1),
+  };
+  if (reconnect.maxMs < reconnect.initialMs) {
+    throw new InvalidArgumentError(`reconnect.maxMs (${reconnect.maxMs}) must be >= reconnect.initialMs (${reconnect.initialMs})`);
+  }
+  const policy = o.policy ?? DEFAULT_POLICY;
+  if (policy !== 'round-robin' && policy !== 'least-in-flight') {
+    throw new InvalidArgumentError(`policy must be 'round-robin' or 'least-in-flight', got ${String(policy)}`);
+  }
+  return {
+    timeoutMs: int('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 3_600_000),
+    connectTimeoutMs: int('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000),
+    policy,
+    batchWindowMs: int('batchWindowMs', o.batchWindowMs, DEFAULT_BATCH_WINDOW_MS, 0, 60_000),
+    maxBatchSize: int('maxBatchSize', o.maxBatchSize, DEFAULT_MAX_BATCH_SIZE, 1, 0x7fff_ffff),
+    reconnect,
+    retryDelayMs: int('retryDelayMs', o.retryDelayMs, DEFAULT_RETRY_DELAY_MS, 1, 60_000),
+    shardQuarantineMs: int('shardQuarantineMs', o.shardQuarantineMs, DEFAULT_SHARD_QUARANTINE_MS, 0, 3_600_000),
+    logger: o.logger ?? silentLogger,
+    transport: o.transport,
+    clock: o.clock ?? systemClock,
+    random: o.random ?? Math.random,
+  };
+}
+
+function int(name: string, v: unknown, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  return v;
+}
+
+function num(name: string, v: unknown, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): exponential from
+ * `initialMs`, capped at `maxMs`, then reduced by a random fraction up to
+ * `jitter` so that many clients that lost the same server spread out.
+ */
+export function backoffDelay(attempt: number, r: Required<ReconnectOptions>, random: () => number): number {
+  const exp = Math.min(r.maxMs, r.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.max(0, Math.round(exp * (1 - r.jitter * random())));
+}

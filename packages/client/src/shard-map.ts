@@ -1,0 +1,147 @@
+/**
+ * Who owns which shard of one service, and which shards are healthy enough for
+ * fresh-ID calls. Ownership is recomputed from every endpoint's claim whenever
+ * a claim changes (rare: hellos, NOT_OWNER answers), so routing a call is an
+ * array lookup.
+ */
+import { SHARD_COUNT, expandShardRanges, toShardRanges, type ServiceName, type ShardRanges } from '@pharaoh/protocol';
+import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT, type Layout } from '@pharaoh/snowflake';
+import type { Connection } from './connection.js';
+import { FleetConflictError } from './errors.js';
+import type { Clock, Policy } from './options.js';
+
+/** The layouts compiled into this client, used until a hello announces the real one. */
+export const DEFAULT_LAYOUTS: Record<ServiceName, Layout> = {
+  tso: TSO_LAYOUT,
+  txcoord: TX_LAYOUT,
+  'session-mgr': SESSION_LAYOUT,
+};
+
+/** A conflict found while recomputing: two live endpoints both say they host `shard`. */
+export interface Conflict {
+  shard: number;
+  kept: Connection;
+  refused: Connection;
+}
+
+export interface OwnershipChange {
+  conflicts: Conflict[];
+  /** Shard ids whose owner changed. */
+  moved: number[];
+}
+
+export class ShardMap {
+  layout: Layout;
+  private owners: Array<Connection | undefined> = new Array(SHARD_COUNT).fill(undefined);
+  private readonly quarantinedUntil = new Float64Array(SHARD_COUNT);
+  private healthy: number[] | undefined;
+  private rr = 0;
+
+  constructor(
+    readonly service: ServiceName,
+    private readonly clock: Clock,
+  ) {
+    this.layout = DEFAULT_LAYOUTS[service];
+  }
+
+  ownerOf(shard: number): Connection | undefined {
+    return this.owners[shard];
+  }
+
+  /** Shards owned by `conn` right now (after conflicts were resolved). */
+  shardsOf(conn: Connection): ShardRanges {
+    const ids: number[] = [];
+    for (let s = 0; s < SHARD_COUNT; s++) if (this.owners[s] === conn) ids.push(s);
+    return toShardRanges(ids);
+  }
+
+  /**
+   * Recompute owners from the claims of `conns` (those of this service).
+   * Precedence: a live endpoint's hello beats a disconnected endpoint's last
+   * claim, which beats a fleet-file claim; between two live endpoints the older
+   * claim is kept and the conflict reported. With `strict`, a conflict between
+   * live endpoints throws FleetConflictError instead (used by `connect()`).
+   */
+  recompute(conns: readonly Connection[], strict: boolean): OwnershipChange {
+    const ranked = conns
+      .filter((c) => c.claim !== undefined && c.service === this.service)
+      .sort((a, b) => rank(a) - rank(b) || a.claimSince - b.claimSince);
+    const next: Array<Connection | undefined> = new Array(SHARD_COUNT).fill(undefined);
+    const conflicts: Conflict[] = [];
+    for (const conn of ranked) {
+      for (const s of expandShardRanges(conn.claim!)) {
+        const cur = next[s];
+        if (cur === undefined) next[s] = conn;
+        else if (rank(cur) === 0 && rank(conn) === 0) {
+          if (strict) throw new FleetConflictError(this.service, s, [cur.url, conn.url]);
+          conflicts.push({ shard: s, kept: cur, refused: conn });
+        }
+      }
+    }
+    const moved: number[] = [];
+    for (let s = 0; s < SHARD_COUNT; s++) if (next[s] !== this.owners[s]) moved.push(s);
+    this.owners = next;
+    this.healthy = undefined;
+    return { conflicts, moved };
+  }
+
+  /** Connection states changed: the healthy set must be rebuilt. */
+  invalidate(): void {
+    this.healthy = undefined;
+  }
+
+  /** Skip `shard` for fresh-ID calls for `ms` (it answered SHARD_UNAVAILABLE or is shutting down). */
+  quarantine(shard: number, ms: number): void {
+    this.quarantinedUntil[shard] = this.clock.now() + ms;
+    this.healthy = undefined;
+  }
+
+  /** Shards a fresh-ID call may go to: owner connected, not quarantined. */
+  healthyShards(): number[] {
+    if (this.healthy !== undefined) return this.healthy;
+    const now = this.clock.now();
+    const out: number[] = [];
+    let nextExpiry = Infinity;
+    for (let s = 0; s < SHARD_COUNT; s++) {
+      if (this.owners[s]?.isOpen !== true) continue;
+      const q = this.quarantinedUntil[s]!;
+      if (q > now) nextExpiry = Math.min(nextExpiry, q);
+      else out.push(s);
+    }
+    // Cache until something changes; a quarantine ending counts as a change.
+    this.healthy = out;
+    this.healthyValidUntil = nextExpiry;
+    return out;
+  }
+
+  private healthyValidUntil = Infinity;
+
+  /**
+   * Pick a shard for a fresh-ID call by `policy`, or undefined if none is
+   * healthy. Round-robin rotates over healthy shards; least-in-flight picks the
+   * connection with the fewest requests in flight, then rotates among its shards.
+   */
+  pick(policy: Policy): number | undefined {
+    if (this.healthy !== undefined && this.clock.now() >= this.healthyValidUntil) this.healthy = undefined;
+    const shards = this.healthyShards();
+    if (shards.length === 0) return undefined;
+    if (policy === 'round-robin') {
+      this.rr = (this.rr + 1) % shards.length;
+      return shards[this.rr];
+    }
+    let best: Connection | undefined;
+    for (const s of shards) {
+      const c = this.owners[s]!;
+      if (best === undefined || c.inFlight < best.inFlight) best = c;
+    }
+    const mine = shards.filter((s) => this.owners[s] === best);
+    this.rr = (this.rr + 1) % mine.length;
+    return mine[this.rr];
+  }
+}
+
+/** 0: live hello (or NOT_OWNER answer from a live endpoint); 1: stale claim of a disconnected endpoint; 2: fleet file only. */
+function rank(c: Connection): number {
+  if (c.claimSource === 'file') return 2;
+  return c.isOpen ? 0 : 1;
+}
