@@ -174,8 +174,49 @@ export class SimulatedJournalFs implements JournalFs {
     // Directories are durable at once in this model.
   }
 
-  async open(path: string, opts: { create: boolean; truncate?: boolean }): Promise<JournalFile> {
+  open(path: string, opts: { create: boolean; truncate?: boolean }): Promise<JournalFile> {
+    return this.openAt(this.generation, path, opts);
+  }
+
+  stat(path: string): Promise<{ size: number } | undefined> {
+    return this.statAt(this.generation, path);
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.renameAt(this.generation, from, to);
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.unlinkAt(this.generation, path);
+  }
+
+  fsyncDir(dir: string): Promise<void> {
+    return this.fsyncDirAt(this.generation, dir);
+  }
+
+  lock(path: string): Promise<JournalLock | undefined> {
+    return this.lockAt(this.generation, path);
+  }
+
+  /**
+   * A view of this disk for one simulated process lifetime: after the next
+   * `crash()` every call through it fails with EBADF, so code of the "dead"
+   * process that is still running cannot touch the disk the next process uses.
+   */
+  process(): JournalFs {
     const gen = this.generation;
+    return {
+      mkdirp: async () => {},
+      open: (path, opts) => this.openAt(gen, path, opts),
+      stat: (path) => this.statAt(gen, path),
+      rename: (from, to) => this.renameAt(gen, from, to),
+      unlink: (path) => this.unlinkAt(gen, path),
+      fsyncDir: (dir) => this.fsyncDirAt(gen, dir),
+      lock: (path) => this.lockAt(gen, path),
+    };
+  }
+
+  private async openAt(gen: number, path: string, opts: { create: boolean; truncate?: boolean }): Promise<JournalFile> {
     await this.enter('open', gen);
     let inode = this.entries.get(path);
     if (!inode) {
@@ -187,14 +228,14 @@ export class SimulatedJournalFs implements JournalFs {
     return new SimFile(this, inode, gen);
   }
 
-  async stat(path: string): Promise<{ size: number } | undefined> {
-    await this.enter('stat', this.generation);
+  private async statAt(gen: number, path: string): Promise<{ size: number } | undefined> {
+    await this.enter('stat', gen);
     const inode = this.entries.get(path);
     return inode ? { size: inode.data.length } : undefined;
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    await this.enter('rename', this.generation);
+  private async renameAt(gen: number, from: string, to: string): Promise<void> {
+    await this.enter('rename', gen);
     const inode = this.entries.get(from);
     if (!inode) throw ioError('ENOENT', `rename ${from}`);
     if (dirname(from) !== dirname(to)) throw ioError('EXDEV', 'rename across directories is not modelled');
@@ -202,21 +243,21 @@ export class SimulatedJournalFs implements JournalFs {
     this.recordDirOp({ kind: 'rename', from, path: to, inode });
   }
 
-  async unlink(path: string): Promise<void> {
-    await this.enter('unlink', this.generation);
+  private async unlinkAt(gen: number, path: string): Promise<void> {
+    await this.enter('unlink', gen);
     if (this.entries.has(path)) this.recordDirOp({ kind: 'unlink', path });
   }
 
-  async fsyncDir(dir: string): Promise<void> {
-    await this.enter('fsyncDir', this.generation);
+  private async fsyncDirAt(gen: number, dir: string): Promise<void> {
+    await this.enter('fsyncDir', gen);
     for (const op of this.pendingDirOps.get(dir) ?? []) this.applyDirOp(this.durableEntries, op);
     this.pendingDirOps.delete(dir);
   }
 
-  async lock(path: string): Promise<JournalLock | undefined> {
+  private async lockAt(gen: number, path: string): Promise<JournalLock | undefined> {
+    if (gen !== this.generation) throw ioError('EBADF', 'lock (process crashed)');
     if (this.locks.has(path)) return undefined;
     this.locks.add(path);
-    const gen = this.generation;
     return {
       release: async () => {
         if (gen === this.generation) this.locks.delete(path);
