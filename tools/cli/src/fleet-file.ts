@@ -48,13 +48,20 @@ function urlWithPort(protocols: string[], what: string) {
   });
 }
 
-const shardsSchema = z.string().superRefine((text, ctx) => {
-  try {
-    parseShardRanges(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
+/** `"0-255,512"`, or the same as ranges `[[0, 255], [512, 512]]` (the client accepts both). */
+const shardsSchema = z
+  .union([z.string(), z.array(z.tuple([z.number().int(), z.number().int()]))])
+  .superRefine((value, ctx) => {
+    try {
+      parseShardRanges(shardsText(value));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
+function shardsText(value: string | Array<[number, number]>): string {
+  return typeof value === 'string' ? value : value.map(([lo, hi]) => `${lo}-${hi}`).join(',');
+}
 
 const memberSchema = z
   .object({
@@ -142,7 +149,7 @@ export function parseFleet(json: unknown, opts: { source: string; baseDir: strin
         port: Number(ws.port),
         http: m.http,
         httpPort: http ? Number(http.port) : undefined,
-        shards: parseShardRanges(m.shards),
+        shards: parseShardRanges(shardsText(m.shards)),
         dataDir: m.data === undefined ? dataDir : resolve(opts.baseDir, m.data),
         label: `${service}:${ws.port}`,
       });

@@ -86,7 +86,8 @@ export class FleetSupervisor {
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
     }
     const why = gone ? `exited (${describeExit(proc)}) while starting` : `was not ready after ${timeoutMs / 1000} s`;
-    const tail = slot.tail.length > 0 ? `\n  its last output:\n${slot.tail.map((l) => `    ${l}`).join('\n')}` : '';
+    const lines = explainTail(slot.tail);
+    const tail = lines.length > 0 ? `\n  it said:\n${lines.map((l) => `    ${l}`).join('\n')}` : '';
     throw new Error(`${slot.member.label} (${slot.member.service} ${slot.member.endpoint}) ${why}${tail}`);
   }
 
@@ -141,4 +142,26 @@ export class FleetSupervisor {
 
 function describeExit(proc: ChildProcess): string {
   return proc.signalCode !== null ? `signal ${proc.signalCode}` : `code ${proc.exitCode}`;
+}
+
+/**
+ * The lines worth quoting from a failed start: the server's human lines, and
+ * the message of JSON log lines at error level or above (pino level >= 50),
+ * without stacks. Falls back to the raw tail when nothing matches.
+ */
+export function explainTail(tail: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const line of tail) {
+    if (!line.startsWith('{')) {
+      out.push(line);
+      continue;
+    }
+    try {
+      const j = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
+      if ((j.level ?? 0) >= 50) out.push(`${j.msg ?? 'error'}: ${j.err?.message ?? ''}${j.err?.code ? ` [${j.err.code}]` : ''}`);
+    } catch {
+      out.push(line);
+    }
+  }
+  return out.length > 0 ? out : [...tail.slice(-5)];
 }
