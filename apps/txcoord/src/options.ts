@@ -32,12 +32,12 @@ export interface TxcoordOptions extends TxTableOptions {
 
 /** The command-line flags (and environment variables) of txcoord, on top of the host's. */
 export const TXCOORD_CLI_OPTIONS = [
-  { flags: '--default-timeout-ms <ms>', env: 'PHARAOH_DEFAULT_TIMEOUT_MS', description: `transaction timeout when begin asks for none (default ${DEFAULT_TX_TIMEOUT_MS})` },
-  { flags: '--retention-ms <ms>', env: 'PHARAOH_RETENTION_MS', description: `how long decisions are remembered (default ${DEFAULT_TX_RETENTION_MS})` },
-  { flags: '--max-open-tx <n>', env: 'PHARAOH_MAX_OPEN_TX', description: `undecided transactions per shard before OVERLOADED (default ${DEFAULT_MAX_OPEN_TX})` },
-  { flags: '--max-remembered-tx <n>', env: 'PHARAOH_MAX_REMEMBERED_TX', description: `remembered decisions per shard (default ${DEFAULT_MAX_REMEMBERED_TX})` },
-  { flags: '--sweep-interval-ms <ms>', env: 'PHARAOH_SWEEP_INTERVAL_MS', description: `expiry sweep period (default ${DEFAULT_SWEEP_INTERVAL_MS})` },
-  { flags: '--compact-at-bytes <n>', env: 'PHARAOH_COMPACT_AT_BYTES', description: `journal size that triggers compaction (default ${DEFAULT_COMPACT_AT_BYTES})` },
+  { flags: '--default-timeout-ms <ms>', env: 'PHARAOH_TX_DEFAULT_TIMEOUT_MS', description: `transaction timeout when begin asks for none (default ${DEFAULT_TX_TIMEOUT_MS})` },
+  { flags: '--retention-ms <ms>', env: 'PHARAOH_TX_RETENTION_MS', description: `how long decisions are remembered (default ${DEFAULT_TX_RETENTION_MS})` },
+  { flags: '--max-open-tx <n>', env: 'PHARAOH_TX_MAX_OPEN', description: `undecided transactions per shard before OVERLOADED (default ${DEFAULT_MAX_OPEN_TX})` },
+  { flags: '--max-remembered-tx <n>', env: 'PHARAOH_TX_MAX_REMEMBERED', description: `remembered decisions per shard (default ${DEFAULT_MAX_REMEMBERED_TX})` },
+  { flags: '--sweep-interval-ms <ms>', env: 'PHARAOH_TX_SWEEP_INTERVAL_MS', description: `expiry sweep period (default ${DEFAULT_SWEEP_INTERVAL_MS})` },
+  { flags: '--compact-at-bytes <n>', env: 'PHARAOH_TX_COMPACT_AT_BYTES', description: `journal size that triggers compaction (default ${DEFAULT_COMPACT_AT_BYTES})` },
 ];
 
 /**

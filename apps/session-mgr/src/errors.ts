@@ -1,0 +1,59 @@
+/**
+ * Errors of session-mgr itself. Answers to clients (SESSION_FENCED,
+ * SESSION_EXPIRED, SESSION_UNKNOWN, NOT_OWNER, OVERLOADED) are `ProtocolError`s
+ * from @pharaoh/protocol, built by the helpers below so each is worded once.
+ */
+import { ERROR_CODES, ProtocolError } from '@pharaoh/protocol';
+
+export const SESSION_ERROR_CODES = {
+  /** An app option (timeout, retention, limits) has the wrong type or is out of range. */
+  BAD_OPTIONS: 'SESSION_MGR_BAD_OPTIONS',
+  /** A journal record could not be understood during replay (not written by this version). */
+  BAD_RECORD: 'SESSION_MGR_BAD_RECORD',
+} as const;
+
+export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[keyof typeof SESSION_ERROR_CODES];
+
+export class SessionMgrError extends Error {
+  override readonly name = 'SessionMgrError';
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function sessionFenced(id: bigint, epoch: number, current: number | undefined): ProtocolError {
+  const why = current === undefined ? 'the producer moved to a new session' : `epoch ${current} is current`;
+  return new ProtocolError(ERROR_CODES.SESSION_FENCED, `session ${id} epoch ${epoch} is fenced (${why})`);
+}
+
+export function sessionExpired(id: bigint, epoch: number): ProtocolError {
+  return new ProtocolError(ERROR_CODES.SESSION_EXPIRED, `session ${id} epoch ${epoch} expired (no heartbeat within its timeout)`);
+}
+
+export function sessionUnknown(id: bigint, epoch: number): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODES.SESSION_UNKNOWN,
+    `session ${id} epoch ${epoch} is not known on this shard (never opened, closed, or forgotten after retention)`,
+  );
+}
+
+export function wrongShard(producer: string, owner: number, shard: number): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODES.NOT_OWNER,
+    `producer "${producer}" belongs to session shard ${owner} (FNV-1a hash % 1024), not shard ${shard}`,
+    { shard: owner },
+  );
+}
+
+export function tooManySessions(max: number): ProtocolError {
+  return new ProtocolError(ERROR_CODES.OVERLOADED, `this shard already has ${max} live sessions; retry later`);
+}
+
+/** The shard's table is closing: answered as SHARD_UNAVAILABLE, the client tries again later. */
+export function tableClosed(): ProtocolError {
+  return new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, 'this session-mgr shard is closing');
+}

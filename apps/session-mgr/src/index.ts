@@ -1,0 +1,21 @@
+/** @pharaoh/session-mgr: the Session Manager (idempotent producers, journaled epochs and fencing). */
+export { sessionService, JOURNAL_DIR } from './service.js';
+export type { SessionShard } from './service.js';
+export { SessionTable, MAX_EPOCH } from './session-table.js';
+export type { SessionIdSource, SessionJournal, SessionJournalHooks, SessionTableDeps } from './session-table.js';
+export type { Session, SessionState } from './session-state.js';
+export {
+  DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_SESSION_RETENTION_MS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_ENDED_SESSIONS,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  DEFAULT_COMPACT_AT_BYTES,
+  SESSION_CLI_OPTIONS,
+  parseSessionOptions,
+} from './options.js';
+export type { SessionTableOptions, SessionMgrOptions } from './options.js';
+export { parseSessionRecord } from './records.js';
+export type { SessionRecord, OpenRecord, EndRecord, RetireRecord } from './records.js';
+export { SessionMgrError, SESSION_ERROR_CODES } from './errors.js';
+export type { SessionErrorCode } from './errors.js';

@@ -1,0 +1,86 @@
+/**
+ * session-mgr as a ServiceDefinition for @pharaoh/server: one SessionTable per
+ * shard, its journal in `<shard dir>/journal/`, a sweep timer per shard, and
+ * thin handlers. The host routes sessionId-addressed requests by the shard in
+ * the ID's bits; the table refuses producer names of other shards.
+ */
+import { join } from 'node:path';
+import { Journal } from '@pharaoh/journal';
+import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
+import { SESSION_LAYOUT } from '@pharaoh/snowflake';
+import { parseSessionOptions, SESSION_CLI_OPTIONS, type SessionMgrOptions } from './options.js';
+import type { SessionRecord } from './records.js';
+import { SessionTable } from './session-table.js';
+
+/** The journal's directory inside a shard directory. */
+export const JOURNAL_DIR = 'journal';
+
+export interface SessionShard {
+  table: SessionTable;
+  options: SessionMgrOptions;
+  timer: NodeJS.Timeout;
+}
+
+/** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
+async function openShard(ctx: ShardContext): Promise<SessionShard> {
+  const options = parseSessionOptions(ctx.options.app);
+  const table = await SessionTable.open(
+    {
+      shard: ctx.id,
+      ids: ctx.generator,
+      clock: ctx.clock,
+      openJournal: (hooks) =>
+        Journal.open<SessionRecord>(join(ctx.dir, JOURNAL_DIR), {
+          onRecord: hooks.onRecord,
+          snapshot: hooks.snapshot,
+          compactAtBytes: options.compactAtBytes,
+          logger: ctx.logger,
+        }),
+    },
+    options,
+  );
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    table
+      .sweep()
+      .catch((err: unknown) => ctx.fail(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, options.sweepIntervalMs);
+  timer.unref();
+  return { table, options, timer };
+}
+
+const bySessionId = (args: { sessionId: bigint }): number => SESSION_LAYOUT.shardOf(args.sessionId);
+
+export const sessionService: ServiceDefinition<SessionShard> = {
+  name: 'session-mgr',
+  layout: SESSION_LAYOUT,
+  cliOptions: SESSION_CLI_OPTIONS,
+  openShard,
+  async closeShard(state) {
+    clearInterval(state.timer);
+    await state.table.close();
+  },
+  handlers: {
+    'session.open': {
+      shardOf: (args) => args.shard,
+      handle: (args, shard) => shard.state.table.openSession(args.producer, args.timeoutMs, args.after),
+    },
+    'session.heartbeat': {
+      shardOf: bySessionId,
+      handle: (args, shard) => shard.state.table.heartbeat(args.sessionId, args.epoch),
+    },
+    'session.close': {
+      shardOf: bySessionId,
+      handle: (args, shard) => shard.state.table.closeSession(args.sessionId, args.epoch),
+    },
+    'session.validate': {
+      shardOf: bySessionId,
+      handle: async (args, shard) => ({ status: await shard.state.table.validate(args.sessionId, args.epoch) }),
+    },
+  },
+};

@@ -1,0 +1,266 @@
+/**
+ * The session table of one session-mgr shard (Kafka's InitProducerId model).
+ * Pure domain logic over an injected clock, ID generator and journal.
+ *
+ * Durability: every open (new session or epoch + 1), close and expiry is
+ * journaled, and answered only once durable; heartbeats are not (deadlines
+ * live in memory). So after a crash every acknowledged epoch is intact and
+ * every fenced epoch stays fenced; sessions that were live get a fresh timeout
+ * (a coordinator restart does not expire every producer at once).
+ */
+import { shardForKey, type OpResults, type SessionStatus } from '@pharaoh/protocol';
+import {
+  sessionExpired,
+  sessionFenced,
+  sessionUnknown,
+  tableClosed,
+  tooManySessions,
+  wrongShard,
+} from './errors.js';
+import type { SessionTableOptions } from './options.js';
+import { parseSessionRecord, type SessionRecord } from './records.js';
+import { SessionStore, type Session } from './session-state.js';
+
+/** The largest epoch the protocol carries (int32); past it a producer moves to a new session. */
+export const MAX_EPOCH = 0x7fff_ffff;
+
+/** The part of @pharaoh/snowflake's IdGenerator the table uses. */
+export interface SessionIdSource {
+  next(after?: bigint): Promise<bigint>;
+}
+
+/** The part of @pharaoh/journal's Journal the table uses. `append` resolves once the record is durable. */
+export interface SessionJournal {
+  append(rec: SessionRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SessionJournalHooks {
+  onRecord(rec: unknown): void;
+  snapshot(): SessionRecord[];
+}
+
+export interface SessionTableDeps {
+  /** The shard this table serves: producer names must hash to it. */
+  shard: number;
+  ids: SessionIdSource;
+  clock: { now(): number };
+  openJournal(hooks: SessionJournalHooks): Promise<SessionJournal>;
+}
+
+/** Retries of "wait for an in-flight change, then look again"; one is enough, the rest is slack. */
+const MAX_LOOKUPS = 4;
+
+export class SessionTable {
+  private journal: SessionJournal | undefined;
+  private readonly store: SessionStore;
+  /** Opens that will add a live session, counted against maxSessions before they are durable. */
+  private reserving = 0;
+  /** First open of a producer in flight: a second open of the same name waits, then reopens. */
+  private readonly creating = new Map<string, Promise<unknown>>();
+  /** Expiry records being journaled, one per session. */
+  private readonly expiring = new Map<bigint, Promise<void>>();
+  private closed = false;
+
+  private constructor(
+    private readonly deps: SessionTableDeps,
+    readonly options: SessionTableOptions,
+  ) {
+    this.store = new SessionStore(deps.clock, options.maxEnded);
+  }
+
+  /** Open the journal and replay it; sessions live at the crash get a fresh timeout from now. */
+  static async open(deps: SessionTableDeps, options: SessionTableOptions): Promise<SessionTable> {
+    const table = new SessionTable(deps, options);
+    table.journal = await deps.openJournal({
+      onRecord: (raw) => table.store.apply(parseSessionRecord(raw)),
+      snapshot: () => table.store.snapshot(),
+    });
+    table.store.forgetEndedBefore(deps.clock.now() - options.retentionMs);
+    return table;
+  }
+
+  get stats(): { live: number; ended: number; producers: number } {
+    return { live: this.store.live + this.reserving, ended: this.store.ended.size, producers: this.store.producers.size };
+  }
+
+  /**
+   * Open a session. Anonymous: a new sessionId (above every ID before, and
+   * above `after`) at epoch 0. Named: the producer's existing sessionId at
+   * epoch + 1 — fencing every older epoch — or a new one at epoch 0 if the
+   * producer is unknown (or forgotten). Resolves once the open is durable.
+   * NOT_OWNER if the name hashes to another shard; OVERLOADED at maxSessions.
+   */
+  async openSession(producer?: string, timeoutMs?: number, after?: bigint): Promise<OpResults['session.open']> {
+    this.checkOpen();
+    const timeout = timeoutMs ?? this.options.defaultTimeoutMs;
+    if (producer === undefined) return this.create(undefined, timeout, after);
+    const owner = shardForKey(producer);
+    if (owner !== this.deps.shard) throw wrongShard(producer, owner, this.deps.shard);
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const inFlight = this.creating.get(producer);
+      if (inFlight) {
+        await inFlight.catch(() => undefined);
+        continue;
+      }
+      const id = this.store.producers.get(producer);
+      const s = id === undefined ? undefined : this.store.sessions.get(id);
+      if (!s || s.reserved >= MAX_EPOCH) return this.create(producer, timeout, after);
+      return this.reopen(s, producer, timeout);
+    }
+    throw new Error(`producer ${producer}: its first open kept changing (bug)`);
+  }
+
+  /** OK | FENCED | EXPIRED | UNKNOWN for (sessionId, epoch); a live session past its deadline is expired (durably) first. */
+  async validate(id: bigint, epoch: number): Promise<SessionStatus> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const r = this.look(id, epoch);
+      if ('wait' in r) await r.wait;
+      else return r.status;
+    }
+    throw this.stuck(id);
+  }
+
+  /** Extend a live session's deadline to now + its timeout; SESSION_FENCED / SESSION_EXPIRED / SESSION_UNKNOWN otherwise. */
+  async heartbeat(id: bigint, epoch: number): Promise<OpResults['session.heartbeat']> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const r = this.look(id, epoch);
+      if ('wait' in r) {
+        await r.wait;
+        continue;
+      }
+      if (r.status !== 'OK' || !r.s) throw this.refusal(r.status, id, epoch, r.s);
+      r.s.deadline = this.deps.clock.now() + r.s.timeoutMs;
+      return { timeoutMs: r.s.timeoutMs };
+    }
+    throw this.stuck(id);
+  }
+
+  /**
+   * Close (sessionId, epoch). Resolves once the close is durable; idempotent
+   * for an already closed epoch. A closed named session keeps its producer:
+   * the next open continues at epoch + 1. SESSION_FENCED for an old epoch,
+   * SESSION_UNKNOWN for an unknown session.
+   */
+  async closeSession(id: bigint, epoch: number): Promise<OpResults['session.close']> {
+    const journal = this.checkOpen();
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const r = this.look(id, epoch);
+      if ('wait' in r) {
+        await r.wait;
+        continue;
+      }
+      const { status, s } = r;
+      if (status === 'UNKNOWN' && s?.state === 'CLOSED' && s.epoch === epoch) return {};
+      if (status === 'FENCED' || status === 'UNKNOWN' || !s) throw this.refusal(status, id, epoch, s);
+      const rec: SessionRecord = { t: 'c', id, e: epoch, at: this.deps.clock.now() };
+      await journal.append(rec);
+      this.store.apply(rec);
+      return {};
+    }
+    throw this.stuck(id);
+  }
+
+  /** Expire (durably) every live session past its deadline, forget ended sessions past retention. */
+  async sweep(): Promise<number> {
+    const now = this.deps.clock.now();
+    const due: Session[] = [];
+    for (const s of this.store.sessions.values()) if (s.state === 'OPEN' && s.deadline <= now) due.push(s);
+    await Promise.all(due.map((s) => this.expire(s)));
+    this.store.forgetEndedBefore(now - this.options.retentionMs);
+    return due.length;
+  }
+
+  /** Stop taking requests, wait for expiries in flight, close the journal (which finishes pending appends). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.expiring.values(), ...this.creating.values()]);
+    await this.journal?.close();
+  }
+
+  private async create(producer: string | undefined, timeoutMs: number, after: bigint | undefined): Promise<OpResults['session.open']> {
+    if (this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
+    this.reserving++;
+    const run = async (): Promise<OpResults['session.open']> => {
+      try {
+        const journal = this.checkOpen();
+        const id = await this.deps.ids.next(after);
+        const rec: SessionRecord = producer === undefined ? { t: 'o', id, e: 0, to: timeoutMs } : { t: 'o', id, e: 0, to: timeoutMs, p: producer };
+        await journal.append(rec);
+        this.store.apply(rec);
+        return { sessionId: id, epoch: 0, timeoutMs };
+      } finally {
+        this.reserving--;
+      }
+    };
+    const p = run();
+    if (producer !== undefined) {
+      this.creating.set(producer, p);
+      void p.catch(() => undefined).finally(() => this.creating.delete(producer));
+    }
+    return p;
+  }
+
+  private async reopen(s: Session, producer: string, timeoutMs: number): Promise<OpResults['session.open']> {
+    const wasLive = s.state === 'OPEN';
+    if (!wasLive && this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
+    const journal = this.checkOpen();
+    const epoch = ++s.reserved;
+    if (!wasLive) this.reserving++;
+    try {
+      const rec: SessionRecord = { t: 'o', id: s.id, e: epoch, to: timeoutMs, p: producer };
+      await journal.append(rec);
+      this.store.apply(rec);
+    } finally {
+      if (!wasLive) this.reserving--;
+    }
+    return { sessionId: s.id, epoch, timeoutMs };
+  }
+
+  /** Journal the expiry of `s`'s current epoch; concurrent callers share one record. */
+  private expire(s: Session): Promise<void> {
+    const existing = this.expiring.get(s.id);
+    if (existing) return existing;
+    const journal = this.checkOpen();
+    const rec: SessionRecord = { t: 'x', id: s.id, e: s.epoch, at: this.deps.clock.now() };
+    const p = journal
+      .append(rec)
+      .then(() => this.store.apply(rec))
+      .finally(() => this.expiring.delete(s.id));
+    this.expiring.set(s.id, p);
+    return p;
+  }
+
+  /**
+   * Where (id, epoch) stands right now, decided synchronously so the caller can
+   * act on it before any other request interleaves; `wait` when an expiry must
+   * be journaled first (the caller waits and looks again).
+   */
+  private look(id: bigint, epoch: number): { status: SessionStatus; s: Session | undefined } | { wait: Promise<void> } {
+    const inFlight = this.expiring.get(id);
+    if (inFlight) return { wait: inFlight };
+    const s = this.store.sessions.get(id);
+    if (!s) return { status: 'UNKNOWN', s };
+    if (s.state === 'RETIRED' || epoch < s.epoch) return { status: 'FENCED', s };
+    if (epoch > s.epoch || s.state === 'CLOSED') return { status: 'UNKNOWN', s };
+    if (s.state === 'EXPIRED') return { status: 'EXPIRED', s };
+    if (s.deadline > this.deps.clock.now()) return { status: 'OK', s };
+    return { wait: this.expire(s) };
+  }
+
+  private stuck(id: bigint): Error {
+    return new Error(`session ${id}: state kept changing (bug)`);
+  }
+
+  private refusal(status: SessionStatus, id: bigint, epoch: number, s: Session | undefined): Error {
+    if (status === 'FENCED') return sessionFenced(id, epoch, s && s.state !== 'RETIRED' ? s.epoch : undefined);
+    if (status === 'EXPIRED') return sessionExpired(id, epoch);
+    return sessionUnknown(id, epoch);
+  }
+
+  private checkOpen(): SessionJournal {
+    if (this.closed || !this.journal) throw tableClosed();
+    return this.journal;
+  }
+}
