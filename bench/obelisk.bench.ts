@@ -9,6 +9,7 @@
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Obelisk } from '@pharaoh/obelisk';
@@ -163,6 +164,7 @@ async function againstRaw(run: Case, rawAll: Result): Promise<{ result: Result; 
 async function main(): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   const machine = describeMachine(DATA_DIR);
+  const loadBefore = loadavg()[0]!;
   try {
     const rawAll: Result = { name: 'raw ftruncate(+1) + fdatasync (all slices)', ops: 0, seconds: 0, syncs: 0, latenciesMs: [], allocatedBytes: 0, fileBytes: 0 };
     const cases: Case[] = [
@@ -187,6 +189,7 @@ async function main(): Promise<void> {
       '',
       `Command: \`npm run bench:obelisk${QUICK ? ' -- --quick' : ''}\` (\`bench/obelisk.bench.ts\`)${QUICK ? ' — QUICK smoke run, numbers not meaningful' : ''}.`,
       `Machine: ${machineLine(machine)}.`,
+      `Load average (1 min) at start ${fmt(loadBefore, 1)}, at end ${fmt(loadavg()[0]!, 1)} on ${machine.cores} cores: other work on the machine slows fdatasync, which is why every ratio uses adjacent raw slices.`,
       `Data directory: \`${DATA_DIR.replace(REPO_ROOT, '<repo>')}\` (inside the repository's .tmp/, on the disk above), removed after the run.`,
       `Each case runs ${SECONDS} s in ${SLICES} slices, alternating with slices of the raw loop (a); its ratio is against those adjacent raw slices, because disk speed drifts with other load on the machine. Latency is per call; for the window case per value (blocks of 1024 timed together).`,
       '',
