@@ -1,0 +1,99 @@
+/**
+ * Start and stop Pharaoh service processes (apps/<service>/src/main.ts) for the
+ * benchmarks: one node process each (node --import tsx, no tsx CLI fork), so the
+ * pid we hold is the server itself and can be signalled and measured (RSS).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../report.js';
+import { rssBytes, stopChild, tail, waitFor } from './common.js';
+import type { ConnectClient, TsoClient } from './targets.js';
+
+export type ServiceName = 'tso' | 'txcoord' | 'session-mgr';
+
+export interface ServiceProcess {
+  service: ServiceName;
+  url: string;
+  httpUrl: string;
+  pid: number;
+  /** Spawn → the "listening" line (node start, tsx load, opening every shard). */
+  startMs: number;
+  /** The server's own measure of opening its shards, from its `listening` log line (NaN if absent). */
+  openMs: number;
+  rss(): number;
+  /** SIGTERM (graceful) or SIGKILL, then wait for exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function serviceMain(service: ServiceName): string {
+  return join(REPO_ROOT, 'apps', service, 'src', 'main.ts');
+}
+
+export function serviceAvailable(service: ServiceName): boolean {
+  return existsSync(serviceMain(service));
+}
+
+export interface StartOptions {
+  shards: string;
+  dataDir: string;
+  extraArgs?: string[];
+  timeoutMs?: number;
+}
+
+const LISTENING = /listening on (ws:\/\/\S+) .*?(http:\/\/\S+) serves/;
+
+export async function startService(service: ServiceName, o: StartOptions): Promise<ServiceProcess> {
+  const args = ['--import', 'tsx', serviceMain(service), '--shards', o.shards, '--port', '0', '--http-port', '0', '--data', o.dataDir];
+  const t0 = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [...args, ...(o.extraArgs ?? [])], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = tail(child);
+  let stderr = '';
+  let stdout = '';
+  let listenedAt = NaN;
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < 64_000) stderr += d.toString();
+    if (Number.isNaN(listenedAt) && LISTENING.test(stderr)) listenedAt = performance.now();
+  });
+  child.stdout!.on('data', (d: Buffer) => {
+    if (stdout.length < 64_000) stdout += d.toString();
+  });
+  let m: RegExpExecArray;
+  try {
+    m = await waitFor(`${service} to listen`, o.timeoutMs ?? 120_000, () => {
+      if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}: ${output()}`);
+      return LISTENING.exec(stderr) ?? undefined;
+    });
+  } catch (err) {
+    await stopChild(child, 'SIGKILL');
+    throw err;
+  }
+  const openMs = Number(/"openMs":(\d+(?:\.\d+)?)/.exec(stdout)?.[1] ?? NaN);
+  return {
+    service,
+    url: m[1]!,
+    httpUrl: m[2]!,
+    pid: child.pid!,
+    startMs: listenedAt - t0,
+    openMs,
+    rss: () => rssBytes(child.pid!),
+    stop: (signal = 'SIGTERM') => stopChild(child, signal, 30_000),
+  };
+}
+
+/** A way to connect a @pharaoh/client router, or why there is none (the client is loaded lazily so its absence is a skip). */
+export async function loadClient(): Promise<ConnectClient | string> {
+  const spec = '@pharaoh/client';
+  try {
+    const mod = (await import(spec)) as { PharaohClient?: { connect(o: { endpoints: string[] }): Promise<TsoClient> } };
+    const pc = mod.PharaohClient;
+    if (!pc || typeof pc.connect !== 'function') return '@pharaoh/client does not export PharaohClient.connect';
+    return (endpoints) => pc.connect({ endpoints });
+  } catch (err) {
+    return `@pharaoh/client cannot be loaded: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
