@@ -1,0 +1,169 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TX_LAYOUT } from '@pharaoh/snowflake';
+import { Client, killAll, REPO_ROOT, startApp, stopApp, type RunningApp } from './harness.js';
+
+const MAIN = join(REPO_ROOT, 'apps/txcoord/src/main.ts');
+const SHARDS = [0, 1, 2, 3];
+const ARGS = ['--shards', '0-3', '--sweep-interval-ms', '50', '--log-level', 'warn'];
+
+let dataDir: string;
+let app: RunningApp | undefined;
+let client: Client | undefined;
+
+async function start(): Promise<Client> {
+  app = await startApp(MAIN, [...ARGS, '--data', dataDir]);
+  client = await Client.connect(app.url);
+  return client;
+}
+
+async function stopAndClean(): Promise<void> {
+  client?.close();
+  client = undefined;
+  await stopApp(app);
+  app = undefined;
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+afterAll(killAll);
+
+interface Begun {
+  txId: bigint;
+  startTs: bigint;
+  timeoutMs: number;
+}
+
+describe('txcoord over WebSocket', () => {
+  // One server for the protocol checks: starting a tsx child costs seconds on a loaded machine.
+  let c: Client;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'txcoord-it-'));
+    c = await start();
+  });
+  afterAll(stopAndClean);
+
+  it('speaks the transaction protocol end to end', async () => {
+    const tx = await c.ok<Begun>('tx.begin', { shard: 2 });
+    expect(TX_LAYOUT.shardOf(tx.txId)).toBe(2);
+    expect(tx.startTs).not.toBe(tx.txId);
+    expect(await c.ok('tx.status', { txId: tx.txId })).toEqual({ status: 'ACTIVE' });
+    expect(await c.ok('tx.heartbeat', { txId: tx.txId })).toEqual({ timeoutMs: tx.timeoutMs });
+    const { commitTs } = await c.ok<{ commitTs: bigint }>('tx.commit', { txId: tx.txId });
+    expect(commitTs).toBeGreaterThan(tx.startTs);
+    expect(await c.ok('tx.commit', { txId: tx.txId })).toEqual({ commitTs });
+    expect((await c.call('tx.abort', { txId: tx.txId })).err?.code).toBe('TX_COMMITTED');
+
+    const ab = await c.ok<Begun>('tx.begin', { shard: 0 });
+    expect(await c.ok('tx.abort', { txId: ab.txId })).toEqual({});
+    expect(await c.ok('tx.abort', { txId: ab.txId })).toEqual({});
+    expect((await c.call('tx.commit', { txId: ab.txId })).err?.code).toBe('TX_ABORTED');
+    expect((await c.call('tx.heartbeat', { txId: ab.txId })).err?.code).toBe('TX_ABORTED');
+    expect(await c.ok('tx.status', { txId: ab.txId })).toEqual({ status: 'ABORTED' });
+
+    const after = tx.txId + (1n << 30n);
+    expect((await c.ok<Begun>('tx.begin', { shard: 2, after })).txId).toBeGreaterThan(after);
+  });
+
+  it('answers NOT_OWNER for a shard or a txId of a shard it does not host, BAD_REQUEST for malformed fields', async () => {
+    const r1 = await c.call('tx.begin', { shard: 9 });
+    expect(r1.err?.code).toBe('NOT_OWNER');
+    const foreign = TX_LAYOUT.encode({ time: 1_000, shard: 9, seq: 1 });
+    expect((await c.call('tx.commit', { txId: foreign })).err?.code).toBe('NOT_OWNER');
+    expect((await c.call('tx.status', { txId: 'abc' })).err?.code).toBe('BAD_REQUEST');
+    expect((await c.call('tx.begin', { shard: 1, timeoutMs: 5 })).err?.code).toBe('BAD_REQUEST');
+    expect((await c.call('session.open', { shard: 1 })).err?.code).toBe('UNKNOWN_OP');
+    const ok = await c.ok<Begun>('tx.begin', { shard: 1 });
+    expect(await c.ok('tx.status', { txId: ok.txId })).toEqual({ status: 'ACTIVE' });
+  });
+
+  it('aborts a transaction that times out without heartbeats (by the sweep timer)', async () => {
+    const tx = await c.ok<Begun>('tx.begin', { shard: 3, timeoutMs: 150 });
+    let status = 'ACTIVE';
+    for (let i = 0; i < 100 && status === 'ACTIVE'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = (await c.ok<{ status: string }>('tx.status', { txId: tx.txId })).status;
+    }
+    expect(status).toBe('ABORTED');
+    expect((await c.call('tx.commit', { txId: tx.txId })).err?.code).toBe('TX_ABORTED');
+  });
+});
+
+describe('txcoord across restarts', () => {
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'txcoord-it-'));
+  });
+  afterEach(stopAndClean);
+
+  it('after SIGKILL in a stream of commits keeps every acknowledged commitTs, aborts the undecided, and issues only larger IDs', async () => {
+    const c = await start();
+    const committed = new Map<bigint, bigint>();
+    const neverCommitted = new Set<bigint>();
+    const inDoubt = new Set<bigint>();
+    const seen: bigint[] = [];
+    const maxPerShard = new Map<number, bigint>();
+    const note = (id: bigint) => {
+      seen.push(id);
+      const s = TX_LAYOUT.shardOf(id);
+      if ((maxPerShard.get(s) ?? -1n) < id) maxPerShard.set(s, id);
+    };
+    let stop = false;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop && i < 10_000; i++) {
+        const r = await c.call('tx.begin', { shard: SHARDS[(w + i) % SHARDS.length] });
+        if (!r.ok) return;
+        const { txId, startTs } = r.ok as unknown as Begun;
+        note(txId);
+        note(startTs);
+        if (i % 5 === 4) {
+          neverCommitted.add(txId);
+          continue;
+        }
+        inDoubt.add(txId);
+        const cr = await c.call('tx.commit', { txId });
+        if (!cr.ok) return;
+        inDoubt.delete(txId);
+        const commitTs = cr.ok['commitTs'] as bigint;
+        note(commitTs);
+        committed.set(txId, commitTs);
+      }
+    };
+    const workers = Array.from({ length: 32 }, (_, w) => worker(w));
+    for (let i = 0; i < 400 && committed.size < 400; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(committed.size).toBeGreaterThan(50);
+    await stopApp(app, 'SIGKILL');
+    stop = true;
+    await Promise.all(workers);
+    c.close();
+
+    const c2 = await start();
+    for (const [txId, commitTs] of committed) {
+      expect(await c2.ok('tx.status', { txId })).toEqual({ status: 'COMMITTED' });
+      expect(await c2.ok('tx.commit', { txId })).toEqual({ commitTs });
+    }
+    for (const txId of neverCommitted) {
+      expect(await c2.ok('tx.status', { txId })).toEqual({ status: 'ABORTED' });
+      expect((await c2.call('tx.commit', { txId })).err?.code).toBe('TX_ABORTED');
+    }
+    for (const txId of inDoubt) expect(['COMMITTED', 'ABORTED']).toContain((await c2.ok<{ status: string }>('tx.status', { txId })).status);
+    for (const shard of SHARDS) {
+      const fresh = await c2.ok<Begun>('tx.begin', { shard });
+      expect(fresh.txId).toBeGreaterThan(maxPerShard.get(shard) ?? -1n);
+      note(fresh.txId);
+      note(fresh.startTs);
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('shuts down gracefully on SIGTERM and keeps decisions across a clean restart', async () => {
+    const c = await start();
+    const tx = await c.ok<Begun>('tx.begin', { shard: 1 });
+    const { commitTs } = await c.ok<{ commitTs: bigint }>('tx.commit', { txId: tx.txId });
+    const open = await c.ok<Begun>('tx.begin', { shard: 1 });
+    expect(await stopApp(app, 'SIGTERM')).toBe(0);
+    const c2 = await start();
+    expect(await c2.ok('tx.commit', { txId: tx.txId })).toEqual({ commitTs });
+    expect(await c2.ok('tx.status', { txId: open.txId })).toEqual({ status: 'ABORTED' });
+  });
+});
