@@ -86,6 +86,10 @@ export class IdGenerator {
   private base: bigint;
   /** First ID of the last successful reserve(). */
   private first = 0n;
+  /** ID at (unit, seq): saves re-encoding while a unit lasts. */
+  private nextId: bigint;
+  /** No queued callers, not failed, not closed: the synchronous fast path may run. */
+  private ready = true;
   private boundTicks: number;
   /** No unit >= boundUnits is ever issued: boundUnits = boundTicks * unitsPerTick. */
   private boundUnits: number;
@@ -96,6 +100,11 @@ export class IdGenerator {
   /** Highest clock reading seen, in units: the lead is measured against it. */
   private highUnit = -Infinity;
   private blockedUnit = 0;
+  /**
+   * Clock reading (ms) at which `unit` ends; below it the clock cannot move us to
+   * a new unit. -Infinity until `unit` has been checked against the bound.
+   */
+  private unitEndMs: number;
   private readonly queue: Waiter[] = [];
   private leadTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
@@ -132,6 +141,9 @@ export class IdGenerator {
     // at the bound keeps every new ID above them, whatever the clock says.
     this.unit = this.boundUnits;
     this.base = this.baseOf(this.unit);
+    this.nextId = this.base;
+    // The resume unit has not been checked against the bound yet: keep reserveOne() off it.
+    this.unitEndMs = -Infinity;
   }
 
   /**
@@ -159,10 +171,7 @@ export class IdGenerator {
    * bound when the promise resolves.
    */
   next(after?: bigint): Promise<bigint> {
-    if (after === undefined && this.queue.length === 0 && this.failure === undefined && !this.closed) {
-      const r = this.reserve(1, NO_MIN, 0);
-      if (r > 0) return Promise.resolve(this.first);
-    }
+    if (after === undefined && this.ready && this.reserveOne()) return Promise.resolve(this.first);
     return this.request(1, after, true) as Promise<bigint>;
   }
 
@@ -171,8 +180,8 @@ export class IdGenerator {
    * all strictly greater than every ID issued before and than `after`.
    */
   nextRange(n: number, after?: bigint): Promise<IdRange> {
-    if (after === undefined && Number.isSafeInteger(n) && n >= 1 && this.queue.length === 0 && this.failure === undefined && !this.closed) {
-      const r = this.reserve(n, NO_MIN, 0);
+    if (after === undefined && this.ready && Number.isSafeInteger(n) && n >= 1) {
+      const r = this.reserve(n, NO_MIN, 0, this.clock.now());
       if (r > 0) return Promise.resolve({ first: this.first, count: r });
     }
     return this.request(n, after, false) as Promise<IdRange>;
@@ -185,9 +194,13 @@ export class IdGenerator {
    */
   tryNextRangeSync(n: number, after?: bigint): IdRange | undefined {
     checkCount(n);
-    if (this.queue.length > 0 || this.failure !== undefined || this.closed) return undefined;
-    const [minUnit, minSeq] = after === undefined ? [NO_MIN, 0] : this.minPosition(after);
-    const r = this.reserve(n, minUnit, minSeq);
+    if (!this.ready) return undefined;
+    let r: number;
+    if (after === undefined) r = this.reserve(n, NO_MIN, 0, this.clock.now());
+    else {
+      const [minUnit, minSeq] = this.minPosition(after);
+      r = this.reserve(n, minUnit, minSeq, this.clock.now());
+    }
     return r > 0 ? { first: this.first, count: r } : undefined;
   }
 
@@ -198,6 +211,7 @@ export class IdGenerator {
    */
   close(): Promise<void> {
     this.closed = true;
+    this.ready = false;
     this.clearLeadTimer();
     this.rejectAll(new GeneratorClosedError());
     return this.advancing ?? Promise.resolve();
@@ -211,6 +225,7 @@ export class IdGenerator {
       if (this.closed) return Promise.reject(new GeneratorClosedError());
       return new Promise((resolve, reject) => {
         this.queue.push({ n, minUnit, minSeq, single, resolve, reject, waitedBound: false, waitedLead: false });
+        this.ready = false;
         this.pump();
       });
     } catch (e) {
@@ -235,13 +250,36 @@ export class IdGenerator {
   }
 
   /**
+   * The hottest path, for next(): the clock has not passed the current unit and
+   * the unit has room, so the ID is the previous one plus one. Otherwise falls
+   * back to reserve(). Returns whether an ID was issued (in `this.first`).
+   */
+  private reserveOne(): boolean {
+    const now = this.clock.now();
+    if (now >= this.lastNowMs && now < this.unitEndMs && this.seq <= this.maxSeq) {
+      this.lastNowMs = now;
+      const id = this.nextId;
+      this.first = id;
+      this.nextId = id + 1n;
+      this.seq += 1;
+      this.counters.issued += 1;
+      return true;
+    }
+    return this.reserve(1, NO_MIN, 0, now) > 0;
+  }
+
+  /**
    * The hot path. Picks the next position and commits it, returning the count
    * issued (first ID in `this.first`), or a BLOCK_* code leaving state as is.
    * Invariants: (unit, seq) only grows; no unit >= boundUnits is issued.
    */
-  private reserve(n: number, minUnit: number, minSeq: number): number {
-    const now = this.clock.now();
-    if (now < this.lastNowMs) this.regression(now);
+  private reserve(n: number, minUnit: number, minSeq: number, now: number): number {
+    if (now < this.lastNowMs) {
+      // reserveOne() does not track highUnit; the reading before the step may be the highest.
+      const before = Math.floor((this.lastNowMs - this.epochMs) / this.unitMs);
+      if (before > this.highUnit) this.highUnit = before;
+      this.regression(now);
+    }
     this.lastNowMs = now;
     const nowUnit = Math.floor((now - this.epochMs) / this.unitMs);
     if (nowUnit > this.highUnit) this.highUnit = nowUnit;
@@ -274,15 +312,21 @@ export class IdGenerator {
     if (unit !== this.unit) {
       this.unit = unit;
       this.base = this.baseOf(unit);
+      this.nextId = this.base;
+      this.seq = 0;
       if (borrowed) this.overflow(unit);
+      // Push the bound ahead before the window is used up, so callers never wait on disk.
+      if (unit + this.marginUnits >= this.boundUnits) this.advance(unit);
     }
+    // `unit` passed the bound and lead checks: reserveOne() may now issue in it directly.
+    this.unitEndMs = this.epochMs + (unit + 1) * this.unitMs;
     const room = this.maxSeq + 1 - seq;
     const count = n < room ? n : room;
-    this.first = this.base | BigInt(seq);
+    const first = seq === this.seq ? this.nextId : this.base | BigInt(seq);
+    this.first = first;
+    this.nextId = count === 1 ? first + 1n : first + BigInt(count);
     this.seq = seq + count;
     this.counters.issued += count;
-    // Push the bound ahead before the window is used up, so callers never wait on disk.
-    if (unit + this.marginUnits >= this.boundUnits && this.advancing === undefined) this.advance(unit);
     return count;
   }
 
@@ -333,9 +377,10 @@ export class IdGenerator {
       if (this.leadTimer !== undefined) return; // a lead poll is scheduled and will pump
       if (this.failure) return this.rejectAll(this.failure);
       const w = this.queue[0]!;
-      const r = this.reserve(w.n, w.minUnit, w.minSeq);
+      const r = this.reserve(w.n, w.minUnit, w.minSeq, this.clock.now());
       if (r > 0) {
         this.queue.shift();
+        if (this.queue.length === 0) this.ready = this.failure === undefined && !this.closed;
         w.resolve(w.single ? this.first : { first: this.first, count: r });
       } else if (r === BLOCK_BOUND) {
         if (!w.waitedBound) {
@@ -349,6 +394,7 @@ export class IdGenerator {
         return;
       } else {
         this.queue.shift();
+        if (this.queue.length === 0) this.ready = this.failure === undefined && !this.closed;
         w.reject(
           r === BLOCK_AFTER
             ? new AfterTooFarAheadError(this.blockedUnit, this.highUnit + this.maxLeadUnits)
@@ -383,6 +429,7 @@ export class IdGenerator {
     this.advancing = undefined;
     if (this.failure) return;
     this.failure = e instanceof Error ? e : new Error(String(e));
+    this.ready = false;
     this.clearLeadTimer();
     this.rejectAll(this.failure);
     this.emit({ type: 'failed', error: this.failure });

@@ -1,7 +1,7 @@
 /**
  * Test doubles: a controllable clock and an in-memory durable bound.
  */
-import type { Clock, DurableBound } from '../src/index.js';
+import { IdGenerator, TSO_LAYOUT, type Clock, type DurableBound, type GeneratorEvent, type GeneratorOptions } from '../src/index.js';
 
 /** A clock the test moves by hand. */
 export class FakeClock implements Clock {
@@ -72,3 +72,34 @@ export class MemoryBound implements DurableBound {
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
 }
+
+export const L = TSO_LAYOUT;
+export const T0 = Date.UTC(2026, 0, 1);
+export const U0 = L.unitAt(T0);
+export const HOUR = 3_600_000;
+/** Default bound tick (1 s) in TSO units (1 ms). */
+export const UNITS_PER_TICK = 1000;
+
+/** A TSO generator for shard 7 on a fake clock at T0 and an in-memory bound (both overridable). */
+export async function setup(extra: Partial<GeneratorOptions> & { bound?: MemoryBound; clock?: FakeClock } = {}) {
+  const clock = extra.clock ?? new FakeClock(T0);
+  const bound = extra.bound ?? new MemoryBound();
+  const events: GeneratorEvent[] = [];
+  const gen = await IdGenerator.open({ layout: L, shard: 7, onEvent: (e) => events.push(e), ...extra, bound, clock });
+  return { clock, bound, gen, events };
+}
+
+/** Asserts the invariants on every ID it sees: strictly increasing, unit below the durable bound. */
+export class Checker {
+  last = -1n;
+  count = 0;
+  constructor(private readonly bound: { readonly value: number }) {}
+  add(id: bigint, count = 1): void {
+    if (!(id > this.last)) throw new Error(`ID ${id} is not above ${this.last}`);
+    const unit = L.timeOf(id);
+    if (unit >= this.bound.value * UNITS_PER_TICK) throw new Error(`unit ${unit} reached the bound ${this.bound.value}`);
+    this.last = id + BigInt(count - 1);
+    this.count += count;
+  }
+}
+
