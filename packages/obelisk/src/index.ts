@@ -7,4 +7,4 @@ export type { ObeliskOptions, SyncInfo } from './options.js';
 export type { FileLayer, FileLayerHandle, FileOp } from './file-layer.js';
 export { nodeFileLayer } from './node-file-layer.js';
 export { SimulatedDisk, mulberry32 } from './simulated-disk.js';
-export type { CrashOptions, Fault, SimulatedDiskOptions } from './simulated-disk.js';
+export type { CrashOptions, Fault, FaultOp, SimulatedDiskOptions } from './simulated-disk.js';

@@ -16,8 +16,14 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** Syscall-style aliases accepted wherever an operation is named. */
+const ALIASES: Record<string, FileOp> = { ftruncate: 'truncate', fdatasync: 'datasync', fstat: 'size', fsyncDir: 'syncDir', flock: 'lock' };
+export type FaultOp = FileOp | 'ftruncate' | 'fdatasync' | 'fstat' | 'fsyncDir' | 'flock';
+const opName = (op: FaultOp): FileOp => ALIASES[op] ?? (op as FileOp);
+
 export interface Fault {
-  op: FileOp;
+  /** The operation to fail; 'ftruncate' = 'truncate', 'fdatasync' = 'datasync', 'fstat' = 'size', 'fsyncDir' = 'syncDir'. */
+  op: FaultOp;
   /** errno-style code of the injected error: 'EIO', 'ENOSPC', 'EFBIG', ... */
   code: string;
   /** Let this many matching calls succeed first. Default 0. */
@@ -91,7 +97,7 @@ export class SimulatedDisk implements FileLayer {
   private readonly dirs = new Map<string, Dir>();
   private readonly directories = new Set<string>();
   private handles = new Set<SimHandle>();
-  private faults: Array<Required<Omit<Fault, 'path'>> & { path: string | undefined }> = [];
+  private faults: Array<Required<Omit<Fault, 'path' | 'op'>> & { op: FileOp; path: string | undefined }> = [];
   private readonly gates = new Map<FileOp, Promise<void>>();
   private crashAfter: { ops: number; options: CrashOptions } | undefined;
   /** Number of crashes so far; a process view from an older epoch is dead. */
@@ -216,7 +222,7 @@ export class SimulatedDisk implements FileLayer {
 
   /** Make matching operations fail with `fault.code` (see `Fault`). */
   injectFault(fault: Fault): void {
-    this.faults.push({ after: 0, times: 1, ...fault, path: fault.path });
+    this.faults.push({ after: 0, times: 1, ...fault, op: opName(fault.op), path: fault.path });
   }
 
   clearFaults(): void {
@@ -224,7 +230,8 @@ export class SimulatedDisk implements FileLayer {
   }
 
   /** Hold every operation `op` before it takes effect until the returned function is called. */
-  hold(op: FileOp): () => void {
+  hold(name: FaultOp): () => void {
+    const op = opName(name);
     let release!: () => void;
     this.gates.set(op, new Promise<void>((r) => (release = r)));
     return () => {

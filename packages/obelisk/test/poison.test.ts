@@ -60,6 +60,16 @@ describe('poisoning after a failed ftruncate or fdatasync', () => {
     expect(disk.durableSizeOf(PATH)).toBe(13); // ... because open synced it before reporting it
   });
 
+  it('accepts syscall names for faults: ftruncate and fdatasync', async () => {
+    for (const op of ['ftruncate', 'fdatasync'] as const) {
+      const disk = new SimulatedDisk();
+      const c = await Obelisk.open(PATH, { fs: disk });
+      disk.injectFault({ op, code: 'EIO' });
+      expect(await rejectionCode(c.increment())).toBe('POISONED');
+      expect(disk.stats.ops[op === 'ftruncate' ? 'truncate' : 'datasync']).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('a failed rollover poisons the counter and the value stays recoverable', async () => {
     const disk = new SimulatedDisk();
     const c = await Obelisk.open(PATH, { fs: disk, maxFileSize: 5 });
