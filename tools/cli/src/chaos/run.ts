@@ -1,0 +1,171 @@
+/**
+ * The cross-shard crash test. Starts a fleet (several processes per service),
+ * drives it with client worker processes, SIGKILLs random server processes
+ * at random moments and restarts them, then stops the workers, crashes and
+ * restarts every server once more, reads back every decision and epoch, and
+ * checks everything the clients received (see check.ts).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TSX_IMPORT, exited } from '../fleet/child.js';
+import { runChecks } from './check.js';
+import type { CheckResult } from './check.js';
+import { readNdjson } from './events.js';
+import type { HarnessEvent, WorkerEvent } from './events.js';
+import { ownersOf, producerNames, writeChaosFleet } from './fleet-setup.js';
+import { mulberry32 } from './random.js';
+import { ChaosServers } from './servers.js';
+import { readBack } from './readback.js';
+import type { WorkerConfig } from './worker.js';
+
+export interface ChaosOptions {
+  /** How long crashes are injected, in ms. */
+  durationMs: number;
+  procsPerService: number;
+  shardsPerService: number;
+  workers: number;
+  loopsPerWorker: number;
+  seed: number;
+  /** Pause between kills: uniform in [min, max] ms. */
+  killGapMs: [number, number];
+  /** Pause between a kill and the restart: uniform in [0, max] ms. */
+  maxRestartDelayMs: number;
+  dir?: string;
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+/** The CI run: about a minute in all on a 2-core machine. */
+export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
+  durationMs: 30_000,
+  procsPerService: 2,
+  shardsPerService: 128,
+  workers: 3,
+  loopsPerWorker: 4,
+  seed: 1,
+  killGapMs: [1_000, 3_000],
+  maxRestartDelayMs: 500,
+};
+
+export interface ChaosSummary extends CheckResult {
+  seed: number;
+  durationMs: number;
+  wallMs: number;
+  processes: number;
+  shardsPerService: number;
+  workers: number;
+  kills: number;
+  events: Record<string, number>;
+  errors: Record<string, number>;
+  dir: string;
+}
+
+const WORKER_TS = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+const CLIENT_TIMEOUT_MS = 5_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const t0 = Date.now();
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'pharaoh-chaos-'));
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const { fleet, path: fleetPath } = await writeChaosFleet(dir, opts.procsPerService, opts.shardsPerService);
+  const servers = new ChaosServers(fleet, join(dir, 'logs'), join(dir, 'harness.ndjson'));
+  const workers: ChildProcess[] = [];
+  const rnd = mulberry32(opts.seed);
+  try {
+    log(`chaos: ${servers.labels.length} server processes (${opts.shardsPerService} shards per service), ${opts.workers} workers, seed ${opts.seed}, in ${dir}`);
+    for (const l of servers.labels) servers.start(l);
+    await servers.waitReady(READY_TIMEOUT_MS);
+    for (let w = 0; w < opts.workers; w++) workers.push(startWorker(dir, fleetPath, w, opts));
+    await killRounds(servers, rnd, opts, log);
+    log('chaos: stopping workers');
+    await Promise.all(workers.map(async (p) => { p.kill('SIGTERM'); await exited(p); }));
+    await servers.waitReady(READY_TIMEOUT_MS);
+    log('chaos: final crash of every server, then restart');
+    await Promise.all(servers.labels.map((l) => servers.kill(l)));
+    for (const l of servers.labels) servers.start(l);
+    await servers.waitReady(READY_TIMEOUT_MS);
+    const events = workers.flatMap((_, w) => readNdjson<WorkerEvent>(join(dir, `worker-${w}.ndjson`)));
+    log(`chaos: reading back ${events.length} events' decisions and epochs`);
+    const { finalTx, finalSessions } = await readBack(fleetPath, events);
+    const result = runChecks({ events, harness: servers.events, owners: ownersOf(fleet), finalTx, finalSessions });
+    return summarize(opts, dir, t0, servers.events, events, result, servers.labels.length);
+  } finally {
+    for (const p of workers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await servers.stopAll();
+    if (!opts.keep && opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function startWorker(dir: string, fleetFile: string, w: number, opts: ChaosOptions): ChildProcess {
+  const cfg: WorkerConfig = {
+    w,
+    fleetFile,
+    log: join(dir, `worker-${w}.ndjson`),
+    seed: opts.seed * 1000 + w,
+    producers: producerNames(w, opts.loopsPerWorker, 3, opts.shardsPerService),
+    timeoutMs: CLIENT_TIMEOUT_MS,
+  };
+  const p = spawn(process.execPath, ['--import', TSX_IMPORT, WORKER_TS, JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return p;
+}
+
+/** Kill a random server at random moments until the time is up; each is restarted after a short random pause. */
+async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosOptions, log: (l: string) => void): Promise<void> {
+  const end = Date.now() + opts.durationMs;
+  const restarts: Array<Promise<void>> = [];
+  const down = new Set<string>();
+  let kills = 0;
+  while (Date.now() < end) {
+    const [lo, hi] = opts.killGapMs;
+    await sleep(Math.min(lo + rnd() * (hi - lo), Math.max(0, end - Date.now())));
+    if (Date.now() >= end) break;
+    // Only a running (or starting) process is killed: one waiting for its restart is already down.
+    const up = servers.labels.filter((l) => !down.has(l));
+    if (up.length === 0) continue;
+    const label = up[Math.floor(rnd() * up.length)]!;
+    down.add(label);
+    await servers.kill(label);
+    kills++;
+    const delay = rnd() * opts.maxRestartDelayMs;
+    restarts.push(
+      sleep(delay).then(() => {
+        servers.start(label);
+        down.delete(label);
+      }),
+    );
+    if (kills % 5 === 0) log(`chaos: ${kills} kills, ${Math.max(0, Math.round((end - Date.now()) / 1000))} s left`);
+  }
+  await Promise.all(restarts);
+}
+
+function summarize(
+  opts: ChaosOptions, dir: string, t0: number, harness: HarnessEvent[], events: WorkerEvent[], result: CheckResult, processes: number,
+): ChaosSummary {
+  const count: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  for (const e of events) {
+    count[e.k] = (count[e.k] ?? 0) + 1;
+    if (e.k === 'err') errors[`${e.op} ${e.code}`] = (errors[`${e.op} ${e.code}`] ?? 0) + 1;
+  }
+  return {
+    ...result,
+    seed: opts.seed,
+    durationMs: opts.durationMs,
+    wallMs: Date.now() - t0,
+    processes,
+    shardsPerService: opts.shardsPerService,
+    workers: opts.workers,
+    kills: harness.filter((e) => e.k === 'kill').length,
+    events: count,
+    errors,
+    dir,
+  };
+}

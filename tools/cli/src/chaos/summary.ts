@@ -1,0 +1,51 @@
+/** The crash test's report: a plain-text summary for the terminal and a Markdown section for the docs. */
+import type { ChaosSummary } from './run.js';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+export function formatSummary(s: ChaosSummary): string {
+  const st = s.stats;
+  const lines = [
+    `chaos: ${s.violations.length === 0 ? 'PASS' : 'FAIL'} — seed ${s.seed}, ${(s.durationMs / 1000).toFixed(0)} s of crashes, ${(s.wallMs / 1000).toFixed(0)} s in all`,
+    `  fleet: ${s.processes} server processes, ${s.shardsPerService} shards per service, ${s.workers} client workers`,
+    `  kills: ${n(s.kills)} SIGKILLs (including the final crash of every server)`,
+    `  IDs checked: ${n(st.tsIds)} timestamps, ${n(st.txIds)} TxIds/tx timestamps, ${n(st.sessionIds)} session ids`,
+    `  order checks: ${n(st.orderedPairs)} per-shard, ${n(st.crossRestartChecks)} across a restart, ${n(st.clientOrderChecks)} per-client`,
+    `  after the run: ${n(st.decisionsChecked)} transaction decisions, ${n(st.epochsChecked)} session epochs read back`,
+    `  calls: ${Object.entries(s.events).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`,
+    `  errors seen by clients: ${Object.keys(s.errors).length === 0 ? 'none' : Object.entries(s.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ×${n(v)}`).join(', ')}`,
+    `  violations: ${s.violations.length}`,
+  ];
+  for (const v of s.violations.slice(0, 30)) lines.push(`    [${v.check}] ${v.detail}`);
+  if (s.violations.length > 30) lines.push(`    … and ${s.violations.length - 30} more`);
+  return lines.join('\n');
+}
+
+export function summaryMarkdown(s: ChaosSummary, machine: string): string {
+  const st = s.stats;
+  return [
+    '## Cross-shard crash test (`npm run chaos`)',
+    '',
+    `Machine: ${machine}.`,
+    '',
+    `Command: \`npm run chaos -- --minutes ${(s.durationMs / 60_000).toFixed(1)} --report\` (seed ${s.seed}). Result: **${s.violations.length === 0 ? 'PASS' : 'FAIL'}**.`,
+    '',
+    '| measure | value |',
+    '|---|---:|',
+    `| crash phase / wall time | ${(s.durationMs / 1000).toFixed(0)} s / ${(s.wallMs / 1000).toFixed(0)} s |`,
+    `| server processes (3 services) | ${s.processes} |`,
+    `| shards per service | ${s.shardsPerService} |`,
+    `| client worker processes | ${s.workers} |`,
+    `| SIGKILLs (incl. final crash of all) | ${n(s.kills)} |`,
+    `| timestamps checked | ${n(st.tsIds)} |`,
+    `| TxIds + tx timestamps checked | ${n(st.txIds)} |`,
+    `| session ids checked | ${n(st.sessionIds)} |`,
+    `| per-shard order checks | ${n(st.orderedPairs)} |`,
+    `| checks across a restart | ${n(st.crossRestartChecks)} |`,
+    `| per-client order checks | ${n(st.clientOrderChecks)} |`,
+    `| decisions read back after the final crash | ${n(st.decisionsChecked)} |`,
+    `| session epochs read back | ${n(st.epochsChecked)} |`,
+    `| client-visible errors | ${n(Object.values(s.errors).reduce((a, b) => a + b, 0))} |`,
+    `| **violations** | **${s.violations.length}** |`,
+  ].join('\n');
+}
