@@ -106,5 +106,5 @@ describe('randomized power cuts', () => {
     expect(crashesInFlight).toBeGreaterThan((SEEDS * ROUNDS) / 2);
     expect(unackedSurvivors).toBeGreaterThan(0);
     console.log(`journal crash test: ${SEEDS * ROUNDS} power cuts, ${crashesInFlight} mid-flight, ${unackedSurvivors} unacknowledged records survived`);
-  });
+  }, Math.max(60_000, SEEDS * 1_000));
 });
