@@ -35,6 +35,8 @@ export class ShardMap {
   private owners: Array<Connection | undefined> = new Array(SHARD_COUNT).fill(undefined);
   private readonly quarantinedUntil = new Float64Array(SHARD_COUNT);
   private healthy: number[] | undefined;
+  /** The cached healthy list is stale from this time on (a quarantine ends). */
+  private healthyValidUntil = Infinity;
   private rr = 0;
 
   constructor(
@@ -113,8 +115,6 @@ export class ShardMap {
     this.healthyValidUntil = nextExpiry;
     return out;
   }
-
-  private healthyValidUntil = Infinity;
 
   /**
    * Pick a shard for a fresh-ID call by `policy`, or undefined if none is

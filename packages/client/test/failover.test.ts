@@ -174,6 +174,45 @@ describe('shard map', () => {
     expect(events.find((e) => e.type === 'connect')).toMatchObject({ endpoint: 'ws://b', shards: [[512, 1023]] });
   });
 
+  it('lets a hello override the fleet file, logging the mismatch, and reports a changed hello after reconnect', async () => {
+    const transport = new FakeTransport();
+    const clock = new ManualClock();
+    transport.add('ws://a', new FakeNode({ service: 'tso', shards: [[0, 255]] }));
+    const warnings: unknown[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (o: object, msg?: string) => warnings.push({ ...o, msg }) };
+    const client = await PharaohClient.connect({ fleet: { services: { tso: [{ endpoint: 'ws://a', shards: '0-511', http: 'http://a' }] } } }, { transport, clock, logger });
+    r = { client, transport, clock, nodes: new Map(), events: [] };
+    client.on('status', (e) => r!.events.push(e));
+    expect(warnings).toContainEqual(expect.objectContaining({ endpoint: 'ws://a', before: [[0, 511]], after: [[0, 255]] }));
+    // The process comes back hosting other shards: the new hello wins and is reported.
+    transport.kill('ws://a');
+    await settle();
+    transport.up('ws://a', new FakeNode({ service: 'tso', shards: [[0, 1023]] }));
+    await clock.advance(1_000);
+    expect(r.events.find((e) => e.type === 'fleet-changed')).toMatchObject({ reason: 'hello', before: [[0, 255]], after: [[0, 1023]] });
+    expect(TSO_LAYOUT.shardOf(await client.tso.next({ key: keyFor(900) }))).toBe(900);
+  });
+
+  it('keeps the older owner when a live endpoint later claims shards another live endpoint hosts', async () => {
+    const transport = new FakeTransport();
+    const clock = new ManualClock();
+    const a = new FakeNode({ service: 'tso', shards: [[0, 511]] });
+    const b = new FakeNode({ service: 'tso', shards: [[0, 1023]] });
+    transport.add('ws://a', a);
+    transport.add('ws://b', b);
+    transport.kill('ws://b');
+    const client = await PharaohClient.connect({ endpoints: ['ws://a', 'ws://b'] }, { transport, clock });
+    r = { client, transport, clock, nodes: new Map(), events: [] };
+    client.on('status', (e) => r!.events.push(e));
+    transport.up('ws://b');
+    await clock.advance(1_000);
+    expect(r.events.find((e) => e.type === 'fleet-changed')).toMatchObject({ reason: 'conflict', endpoint: 'ws://b', after: [[512, 1023]] });
+    await client.tso.next({ key: keyFor(5) });
+    await client.tso.next({ key: keyFor(600) });
+    expect(sent(a, 'ts.get').map((q) => q.shard)).toEqual([5]);
+    expect(sent(b, 'ts.get').map((q) => q.shard)).toEqual([600]);
+  });
+
   it('fails to connect with ConnectError when no endpoint answers', async () => {
     const transport = new FakeTransport();
     const err = await PharaohClient.connect({ endpoints: ['ws://nowhere'] }, { transport, clock: new ManualClock() }).catch((e: unknown) => e);
