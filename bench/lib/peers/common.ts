@@ -79,9 +79,18 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
 
 /** Resident set size of a process in bytes (Linux /proc), or NaN. */
 export function rssBytes(pid: number): number {
+  return procStatus(pid, 'VmRSS');
+}
+
+/** Peak resident set size of a process in bytes (Linux /proc VmHWM), or NaN. */
+export function peakRssBytes(pid: number): number {
+  return procStatus(pid, 'VmHWM');
+}
+
+function procStatus(pid: number, field: string): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status);
     return m ? Number(m[1]) * 1024 : NaN;
   } catch {
     return NaN;

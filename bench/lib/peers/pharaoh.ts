@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../report.js';
-import { rssBytes, stopChild, tail, waitFor } from './common.js';
+import { peakRssBytes, rssBytes, stopChild, tail, waitFor } from './common.js';
 import type { ConnectClient, TsoClient } from './targets.js';
 
 export type ServiceName = 'tso' | 'txcoord' | 'session-mgr';
@@ -23,6 +23,7 @@ export interface ServiceProcess {
   /** The server's own measure of opening its shards, from its `listening` log line (NaN if absent). */
   openMs: number;
   rss(): number;
+  peakRss(): number;
   /** SIGTERM (graceful) or SIGKILL, then wait for exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -72,7 +73,9 @@ export async function startService(service: ServiceName, o: StartOptions): Promi
     await stopChild(child, 'SIGKILL');
     throw err;
   }
-  const openMs = Number(/"openMs":(\d+(?:\.\d+)?)/.exec(stdout)?.[1] ?? NaN);
+  const openRe = /"openMs":(\d+(?:\.\d+)?)/;
+  // The JSON `listening` log line (stdout) may arrive just after the human one (stderr).
+  const openMs = await waitFor('listening log line', 2000, () => openRe.exec(stdout)?.[1]).then(Number, () => NaN);
   return {
     service,
     url: m[1]!,
@@ -81,6 +84,7 @@ export async function startService(service: ServiceName, o: StartOptions): Promi
     startMs: listenedAt - t0,
     openMs,
     rss: () => rssBytes(child.pid!),
+    peakRss: () => peakRssBytes(child.pid!),
     stop: (signal = 'SIGTERM') => stopChild(child, signal, 30_000),
   };
 }

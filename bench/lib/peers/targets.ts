@@ -49,7 +49,7 @@ export interface TsoClient {
 export type ConnectClient = (endpoints: string[]) => Promise<TsoClient>;
 
 /** One key per shard (FNV-1a routing, as the client router does), found by trying k0, k1, ... */
-function keyPerShard(): string[] {
+export function keyPerShard(): string[] {
   const keys: Array<string | undefined> = new Array(1024);
   let found = 0;
   for (let i = 0; found < 1024 && i < 1_000_000; i++) {
@@ -67,8 +67,9 @@ function keyPerShard(): string[] {
  * durable bound advance (one fdatasync per shard), a one-time cost after start
  * that is not the steady state being compared.
  */
-async function primeShards(client: TsoClient): Promise<void> {
-  await Promise.all(keyPerShard().map((key) => client.tso.next({ key })));
+export async function primeShards(client: TsoClient, shards?: number[]): Promise<bigint[]> {
+  const keys = keyPerShard();
+  return Promise.all((shards ?? keys.map((_k, i) => i)).map((s) => client.tso.next({ key: keys[s]! })));
 }
 
 export function pharaohTargets(url: string, connect: ConnectClient): Target[] {
