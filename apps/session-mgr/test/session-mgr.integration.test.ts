@@ -94,6 +94,22 @@ describe('session-mgr over WebSocket', () => {
     expect(status).toBe('EXPIRED');
     expect((await c.call('session.heartbeat', { sessionId: s.sessionId, epoch: 0 })).err?.code).toBe('SESSION_EXPIRED');
   });
+
+  it('stays up and keeps serving after hundreds of hostile but well-framed requests', async () => {
+    let seed = 777;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const values: unknown[] = [0, -1, 1.5, 2 ** 31, 2 ** 53, 0n, 1n, (1n << 64n) - 1n, -(1n << 63n), 'x', '', null, true, [], {}, 'ü'.repeat(300), '\u0000', new Uint8Array(8)];
+    const pick = () => values[Math.floor(rnd() * values.length)];
+    const ops = ['session.open', 'session.heartbeat', 'session.close', 'session.validate'];
+    const replies = [];
+    for (let i = 0; i < 400; i++) {
+      replies.push(c.call(ops[i % ops.length]!, { shard: pick(), producer: pick(), timeoutMs: pick(), sessionId: pick(), epoch: pick(), after: pick() }));
+    }
+    const allowed = ['BAD_REQUEST', 'NOT_OWNER', 'SESSION_UNKNOWN', 'SESSION_FENCED', 'SESSION_EXPIRED'];
+    for (const r of await Promise.all(replies)) expect(r.ok !== undefined || allowed.includes(r.err!.code)).toBe(true);
+    const s = await c.ok<Opened>('session.open', { shard: 1 });
+    expect(await c.ok('session.validate', { sessionId: s.sessionId, epoch: 0 })).toEqual({ status: 'OK' });
+  });
 });
 
 describe('session-mgr across restarts', () => {

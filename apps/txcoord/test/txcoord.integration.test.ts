@@ -88,6 +88,23 @@ describe('txcoord over WebSocket', () => {
     expect(status).toBe('ABORTED');
     expect((await c.call('tx.commit', { txId: tx.txId })).err?.code).toBe('TX_ABORTED');
   });
+
+  it('stays up and keeps serving after hundreds of hostile but well-framed requests', async () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const values: unknown[] = [0, -1, 1.5, 2 ** 53, 0n, 1n, (1n << 64n) - 1n, -(1n << 63n), -5n, 'x', '', null, true, [], {}, { a: 1 }, 'ü'.repeat(300), new Uint8Array(8)];
+    const pick = () => values[Math.floor(rnd() * values.length)];
+    const ops = ['tx.begin', 'tx.commit', 'tx.abort', 'tx.status', 'tx.heartbeat'];
+    const replies = [];
+    for (let i = 0; i < 400; i++) {
+      replies.push(c.call(ops[i % ops.length]!, { shard: pick(), txId: pick(), timeoutMs: pick(), after: pick() }));
+    }
+    for (const r of await Promise.all(replies)) {
+      expect(r.ok !== undefined || ['BAD_REQUEST', 'NOT_OWNER', 'TX_NOT_FOUND', 'TX_ABORTED'].includes(r.err!.code)).toBe(true);
+    }
+    const tx = await c.ok<Begun>('tx.begin', { shard: 0 });
+    expect(await c.ok('tx.commit', { txId: tx.txId })).toHaveProperty('commitTs');
+  });
 });
 
 describe('txcoord across restarts', () => {
