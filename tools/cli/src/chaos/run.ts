@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TSX_IMPORT, exited } from '../fleet/child.js';
 import { runChecks } from './check.js';
@@ -43,7 +44,7 @@ export interface ChaosOptions {
 export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   durationMs: 30_000,
   procsPerService: 2,
-  shardsPerService: 128,
+  shardsPerService: 64,
   workers: 3,
   loopsPerWorker: 4,
   seed: 1,
@@ -83,9 +84,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     log(`chaos: ${servers.labels.length} server processes (${opts.shardsPerService} shards per service), ${opts.workers} workers, seed ${opts.seed}, in ${dir}`);
     for (const l of servers.labels) servers.start(l);
     await servers.waitReady(READY_TIMEOUT_MS);
+    log(`chaos: servers ready after ${((Date.now() - t0) / 1000).toFixed(1)} s; starting workers`);
     for (let w = 0; w < opts.workers; w++) workers.push(startWorker(dir, fleetPath, w, opts));
+    await Promise.all(workers.map((p) => workerReady(p)));
+    log(`chaos: workers running after ${((Date.now() - t0) / 1000).toFixed(1)} s; crashing servers for ${opts.durationMs / 1000} s`);
     await killRounds(servers, rnd, opts, log);
-    log('chaos: stopping workers');
+    log(`chaos: ${servers.events.filter((e) => e.k === 'kill').length} kills done; stopping workers`);
     await Promise.all(workers.map(async (p) => { p.kill('SIGTERM'); await exited(p); }));
     await servers.waitReady(READY_TIMEOUT_MS);
     log('chaos: final crash of every server, then restart');
@@ -93,7 +97,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     for (const l of servers.labels) servers.start(l);
     await servers.waitReady(READY_TIMEOUT_MS);
     const events = workers.flatMap((_, w) => readNdjson<WorkerEvent>(join(dir, `worker-${w}.ndjson`)));
-    log(`chaos: reading back ${events.length} events' decisions and epochs`);
+    log(`chaos: restarted after ${((Date.now() - t0) / 1000).toFixed(1)} s; reading back the decisions and epochs of ${events.length} events`);
     const { finalTx, finalSessions } = await readBack(fleetPath, events);
     const result = runChecks({ events, harness: servers.events, owners: ownersOf(fleet), finalTx, finalSessions });
     return summarize(opts, dir, t0, servers.events, events, result, servers.labels.length);
@@ -113,8 +117,25 @@ function startWorker(dir: string, fleetFile: string, w: number, opts: ChaosOptio
     producers: producerNames(w, opts.loopsPerWorker, 3, opts.shardsPerService),
     timeoutMs: CLIENT_TIMEOUT_MS,
   };
-  const p = spawn(process.execPath, ['--import', TSX_IMPORT, WORKER_TS, JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit'] });
-  return p;
+  return spawn(process.execPath, ['--import', TSX_IMPORT, WORKER_TS, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Resolves when the worker printed `ready` (connected, loops running); rejects if it exits or takes over a minute. */
+function workerReady(p: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('a chaos worker did not connect within 60 s')), 60_000);
+    const rl = createInterface({ input: p.stdout! });
+    rl.on('line', (line) => {
+      if (line === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    p.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`a chaos worker exited with code ${code} before it was ready`));
+    });
+  });
 }
 
 /** Kill a random server at random moments until the time is up; each is restarted after a short random pause. */

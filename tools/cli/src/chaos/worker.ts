@@ -119,6 +119,8 @@ async function main(cfg: WorkerConfig): Promise<void> {
   }
 
   const loops = Promise.all(cfg.producers.map((names) => loop(names)));
+  // Tell the harness we are connected and issuing: it starts killing only then.
+  process.stdout.write('ready\n');
   const stop = () => {
     stopping = true;
     // Calls in flight end within the client timeout; never hang the harness.
