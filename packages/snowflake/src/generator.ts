@@ -8,37 +8,18 @@
  * borrowing from the future would run too far ahead of the clock.
  */
 import { AfterTooFarAheadError, GeneratorClosedError, InvalidOptionError, TimeExhaustedError } from './errors.js';
-import { checkId, type Layout } from './layout.js';
+import { BoundWindow } from './bound-window.js';
+import type { Layout } from './layout.js';
+import { minPositionAfter } from './position.js';
 import {
   parseGeneratorOptions,
+  type GeneratorStats,
+  type IdRange,
   type Clock,
-  type DurableBound,
   type GeneratorEvent,
   type GeneratorOptions,
   type ParsedOptions,
 } from './options.js';
-
-/** Consecutive IDs `first, first + 1, ..., first + count - 1`, all in one time unit. */
-export interface IdRange {
-  first: bigint;
-  count: number;
-}
-
-/** Monotonic counters, for metrics. */
-export interface GeneratorStats {
-  /** IDs handed out (a range counts its size). */
-  issued: number;
-  /** Times a clock reading was lower than the one before it. */
-  clockRegressions: number;
-  /** Times a unit's sequence ran out and the next unit was borrowed. */
-  seqOverflows: number;
-  /** Calls that had to wait for the durable bound to advance. */
-  boundWaits: number;
-  /** Calls that had to wait because borrowing ran more than maxLeadMs ahead. */
-  leadWaits: number;
-  /** Completed advanceTo() calls on the bound (each one is an fdatasync for Obelisk). */
-  boundAdvances: number;
-}
 
 // reserve() results below 1: why nothing could be issued right now.
 const BLOCK_BOUND = -1;
@@ -61,10 +42,11 @@ interface Waiter {
   waitedLead: boolean;
 }
 
+export type { GeneratorStats, IdRange };
+
 export class IdGenerator {
   readonly layout: Layout;
   readonly shard: number;
-  private readonly bound: DurableBound;
   private readonly clock: Clock;
   private readonly onEvent: ((e: GeneratorEvent) => void) | undefined;
   private readonly epochMs: number;
@@ -73,10 +55,8 @@ export class IdGenerator {
   private readonly maxTime: number;
   private readonly timeShift: bigint;
   private readonly shardBase: bigint;
-  private readonly windowUnits: number;
   private readonly marginUnits: number;
   private readonly maxLeadUnits: number;
-  private readonly unitsPerTick: number;
 
   /** Unit of the last issued ID (or the resume point after open). */
   private unit: number;
@@ -90,12 +70,8 @@ export class IdGenerator {
   private nextId: bigint;
   /** No queued callers, not failed, not closed: the synchronous fast path may run. */
   private ready = true;
-  private boundTicks: number;
-  /** No unit >= boundUnits is ever issued: boundUnits = boundTicks * unitsPerTick. */
-  private boundUnits: number;
-  private advancing: Promise<void> | undefined;
-  /** Highest unit an advance was asked for while another was in flight. */
-  private pendingUnit = NO_MIN;
+  /** The durable bound: no unit >= window.units is ever issued. */
+  private readonly window: BoundWindow;
   private lastNowMs = -Infinity;
   /** Highest clock reading seen, in units: the lead is measured against it. */
   private highUnit = -Infinity;
@@ -122,7 +98,6 @@ export class IdGenerator {
     const { layout } = p;
     this.layout = layout;
     this.shard = p.shard;
-    this.bound = p.bound;
     this.clock = p.clock;
     this.onEvent = p.onEvent;
     this.epochMs = layout.epochMs;
@@ -131,15 +106,15 @@ export class IdGenerator {
     this.maxTime = Number(layout.maxTime);
     this.timeShift = layout.timeShift;
     this.shardBase = BigInt(p.shard) << layout.shardShift;
-    this.windowUnits = p.windowUnits;
     this.marginUnits = Math.ceil(p.windowUnits / 2);
     this.maxLeadUnits = p.maxLeadUnits;
-    this.unitsPerTick = p.unitsPerTick;
-    this.boundTicks = p.bound.value;
-    this.boundUnits = this.boundTicks * this.unitsPerTick;
+    this.window = new BoundWindow(p.bound, p.unitsPerTick, p.windowUnits, {
+      advanced: (ticks) => this.advanced(ticks),
+      failed: (e) => this.fail(e),
+    });
     // Every ID issued before a crash had a unit < the durable bound, so resuming
     // at the bound keeps every new ID above them, whatever the clock says.
-    this.unit = this.boundUnits;
+    this.unit = this.window.units;
     this.base = this.baseOf(this.unit);
     this.nextId = this.base;
     // The resume unit has not been checked against the bound yet: keep reserveOne() off it.
@@ -198,7 +173,7 @@ export class IdGenerator {
     let r: number;
     if (after === undefined) r = this.reserve(n, NO_MIN, 0, this.clock.now());
     else {
-      const [minUnit, minSeq] = this.minPosition(after);
+      const [minUnit, minSeq] = minPositionAfter(this.layout, this.shard, after);
       r = this.reserve(n, minUnit, minSeq, this.clock.now());
     }
     return r > 0 ? { first: this.first, count: r } : undefined;
@@ -212,15 +187,16 @@ export class IdGenerator {
   close(): Promise<void> {
     this.closed = true;
     this.ready = false;
+    this.window.stopped = true;
     this.clearLeadTimer();
     this.rejectAll(new GeneratorClosedError());
-    return this.advancing ?? Promise.resolve();
+    return this.window.settled();
   }
 
   private request(n: number, after: bigint | undefined, single: boolean): Promise<bigint | IdRange> {
     try {
       checkCount(n);
-      const [minUnit, minSeq] = after === undefined ? [NO_MIN, 0] : this.minPosition(after);
+      const [minUnit, minSeq] = after === undefined ? [NO_MIN, 0] : minPositionAfter(this.layout, this.shard, after);
       if (this.failure) return Promise.reject(this.failure);
       if (this.closed) return Promise.reject(new GeneratorClosedError());
       return new Promise((resolve, reject) => {
@@ -231,22 +207,6 @@ export class IdGenerator {
     } catch (e) {
       return Promise.reject(e);
     }
-  }
-
-  /**
-   * Smallest (unit, seq) of this shard whose ID is > `after`. IDs order by
-   * (time, shard, seq): in after's own unit a higher shard is already greater,
-   * the same shard needs a higher seq, and a lower shard needs the next unit.
-   */
-  private minPosition(after: bigint): [number, number] {
-    checkId('after', after);
-    const l = this.layout;
-    const time = Number(after >> l.timeShift);
-    const shard = Number((after >> l.shardShift) & l.shardMask);
-    const seq = Number(after & l.seqMask);
-    if (this.shard > shard) return [time, 0];
-    if (this.shard === shard && seq < this.maxSeq) return [time, seq + 1];
-    return [time + 1, 0];
   }
 
   /**
@@ -305,8 +265,8 @@ export class IdGenerator {
       if (unit > this.highUnit + this.maxLeadUnits) return this.block(BLOCK_LEAD, unit);
     }
     if (unit > this.maxTime) return this.block(BLOCK_EXHAUSTED, unit);
-    if (unit >= this.boundUnits) {
-      this.advance(unit);
+    if (unit >= this.window.units) {
+      this.window.ensure(unit);
       return this.block(BLOCK_BOUND, unit);
     }
     if (unit !== this.unit) {
@@ -316,7 +276,7 @@ export class IdGenerator {
       this.seq = 0;
       if (borrowed) this.overflow(unit);
       // Push the bound ahead before the window is used up, so callers never wait on disk.
-      if (unit + this.marginUnits >= this.boundUnits) this.advance(unit);
+      if (unit + this.marginUnits >= this.window.units) this.window.ensure(unit);
     }
     // `unit` passed the bound and lead checks: reserveOne() may now issue in it directly.
     this.unitEndMs = this.epochMs + (unit + 1) * this.unitMs;
@@ -339,36 +299,10 @@ export class IdGenerator {
     return (BigInt(unit) << this.timeShift) | this.shardBase;
   }
 
-  /** Make sure the bound will cover `unit` plus the window (one advance in flight at a time). */
-  private advance(unit: number): void {
-    const ticks = Math.floor((unit + this.windowUnits) / this.unitsPerTick) + 1;
-    if (this.advancing !== undefined) {
-      if (unit > this.pendingUnit) this.pendingUnit = unit;
-      return;
-    }
-    if (ticks <= this.boundTicks || this.closed || this.failure) return;
-    this.advancing = this.bound.advanceTo(ticks).then(
-      (v) => this.advanced(v, ticks),
-      (e: unknown) => this.fail(e),
-    );
-  }
-
-  private advanced(v: number, asked: number): void {
-    this.advancing = undefined;
+  private advanced(ticks: number): void {
     this.counters.boundAdvances += 1;
-    const durable = typeof v === 'number' ? v : this.bound.value;
-    if (!(durable >= asked)) {
-      this.fail(new Error(`bound.advanceTo(${asked}) resolved with ${String(v)}, below the asked value`));
-      return;
-    }
-    this.boundTicks = durable;
-    this.boundUnits = durable * this.unitsPerTick;
-    this.emit({ type: 'bound-advanced', ticks: durable });
-    if (this.closed) return;
-    const pending = this.pendingUnit;
-    this.pendingUnit = NO_MIN;
-    if (pending !== NO_MIN) this.advance(pending);
-    this.pump();
+    this.emit({ type: 'bound-advanced', ticks });
+    if (!this.closed) this.pump();
   }
 
   /** Serve queued callers in order until one has to wait. */
@@ -426,8 +360,8 @@ export class IdGenerator {
 
   /** The bound could not be made durable: nothing more may be issued. */
   private fail(e: unknown): void {
-    this.advancing = undefined;
     if (this.failure) return;
+    this.window.stopped = true;
     this.failure = e instanceof Error ? e : new Error(String(e));
     this.ready = false;
     this.clearLeadTimer();

@@ -20,6 +20,28 @@ export interface Clock {
   now(): number;
 }
 
+/** Consecutive IDs `first, first + 1, ..., first + count - 1`, all in one time unit. */
+export interface IdRange {
+  first: bigint;
+  count: number;
+}
+
+/** Monotonic counters, for metrics. */
+export interface GeneratorStats {
+  /** IDs handed out (a range counts its size). */
+  issued: number;
+  /** Times a clock reading was lower than the one before it. */
+  clockRegressions: number;
+  /** Times a unit's sequence ran out and the next unit was borrowed. */
+  seqOverflows: number;
+  /** Calls that had to wait for the durable bound to advance. */
+  boundWaits: number;
+  /** Calls that had to wait because borrowing ran more than maxLeadMs ahead. */
+  leadWaits: number;
+  /** Completed advanceTo() calls on the bound (each one is an fdatasync for Obelisk). */
+  boundAdvances: number;
+}
+
 export type GeneratorEvent =
   | { type: 'clock-regression'; fromMs: number; toMs: number }
   | { type: 'seq-overflow'; unit: number }

@@ -1,0 +1,81 @@
+/**
+ * Keeps a DurableBound ahead of the units a generator issues: at most one
+ * advanceTo() in flight; requests arriving meanwhile are merged into one
+ * follow-up advance.
+ */
+import type { DurableBound } from './options.js';
+
+export interface BoundWindowHooks {
+  /** A larger durable value is known (in ticks). */
+  advanced(ticks: number): void;
+  /** advanceTo() rejected, or resolved below what was asked. */
+  failed(error: unknown): void;
+}
+
+export class BoundWindow {
+  /** Durable bound in ticks, as last confirmed by the bound. */
+  ticks: number;
+  /** The same in units: no unit >= `units` may be issued. */
+  units: number;
+  /** Set by the owner on close or failure: no new advance starts. */
+  stopped = false;
+  private inFlight: Promise<void> | undefined;
+  /** Highest unit asked for while an advance was in flight, or -1. */
+  private pendingUnit = -1;
+
+  constructor(
+    private readonly bound: DurableBound,
+    private readonly unitsPerTick: number,
+    private readonly windowUnits: number,
+    private readonly hooks: BoundWindowHooks,
+  ) {
+    this.ticks = bound.value;
+    this.units = this.ticks * unitsPerTick;
+  }
+
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /**
+   * Make the durable bound cover `unit` plus the window. Nothing is durable
+   * until hooks.advanced() reports the new value; `units` never decreases.
+   */
+  ensure(unit: number): void {
+    if (this.inFlight !== undefined) {
+      if (unit > this.pendingUnit) this.pendingUnit = unit;
+      return;
+    }
+    const ticks = Math.floor((unit + this.windowUnits) / this.unitsPerTick) + 1;
+    // Never ask for less than is durable: Obelisk refuses a lowering advanceTo.
+    if (ticks <= this.ticks || this.stopped) return;
+    this.inFlight = this.bound.advanceTo(ticks).then(
+      (v) => this.done(v, ticks),
+      (e: unknown) => {
+        this.inFlight = undefined;
+        this.hooks.failed(e);
+      },
+    );
+  }
+
+  /** Resolves once no advance is in flight (never rejects). */
+  settled(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  private done(v: number, asked: number): void {
+    this.inFlight = undefined;
+    if (!(typeof v === 'number' && v >= asked)) {
+      this.hooks.failed(new Error(`bound.advanceTo(${asked}) resolved with ${String(v)}, below the asked value`));
+      return;
+    }
+    if (v > this.ticks) {
+      this.ticks = v;
+      this.units = v * this.unitsPerTick;
+    }
+    const pending = this.pendingUnit;
+    this.pendingUnit = -1;
+    if (pending >= 0) this.ensure(pending);
+    this.hooks.advanced(v);
+  }
+}
