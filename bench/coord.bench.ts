@@ -1,0 +1,181 @@
+/**
+ * Coordinator benchmark: the real `apps/txcoord` and `apps/session-mgr`
+ * processes under load from this process over real WebSocket connections.
+ *   - txcoord: begin+commit pairs (the commit waits for a journal fdatasync);
+ *   - session-mgr: opens of named producers (each a journaled epoch bump);
+ * each with 1 and 64 pairs/opens in flight on one connection, with p50/p99.
+ * Baseline in the same run: `ping` on the same server and connection (answered
+ * by the host, no journal), so the ratio shows what the durable decision costs.
+ * Usage: npm run bench:coord [-- --quick]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
+import { decodeFrame, encodeFrame, shardForKey } from '@pharaoh/protocol';
+import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+
+const QUICK = process.argv.includes('--quick');
+const SECONDS = QUICK ? 0.5 : 5;
+const WARMUP_SECONDS = QUICK ? 0.2 : 1;
+const SHARDS = 16;
+const DATA = join(REPO_ROOT, '.tmp', `bench-coord-${process.pid}`);
+
+interface Conn {
+  ws: WebSocket;
+  call(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
+function connect(url: string): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const waiting = new Map<number, (f: Record<string, unknown>) => void>();
+    let next = 1;
+    ws.on('message', (data: Buffer) => {
+      const f = decodeFrame(data) as Record<string, unknown>;
+      const cb = waiting.get(f['id'] as number);
+      if (cb) {
+        waiting.delete(f['id'] as number);
+        cb(f);
+      }
+    });
+    ws.once('error', reject);
+    ws.once('open', () =>
+      resolve({
+        ws,
+        call(op, args) {
+          const id = next++;
+          return new Promise((res, rej) => {
+            waiting.set(id, (f) => (f['err'] ? rej(new Error(`${op}: ${JSON.stringify(f['err'])}`)) : res(f['ok'] as Record<string, unknown>)));
+            ws.send(encodeFrame({ id, op, ...args }));
+          });
+        },
+      }),
+    );
+  });
+}
+
+function startApp(app: 'txcoord' | 'session-mgr'): Promise<{ child: ChildProcess; url: string }> {
+  const main = join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', main, '--shards', `0-${SHARDS - 1}`, '--data', join(DATA, app), '--port', '0', '--http-port', '0', '--log-level', 'warn'],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${app} did not start: ${err}`)), 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (ws:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${app} exited (${code}): ${err}`)));
+  });
+}
+
+interface Result {
+  ops: number;
+  seconds: number;
+  perSecond: number;
+  p50us: number;
+  p99us: number;
+}
+
+/** Run `op` from `inFlight` loops for `seconds`; one sample = one op (which may be several round trips). */
+async function load(inFlight: number, seconds: number, op: (worker: number, i: number) => Promise<void>): Promise<Result> {
+  const lat: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, w) => {
+      for (let i = 0; performance.now() < end && i < 10_000_000; i++) {
+        const t = performance.now();
+        await op(w, i);
+        lat.push((performance.now() - t) * 1000);
+      }
+    }),
+  );
+  const secs = (performance.now() - start) / 1000;
+  return { ops: lat.length, seconds: secs, perSecond: lat.length / secs, p50us: percentile(lat, 50), p99us: percentile(lat, 99) };
+}
+
+async function measure(inFlight: number, op: (w: number, i: number) => Promise<void>): Promise<Result> {
+  await load(inFlight, WARMUP_SECONDS, op);
+  return load(inFlight, SECONDS, op);
+}
+
+function producersPerShard(n: number): string[][] {
+  const out: string[][] = Array.from({ length: SHARDS }, () => []);
+  for (let i = 0, left = SHARDS * n; left > 0 && i < 50_000_000; i++) {
+    const name = `bench-${i}`;
+    const s = shardForKey(name);
+    if (s < SHARDS && out[s]!.length < n) {
+      out[s]!.push(name);
+      left--;
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  rmSync(DATA, { recursive: true, force: true });
+  mkdirSync(DATA, { recursive: true });
+  const machine = describeMachine(DATA);
+  const tx = await startApp('txcoord');
+  const sm = await startApp('session-mgr');
+  const rows: Array<{ service: string; what: string; inFlight: number; r: Result }> = [];
+  try {
+    const tc = await connect(tx.url);
+    const sc = await connect(sm.url);
+    const names = producersPerShard(64);
+    for (const inFlight of [1, 64]) {
+      const ping = await measure(inFlight, async () => void (await tc.call('ping', {})));
+      rows.push({ service: 'txcoord', what: 'ping (baseline)', inFlight, r: ping });
+      const pairs = await measure(inFlight, async (w, i) => {
+        const b = await tc.call('tx.begin', { shard: (w + i) % SHARDS });
+        await tc.call('tx.commit', { txId: b['txId'] });
+      });
+      rows.push({ service: 'txcoord', what: 'begin+commit pair', inFlight, r: pairs });
+      const sping = await measure(inFlight, async () => void (await sc.call('ping', {})));
+      rows.push({ service: 'session-mgr', what: 'ping (baseline)', inFlight, r: sping });
+      const opens = await measure(inFlight, async (w, i) => {
+        const shard = (w + i) % SHARDS;
+        const list = names[shard]!;
+        await sc.call('session.open', { shard, producer: list[(w + i) % list.length] });
+      });
+      rows.push({ service: 'session-mgr', what: 'named session.open', inFlight, r: opens });
+    }
+    tc.ws.terminate();
+    sc.ws.terminate();
+  } finally {
+    for (const c of [tx.child, sm.child]) if (c.pid !== undefined && c.exitCode === null) process.kill(c.pid, 'SIGTERM');
+    await Promise.all([tx.child, sm.child].map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    rmSync(DATA, { recursive: true, force: true });
+  }
+
+  const baseline = (service: string, inFlight: number) => rows.find((x) => x.service === service && x.inFlight === inFlight && x.what.startsWith('ping'))!.r;
+  const lines = rows.map(({ service, what, inFlight, r }) => {
+    const ratio = what.startsWith('ping') ? '1' : fmt(r.perSecond / baseline(service, inFlight).perSecond, 3);
+    return `| ${service} | ${what} | ${inFlight} | ${fmt(r.perSecond)} | ${fmt(r.p50us / 1000, 2)} | ${fmt(r.p99us / 1000, 2)} | ${ratio} |`;
+  });
+  const md = [
+    '## Coordinators: txcoord begin+commit, session-mgr opens (`npm run bench:coord`)',
+    '',
+    `Machine: ${machineLine(machine)}.${QUICK ? ' **Quick run (--quick): sizes too small to mean much.**' : ''}`,
+    '',
+    `Real \`apps/txcoord\` and \`apps/session-mgr\` processes (${SHARDS} shards each, journals on the disk above), one WebSocket connection each from the benchmark process; ${SECONDS} s per case after ${WARMUP_SECONDS} s warm-up. A begin+commit pair is two round trips, the commit waiting for its journal record's group-commit fdatasync; a named open journals an epoch bump. Baseline: \`ping\` on the same server and connection (no journal), same concurrency; the ratio is ops/s over baseline requests/s.`,
+    '',
+    '| service | operation | in flight | ops/s | p50 ms | p99 ms | vs ping |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...lines,
+  ].join('\n');
+  writeSection('coord', md, { machine, quick: QUICK, seconds: SECONDS, shards: SHARDS, rows });
+  process.stdout.write(`${md}\n`);
+}
+
+await main();
