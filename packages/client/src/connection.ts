@@ -72,6 +72,7 @@ export class Connection {
   private attempt = 0;
   private everOpened = false;
   private timer: unknown = undefined;
+  private helloTimer: unknown = undefined;
   private settleFirst: (() => void) | undefined;
   private lastError: PharaohError | undefined;
 
@@ -161,31 +162,33 @@ export class Connection {
 
   private open(): void {
     this.state = 'connecting';
-    let helloTimer: unknown = this.opts.clock.setTimeout(() => {
-      helloTimer = undefined;
+    this.helloTimer = this.opts.clock.setTimeout(() => {
+      this.helloTimer = undefined;
       this.fail(new ConnectionLostError(this.url, `no hello from ${this.url} within ${this.opts.connectTimeoutMs} ms`));
     }, this.opts.connectTimeoutMs);
-    const clearHelloTimer = (): void => {
-      if (helloTimer !== undefined) this.opts.clock.clearTimeout(helloTimer);
-      helloTimer = undefined;
-    };
     const socket = this.transport.open(this.url, {
       onOpen: () => {},
       onMessage: (data) => {
         if (this.socket !== socket) return;
         if (this.state === 'connecting') {
-          clearHelloTimer();
+          this.clearHelloTimer();
           this.onHello(data);
         } else this.onResponse(data);
       },
       onClose: (code, reason, error) => {
-        clearHelloTimer();
+        // A late close of an earlier socket must not touch the current one's hello timer.
         if (this.socket !== socket) return;
+        this.clearHelloTimer();
         const why = error?.message ?? (reason || `close code ${code}`);
         this.fail(new ConnectionLostError(this.url, `connection to ${this.url} lost: ${why}`, { cause: error }));
       },
     });
     this.socket = socket;
+  }
+
+  private clearHelloTimer(): void {
+    if (this.helloTimer !== undefined) this.opts.clock.clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
   }
 
   private onHello(data: Uint8Array): void {
@@ -243,6 +246,7 @@ export class Connection {
   /** The socket is gone (or never came up): fail everything on it and schedule a reconnect. */
   private fail(err: PharaohError): void {
     if (this.state === 'closed') return;
+    this.clearHelloTimer();
     const socket = this.socket;
     this.socket = undefined;
     socket?.terminate();
@@ -280,6 +284,7 @@ export class Connection {
     this.state = 'closed';
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.clearHelloTimer();
     const socket = this.socket;
     this.socket = undefined;
     this.failAll(err);

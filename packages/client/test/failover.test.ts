@@ -240,6 +240,26 @@ describe('reconnect', () => {
   });
 });
 
+describe('hello timeout', () => {
+  it('gives up on an endpoint that accepts but sends no hello, and connects once it does', async () => {
+    const transport = new FakeTransport();
+    const clock = new ManualClock();
+    const mute = new FakeNode({ service: 'tso', shards: [[512, 1023]] });
+    mute.silent = true;
+    transport.add('ws://a', new FakeNode({ service: 'tso', shards: [[0, 511]] }));
+    transport.add('ws://mute', mute);
+    const connecting = PharaohClient.connect({ endpoints: ['ws://a', 'ws://mute'] }, { transport, clock, connectTimeoutMs: 500 });
+    await clock.advance(600);
+    const client = await connecting;
+    r = { client, transport, clock, nodes: new Map(), events: [] };
+    client.on('status', (e) => r!.events.push(e));
+    mute.silent = false;
+    await clock.advance(1_000);
+    expect(r.events).toContainEqual(expect.objectContaining({ type: 'connect', endpoint: 'ws://mute' }));
+    expect(TSO_LAYOUT.shardOf(await client.tso.next({ key: keyFor(800) }))).toBe(800);
+  });
+});
+
 describe('close', () => {
   it('rejects every pending call with ClientClosedError and leaves no timer or socket', async () => {
     r = await rig([

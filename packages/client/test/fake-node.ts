@@ -28,6 +28,8 @@ export class FakeNode {
   inFlightPeak = 0;
   outstanding = 0;
   intercept: Interceptor | undefined;
+  /** Accept connections but never send the hello. */
+  silent = false;
   private readonly last = new Map<number, bigint>();
   private readonly txs = new Map<bigint, 'ACTIVE' | 'COMMITTED' | 'ABORTED'>();
   private readonly sessions = new Map<bigint, { epoch: number; producer?: string }>();

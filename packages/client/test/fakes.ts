@@ -111,7 +111,7 @@ export class FakeTransport implements Transport {
       setImmediate(() => {
         if (closed) return;
         h.onOpen();
-        h.onMessage(node.hello());
+        if (!node.silent) h.onMessage(node.hello());
       });
     }
     return sock;
