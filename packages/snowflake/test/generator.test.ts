@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GeneratorClosedError, IdGenerator, InvalidOptionError, type GeneratorOptions } from '../src/index.js';
-import { Checker, FakeClock, L, MemoryBound, setup, settle, T0, U0, UNITS_PER_TICK } from './helpers.js';
+import { Checker, FakeClock, HOUR, L, MemoryBound, setup, settle, T0, U0, UNITS_PER_TICK } from './helpers.js';
 
 describe('IdGenerator basics', () => {
   it('issues increasing IDs carrying the clock unit, the shard and a counting sequence', async () => {
@@ -155,6 +155,32 @@ describe('the durable bound', () => {
     await settle();
     expect(gen.failed?.message).toBe('EIO');
     await expect(gen.next()).rejects.toThrow('EIO');
+  });
+  it('merges a need that arrives while an advance is in flight into one follow-up advance', async () => {
+    const { gen, clock, bound } = await setup();
+    const check = new Checker(bound);
+    check.add(await gen.next());
+    bound.manual = true;
+    clock.advance(2600); // within the margin: a background advance starts
+    check.add(await gen.next());
+    expect(bound.waiting).toBe(1);
+    clock.advance(HOUR); // far past what that advance will cover
+    const blocked = gen.next();
+    await settle();
+    bound.release(); // the first advance completes; it does not cover the jump
+    await settle();
+    expect(bound.waiting).toBe(1); // exactly one follow-up advance
+    bound.release();
+    check.add(await blocked);
+    expect(L.decode(check.last).time).toBe(U0 + 2600 + HOUR);
+  });
+
+  it('fails when the bound resolves an advance below the value asked for', async () => {
+    const bound = new MemoryBound();
+    bound.advanceTo = async () => 1; // a broken bound
+    const { gen } = await setup({ bound });
+    await expect(gen.next()).rejects.toThrow(/below the asked value/);
+    expect(gen.failed).toBeInstanceOf(Error);
   });
 });
 
