@@ -11,6 +11,7 @@
  * timestamp, on any shard (the server guarantees `first > after`).
  */
 import { ERROR_CODES } from '@pharaoh/protocol';
+import type { Connection } from './connection.js';
 import type { CallEntry, Router } from './router.js';
 import { ConnectionLostError, ProtocolViolationError, TimeoutError, isRetryable, type PharaohError } from './errors.js';
 
@@ -19,6 +20,7 @@ const ANY = -1;
 
 class Waiter implements CallEntry {
   done = false;
+  deadline = 0;
   lastError: PharaohError | undefined;
   constructor(
     /** IDs wanted: 1 for next(), n for range(n). */
@@ -154,7 +156,7 @@ export class TsoBatcher {
     }
   }
 
-  private onError(key: number, shard: number, conn: import('./connection.js').Connection, batch: Waiter[], err: PharaohError): void {
+  private onError(key: number, shard: number, conn: Connection, batch: Waiter[], err: PharaohError): void {
     if (!isRetryable(err)) return this.rejectAll(batch, err);
     this.router.noteFailure('tso', shard, conn, err);
     const live = batch.filter((w) => !w.done);

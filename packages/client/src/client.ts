@@ -3,7 +3,7 @@
  * call to a shard (by key, by policy, or by the shard bits of an ID), batches
  * timestamp calls, fails fresh-ID calls over, and reconnects.
  */
-import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type SessionStatus, type TxStatus } from '@pharaoh/protocol';
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ServiceName, type SessionStatus, type ShardRanges, type TxStatus } from '@pharaoh/protocol';
 import { TsoBatcher } from './batcher.js';
 import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError, rethrowHere } from './errors.js';
 import { checkFleetFile, fleetClaims, loadFleetFile, type FleetFile } from './fleet.js';
@@ -97,7 +97,7 @@ export class PharaohClient {
   }
 }
 
-async function claimsOf(source: FleetSource): Promise<Array<{ endpoint: string; service?: import('@pharaoh/protocol').ServiceName; shards?: import('@pharaoh/protocol').ShardRanges }>> {
+async function claimsOf(source: FleetSource): Promise<Array<{ endpoint: string; service?: ServiceName; shards?: ShardRanges }>> {
   if ('endpoints' in source) {
     if (!Array.isArray(source.endpoints) || source.endpoints.length === 0) {
       throw new InvalidArgumentError('endpoints must be a non-empty list of ws:// URLs');

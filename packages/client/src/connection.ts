@@ -139,6 +139,7 @@ export class Connection {
       id,
       cb,
       done: false,
+      deadline: 0,
       expire: () => {
         this.pending.delete(id);
         cb(new TimeoutError(`no answer from ${this.url} within ${this.opts.timeoutMs} ms`), undefined);

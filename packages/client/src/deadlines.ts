@@ -9,17 +9,14 @@ import type { Clock } from './options.js';
 export interface Expirable {
   /** Set by the owner once the entry finished; finished entries are skipped. */
   done: boolean;
+  /** Set by `Deadlines.add` (kept on the entry to spare an allocation per call). */
+  deadline: number;
   /** Called once when the deadline passes before `done`. */
   expire(): void;
 }
 
-interface Slot<E> {
-  deadline: number;
-  entry: E;
-}
-
 export class Deadlines<E extends Expirable = Expirable> {
-  private queue: Array<Slot<E>> = [];
+  private queue: E[] = [];
   private head = 0;
   private timer: unknown = undefined;
   private timerAt = Infinity;
@@ -31,9 +28,9 @@ export class Deadlines<E extends Expirable = Expirable> {
 
   /** Track `entry`; it expires `timeoutMs` from now unless it is done first. */
   add(entry: E): void {
-    const deadline = this.clock.now() + this.timeoutMs;
-    this.queue.push({ deadline, entry });
-    if (this.timer === undefined) this.arm(deadline);
+    entry.deadline = this.clock.now() + this.timeoutMs;
+    this.queue.push(entry);
+    if (this.timer === undefined) this.arm(entry.deadline);
   }
 
   /**
@@ -43,7 +40,7 @@ export class Deadlines<E extends Expirable = Expirable> {
    */
   finish(entry: E): void {
     entry.done = true;
-    while (this.head < this.queue.length && this.queue[this.head]!.entry.done) this.head++;
+    while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
     this.compact();
   }
 
@@ -56,7 +53,7 @@ export class Deadlines<E extends Expirable = Expirable> {
   drain(): E[] {
     const live: E[] = [];
     for (let i = this.head; i < this.queue.length; i++) {
-      const e = this.queue[i]!.entry;
+      const e = this.queue[i]!;
       if (!e.done) {
         e.done = true;
         live.push(e);
@@ -87,10 +84,10 @@ export class Deadlines<E extends Expirable = Expirable> {
     const now = this.clock.now();
     const expired: E[] = [];
     while (this.head < this.queue.length) {
-      const slot = this.queue[this.head]!;
-      if (!slot.entry.done && slot.deadline > now) break;
+      const e = this.queue[this.head]!;
+      if (!e.done && e.deadline > now) break;
       this.head++;
-      if (!slot.entry.done) expired.push(slot.entry);
+      if (!e.done) expired.push(e);
     }
     this.compact();
     for (const e of expired) {
@@ -98,7 +95,7 @@ export class Deadlines<E extends Expirable = Expirable> {
       e.expire();
     }
     // Skip finished entries so the timer is armed for a live one (or not at all).
-    while (this.head < this.queue.length && this.queue[this.head]!.entry.done) this.head++;
+    while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
     this.compact();
     const next = this.queue[this.head];
     if (next !== undefined && this.timer === undefined) this.arm(next.deadline);

@@ -45,6 +45,7 @@ export interface CallEntry extends Expirable {
 
 class OpCall implements CallEntry {
   done = false;
+  deadline = 0;
   lastError: PharaohError | undefined;
   constructor(
     readonly spec: OpSpec,

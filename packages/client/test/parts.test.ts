@@ -127,7 +127,7 @@ describe('deadlines', () => {
     const clock = new ManualClock();
     const d = new Deadlines(clock, 100);
     const expired: string[] = [];
-    const mk = (name: string) => ({ done: false, expire: () => expired.push(name) });
+    const mk = (name: string) => ({ done: false, deadline: 0, expire: () => expired.push(name) });
     const a = mk('a');
     const b = mk('b');
     d.add(a);
@@ -147,7 +147,7 @@ describe('deadlines', () => {
   it('stays short when entries finish in order', () => {
     const d = new Deadlines(new ManualClock(), 1_000);
     for (let i = 0; i < 10_000; i++) {
-      const e = { done: false, expire: () => {} };
+      const e = { done: false, deadline: 0, expire: () => {} };
       d.add(e);
       d.finish(e);
     }
