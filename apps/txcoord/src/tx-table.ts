@@ -8,8 +8,8 @@
  * - begins live in memory only; a crash loses them, and they count as aborted;
  * - commit and abort decisions are appended to the journal, and a decision is
  *   visible (and acknowledged) only after its record is durable;
- * - an unknown txId of this shard below the first txId issued since start
- *   (`floor`) was begun by an earlier incarnation and never committed, so it
+ * - an unknown txId of this shard below an ID drawn at start (`floor`) was
+ *   begun by an earlier incarnation and never committed, so it
  *   is ABORTED — unless its time lies below the forgetting watermark, where a
  *   decision may have been dropped after retention: then it is UNKNOWN and a
  *   commit answers TX_NOT_FOUND (never commits).
@@ -75,8 +75,11 @@ export class TxTable {
   private readonly decided = new Map<bigint, Decision>();
   /** Begins between the capacity check and the ID arriving: they count as open. */
   private beginning = 0;
-  /** First txId issued by this incarnation; every txId below it is from before the start. */
-  private floor: bigint | undefined;
+  /**
+   * An ID drawn from the generator at open: every txId of an earlier
+   * incarnation is below it, every txId of this one above it.
+   */
+  private floor = 0n;
   /** Decisions about txIds whose time field is below this may have been forgotten. */
   private forgetBeforeUnit = Number.MIN_SAFE_INTEGER;
   private closed = false;
@@ -86,13 +89,18 @@ export class TxTable {
     readonly options: TxTableOptions,
   ) {}
 
-  /** Open the journal, replay every durable decision, then forget what is past retention. */
+  /**
+   * Open the journal, replay every durable decision, draw the presumed-abort
+   * floor from the generator (one ID, never handed out), then forget what is
+   * past retention.
+   */
   static async open(deps: TxTableDeps, options: TxTableOptions): Promise<TxTable> {
     const table = new TxTable(deps, options);
     table.journal = await deps.openJournal({
       onRecord: (raw) => table.apply(parseTxRecord(raw)),
       snapshot: () => table.snapshot(),
     });
+    table.floor = await deps.ids.next();
     table.sweepForget(deps.clock.now());
     return table;
   }
@@ -122,7 +130,6 @@ export class TxTable {
     } finally {
       this.beginning--;
     }
-    if (this.floor === undefined || txId < this.floor) this.floor = txId;
     this.active.set(txId, { timeoutMs: timeout, deadline: this.deps.clock.now() + timeout });
     return { txId, startTs, timeoutMs: timeout };
   }
@@ -299,10 +306,14 @@ export class TxTable {
     throw this.stuck(txId);
   }
 
-  /** Unknown txId: below the floor and not in the forgotten range → it was never committed. */
+  /**
+   * Unknown txId below the floor and not in the forgotten range: begun by an
+   * earlier incarnation (or never issued) and not committed → aborted. Above the
+   * floor it was never issued (yet): UNKNOWN, so a later begin of it is no contradiction.
+   */
   private presumedAborted(txId: bigint): boolean {
     if (this.deps.layout.timeOf(txId) < this.forgetBeforeUnit) return false;
-    return this.floor === undefined || txId < this.floor;
+    return txId < this.floor;
   }
 
   /** Move the watermark up to now − retention, then drop decisions older than that. */

@@ -127,15 +127,18 @@ describe('TxTable', () => {
     expect(await t.begin()).toHaveProperty('txId');
   });
 
-  it('answers UNKNOWN / TX_NOT_FOUND for a txId it never issued since start', async () => {
+  it('answers UNKNOWN / TX_NOT_FOUND for a txId it never issued since start, even before the first begin', async () => {
     const { open, clock } = world();
     const t = await open();
-    await t.begin();
     const future = TX_LAYOUT.encode({ time: TX_LAYOUT.unitAt(clock.now()) + 10_000, shard: 7, seq: 0 });
     expect(await t.status(future)).toBe('UNKNOWN');
     expect(await codeOf(t.commit(future))).toBe('TX_NOT_FOUND');
     expect(await codeOf(t.abort(future))).toBe('TX_NOT_FOUND');
     expect(await codeOf(t.heartbeat(future))).toBe('TX_NOT_FOUND');
+    // Nothing was decided about it: once the generator gets there, it is an ordinary transaction.
+    const later = await t.begin(undefined, future - 1n);
+    expect(later.txId).toBe(future);
+    expect(await t.commit(future)).toHaveProperty('commitTs');
   });
 
   it('after a crash keeps every decision and presumes undecided transactions aborted', async () => {
