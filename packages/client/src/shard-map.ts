@@ -35,6 +35,7 @@ export class ShardMap {
   private owners: Array<Connection | undefined> = new Array(SHARD_COUNT).fill(undefined);
   private readonly quarantinedUntil = new Float64Array(SHARD_COUNT);
   private healthy: number[] | undefined;
+  private healthyByConn = new Map<Connection, number[]>();
   /** The cached healthy list is stale from this time on (a quarantine ends). */
   private healthyValidUntil = Infinity;
   private rr = 0;
@@ -100,20 +101,33 @@ export class ShardMap {
 
   /** Shards a fresh-ID call may go to: owner connected, not quarantined. */
   healthyShards(): number[] {
-    if (this.healthy !== undefined) return this.healthy;
+    this.refreshHealthy();
+    return this.healthy!;
+  }
+
+  private refreshHealthy(): void {
+    if (this.healthy !== undefined && this.clock.now() < this.healthyValidUntil) return;
     const now = this.clock.now();
     const out: number[] = [];
+    const byConn = new Map<Connection, number[]>();
     let nextExpiry = Infinity;
     for (let s = 0; s < SHARD_COUNT; s++) {
-      if (this.owners[s]?.isOpen !== true) continue;
+      const owner = this.owners[s];
+      if (owner?.isOpen !== true) continue;
       const q = this.quarantinedUntil[s]!;
-      if (q > now) nextExpiry = Math.min(nextExpiry, q);
-      else out.push(s);
+      if (q > now) {
+        nextExpiry = Math.min(nextExpiry, q);
+        continue;
+      }
+      out.push(s);
+      const list = byConn.get(owner);
+      if (list === undefined) byConn.set(owner, [s]);
+      else list.push(s);
     }
-    // Cache until something changes; a quarantine ending counts as a change.
+    // Cached until something changes; a quarantine ending counts as a change.
     this.healthy = out;
+    this.healthyByConn = byConn;
     this.healthyValidUntil = nextExpiry;
-    return out;
   }
 
   /**
@@ -122,21 +136,20 @@ export class ShardMap {
    * connection with the fewest requests in flight, then rotates among its shards.
    */
   pick(policy: Policy): number | undefined {
-    if (this.healthy !== undefined && this.clock.now() >= this.healthyValidUntil) this.healthy = undefined;
-    const shards = this.healthyShards();
+    this.refreshHealthy();
+    const shards = this.healthy!;
     if (shards.length === 0) return undefined;
-    if (policy === 'round-robin') {
-      this.rr = (this.rr + 1) % shards.length;
-      return shards[this.rr];
-    }
+    this.rr = (this.rr + 1) % 0x7fff_ffff;
+    if (policy === 'round-robin') return shards[this.rr % shards.length];
     let best: Connection | undefined;
-    for (const s of shards) {
-      const c = this.owners[s]!;
-      if (best === undefined || c.inFlight < best.inFlight) best = c;
+    let bestShards: number[] = shards;
+    for (const [conn, list] of this.healthyByConn) {
+      if (best === undefined || conn.inFlight < best.inFlight) {
+        best = conn;
+        bestShards = list;
+      }
     }
-    const mine = shards.filter((s) => this.owners[s] === best);
-    this.rr = (this.rr + 1) % mine.length;
-    return mine[this.rr];
+    return bestShards[this.rr % bestShards.length];
   }
 }
 
