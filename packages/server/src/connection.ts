@@ -21,12 +21,19 @@ export class Connection implements ReplyTarget {
   private corked = false;
   private paused = false;
   private readonly socket: Socket;
+  /**
+   * Pause threshold: at least the socket's own high-water mark, so that when we
+   * pause, the socket's last write returned false and a 'drain' will follow.
+   */
+  private readonly highWater: number;
   private readonly uncork = (): void => {
     this.corked = false;
     this.socket.uncork();
   };
   private readonly onDrain = (): void => {
+    if (!this.paused) return;
     this.paused = false;
+    this.metrics.pausedConnections.dec();
     this.ws.resume();
   };
 
@@ -39,6 +46,8 @@ export class Connection implements ReplyTarget {
   ) {
     // ws keeps the TCP socket private; it is the only handle on cork/drain.
     this.socket = (ws as unknown as { _socket: Socket })._socket;
+    this.highWater = Math.max(limits.highWaterBytes, this.socket.writableHighWaterMark);
+    ws.once('close', () => this.onDrain());
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.alive = true;
@@ -79,11 +88,14 @@ export class Connection implements ReplyTarget {
       process.nextTick(this.uncork);
     }
     this.ws.send(bytes);
-    if (!this.paused && this.ws.bufferedAmount > this.limits.highWaterBytes) {
+    if (!this.paused && this.ws.bufferedAmount > this.highWater) {
       // The peer is not reading its answers: stop reading its requests until the buffer drains.
       this.paused = true;
+      this.metrics.pausedConnections.inc();
+      this.metrics.pauses.inc();
       this.ws.pause();
-      this.socket.once('drain', this.onDrain);
+      if (this.socket.writableNeedDrain) this.socket.once('drain', this.onDrain);
+      else setImmediate(this.onDrain); // cannot happen above the socket's mark; never stay paused without a wake-up
     }
   }
 

@@ -202,9 +202,8 @@ export class Dispatcher<S> {
         m = this.metrics.shardOp(op, shard.id);
         shard.opMetrics.set(op, m);
       }
-      m.requests.inc();
-      const n = idsIssued(op, result);
-      if (n > 0) m.ids.inc(n);
+      m.requests++;
+      m.ids += idsIssued(op, result);
     }
   }
 

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { formatShardRanges } from '@pharaoh/protocol';
 import { ServerError } from './errors.js';
 import { startServer } from './server.js';
 import type { RunningServer, ServerOptions, ServiceDefinition } from './types.js';
@@ -112,7 +113,7 @@ export async function runServiceMain<S>(
   }
   const httpUrl = `http://${options.host ?? DEFAULT_HOST}:${server.httpPort}`;
   process.stderr.write(
-    `pharaoh ${def.name} listening on ${server.url} (shards ${String(options.shards)}); ${httpUrl} serves /healthz /readyz /metrics\n`,
+    `pharaoh ${def.name} listening on ${server.url} (shards ${formatShardRanges(server.shards)}, opened in ${Math.round(server.openMs)} ms); ${httpUrl} serves /healthz /readyz /metrics\n`,
   );
   let stopping = false;
   const stop = (signal: string): void => {

@@ -164,7 +164,7 @@ async function listenAll<S>(
     })();
     return closed;
   };
-  return { port, httpPort, url, shards: opts.shards, close };
+  return { port, httpPort, url, shards: opts.shards, openMs, close };
 }
 
 function ping(connections: Set<Connection>): void {

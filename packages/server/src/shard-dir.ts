@@ -55,6 +55,33 @@ export async function ensureDir(dir: string): Promise<void> {
 }
 
 /**
+ * Make sure every shard directory exists, with one directory fsync for all the
+ * new ones (not one per shard: a fresh 1024-shard start would otherwise pay
+ * 1024 extra fsyncs). When this resolves, every shard dir's entry is durable.
+ */
+export async function createShardDirs(dataDir: string, service: string, ids: number[]): Promise<void> {
+  const parent = join(dataDir, service);
+  await ensureDir(parent);
+  let created = false;
+  const BATCH = 64;
+  for (let i = 0; i < ids.length; i += BATCH) {
+    await Promise.all(
+      ids.slice(i, i + BATCH).map(async (id) => {
+        const dir = shardDir(dataDir, service, id);
+        try {
+          await mkdir(dir);
+          created = true;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} exists and is not a directory`);
+        }
+      }),
+    );
+  }
+  if (created) await fsyncDir(parent);
+}
+
+/**
  * Take the shard's exclusive lock on `<dir>/LOCK`. The returned handle must stay
  * open for the life of the process: closing it (or the process dying) releases
  * the lock. Throws SHARD_LOCKED naming the shard and the directory.

@@ -6,8 +6,9 @@ import type { GeneratorEvent } from '@pharaoh/snowflake';
 import type { Logger } from 'pino';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
+import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { checkIdentity, ensureDir, lockShard, shardDir } from './shard-dir.js';
+import { checkIdentity, createShardDirs, lockShard, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import type { ServiceDefinition, ShardHandle } from './types.js';
 
@@ -16,16 +17,12 @@ export const BOUND_COUNTER = 'bound';
 
 export type ShardStatus = 'open' | 'failed' | 'closing' | 'closed';
 
-interface CounterChild {
-  inc(v?: number): void;
-}
-
 /** One hosted shard: its lock, counter, generator and app state. */
 export class HostedShard<S> {
   status: ShardStatus = 'open';
   failure: Error | undefined;
-  /** Metric children per op, created on first use (label hashing stays off the hot path). */
-  readonly opMetrics = new Map<string, { requests: CounterChild; ids: CounterChild }>();
+  /** Request counters per op, created on first use. */
+  readonly opMetrics = new Map<string, ShardOpStats>();
   handle!: ShardHandle<S>;
 
   constructor(
@@ -91,7 +88,7 @@ export interface ShardOpenEnv<S> {
 }
 
 /**
- * Open one shard: create/lock its dir, check its identity, open its bound
+ * Open one shard (its dir exists: see createShardDirs): lock its dir, check its identity, open its bound
  * counter and generator, then the app's state. On failure everything opened so
  * far is closed again (so its lock is released) and a ServerError names the shard and dir.
  */
@@ -101,7 +98,6 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number): Promise<Ho
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    await ensureDir(dir);
     const lock = await lockShard(dir, def.name, id);
     undo.push(() => lock.close());
     await checkIdentity(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) });
@@ -169,6 +165,11 @@ function onGeneratorEvent<S>(e: GeneratorEvent, logger: Logger, shard: () => Hos
  * the first error is thrown, with how many others failed.
  */
 export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promise<Map<number, HostedShard<S>>> {
+  try {
+    await createShardDirs(env.options.dataDir, env.def.name, ids);
+  } catch (err) {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot create shard directories under ${env.options.dataDir}: ${(err as Error).message}`, { cause: err });
+  }
   const opened = new Map<number, HostedShard<S>>();
   const errors: unknown[] = [];
   let next = 0;

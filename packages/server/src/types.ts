@@ -102,6 +102,8 @@ export interface RunningServer {
   /** ws://host:port */
   url: string;
   shards: ShardRanges;
+  /** How long opening every hosted shard took at start (ms). */
+  openMs: number;
   /** Graceful: stop accepting, answer in-flight requests, close shards, release locks. Idempotent. */
   close(): Promise<void>;
 }

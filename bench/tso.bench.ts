@@ -1,0 +1,313 @@
+/**
+ * TSO benchmark: the real `apps/tso` process under load from this process over
+ * real WebSocket connections, side by side with a bare ws + msgpackr echo
+ * server (another process) answering the same frames without doing any work.
+ *   - single-ID requests (count 1) with 1 and 64 in flight on one connection;
+ *   - batched requests (count 100) with 64 in flight;
+ *   - startup of one process hosting all 1024 shards: fresh data dir and restart,
+ *     wall time to "listening", the server's own open time, and RSS.
+ * Floors: single-ID requests/s >= 0.7x the echo baseline's; batched >= 2M IDs/s.
+ * Usage: npm run bench:tso [-- --quick]     (internal: --role echo)
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { WebSocket, WebSocketServer } from 'ws';
+import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
+import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+
+const QUICK = process.argv.includes('--quick');
+const SECONDS = QUICK ? 0.5 : 5;
+const WARMUP_SECONDS = QUICK ? 0.2 : 1;
+/** Interleaved rounds per case (echo, tso, echo, tso, ...), so background load hits both alike. */
+const ROUNDS = QUICK ? 1 : 3;
+const FLOOR_SINGLE_RATIO = 0.7;
+const FLOOR_BATCH_IDS = 2_000_000;
+const TSO_MAIN = join(REPO_ROOT, 'apps', 'tso', 'src', 'main.ts');
+const SELF = fileURLToPath(import.meta.url);
+const DATA = join(REPO_ROOT, '.tmp', `bench-tso-${process.pid}`);
+
+interface Case {
+  name: string;
+  count: number;
+  inFlight: number;
+}
+const CASES: Case[] = [
+  { name: 'single ID, 1 in flight', count: 1, inFlight: 1 },
+  { name: 'single ID, 64 in flight', count: 1, inFlight: 64 },
+  { name: 'batch of 100, 64 in flight', count: 100, inFlight: 64 },
+];
+
+interface Run {
+  requests: number;
+  ids: number;
+  seconds: number;
+  latenciesUs: number[];
+  errors: number;
+  regressions: number;
+}
+
+// ---------------------------------------------------------------- echo role
+
+function runEcho(): void {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const f = decodeFrame(data as Buffer) as { id: number; count: number };
+      ws.send(encodeFrame({ t: 'res', id: f.id, ok: { first: 0n, count: f.count } }));
+    });
+  });
+  wss.on('listening', () => {
+    const { port } = wss.address() as { port: number };
+    process.stdout.write(JSON.stringify({ msg: 'listening', port }) + '\n');
+  });
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------- processes
+
+interface Child {
+  proc: ChildProcess;
+  port: number;
+  openMs: number | undefined;
+  wallMs: number;
+}
+
+/**
+ * Spawn one node process (no tsx CLI wrapper) and wait for where it listens: the
+ * JSON `listening` log line on stdout (port, openMs) or, when logs are quieter
+ * than info, the human line on stderr.
+ */
+function spawnListening(args: string[], timeoutMs = 60_000): Promise<Child> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    // Keep both pipes drained so a chatty child never blocks on a full pipe.
+    let done = false;
+    const finish = (port: number, openMs: number | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ proc, port, openMs, wallMs: performance.now() - t0 });
+    };
+    const timer = setTimeout(() => reject(new Error(`no listening line within ${timeoutMs} ms: ${err}`)), timeoutMs);
+    proc.stderr!.on('data', (d) => {
+      err += d;
+      const m = / listening on ws:\/\/[^:]+:(\d+) .*opened in (\d+) ms/.exec(err);
+      if (m) finish(Number(m[1]), Number(m[2]));
+    });
+    proc.stdout!.on('data', (d) => {
+      // The echo server prints a JSON line; the tso process's logs are drained and ignored.
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('"listening"') && !l.includes('"level"'));
+      if (line) finish((JSON.parse(line) as { port: number }).port, undefined);
+    });
+    proc.once('exit', (code) => reject(new Error(`exited with ${code} before listening: ${err}`)));
+  });
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function stop(c: Child): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.proc.exitCode !== null) return resolve();
+    c.proc.once('exit', () => resolve());
+    c.proc.kill('SIGTERM');
+  });
+}
+
+// ---------------------------------------------------------------- load generator
+
+function connect(port: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+/**
+ * Keep `inFlight` requests outstanding on one connection for `seconds`; shards
+ * rotate over 0..1023. Checks each answer is above the shard's previous one.
+ */
+async function load(port: number, c: Case, seconds: number, record: boolean): Promise<Run> {
+  const ws = await connect(port);
+  await new Promise((r) => setTimeout(r, 50)); // let hello arrive
+  const sentAt = new Float64Array(1 << 16);
+  const lastByShard = new Array<bigint>(1024).fill(-1n);
+  const run: Run = { requests: 0, ids: 0, seconds: 0, latenciesUs: [], errors: 0, regressions: 0 };
+  let nextId = 1;
+  let stopping = false;
+  let outstanding = 0;
+  const send = (): void => {
+    const id = nextId++ & 0xffff_ffff;
+    sentAt[id & 0xffff] = performance.now();
+    ws.send(encodeFrame({ id, op: 'ts.get', shard: id & 1023, count: c.count }));
+    outstanding++;
+  };
+  const start = performance.now();
+  const done = new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      const f = decodeFrame(data as Buffer) as { t: string; id: number; ok?: { first: bigint; count: number }; err?: unknown };
+      if (f.t !== 'res') return;
+      outstanding--;
+      const now = performance.now();
+      if (f.ok) {
+        run.requests++;
+        run.ids += f.ok.count;
+        const shard = f.id & 1023;
+        if (f.ok.first !== 0n) {
+          if (f.ok.first <= lastByShard[shard]!) run.regressions++;
+          lastByShard[shard] = f.ok.first + BigInt(f.ok.count - 1);
+        }
+        if (record) run.latenciesUs.push((now - sentAt[f.id & 0xffff]!) * 1000);
+      } else run.errors++;
+      if (!stopping && now - start < seconds * 1000) send();
+      else {
+        stopping = true;
+        if (outstanding === 0) resolve();
+      }
+    });
+  });
+  for (let i = 0; i < c.inFlight; i++) send();
+  await done;
+  run.seconds = (performance.now() - start) / 1000;
+  ws.close();
+  return run;
+}
+
+function merge(runs: Run[]): Run {
+  return runs.reduce(
+    (a, r) => ({
+      requests: a.requests + r.requests,
+      ids: a.ids + r.ids,
+      seconds: a.seconds + r.seconds,
+      latenciesUs: a.latenciesUs.concat(r.latenciesUs),
+      errors: a.errors + r.errors,
+      regressions: a.regressions + r.regressions,
+    }),
+    { requests: 0, ids: 0, seconds: 0, latenciesUs: [], errors: 0, regressions: 0 },
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+async function startup(label: string): Promise<{ label: string; wallMs: number; openMs: number | undefined; rssMiB: number }> {
+  const c = await spawnListening([TSO_MAIN, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'info']);
+  const r = { label, wallMs: c.wallMs, openMs: c.openMs, rssMiB: rssMiB(c.proc.pid!) };
+  await stop(c);
+  return r;
+}
+
+async function main(): Promise<void> {
+  rmSync(DATA, { recursive: true, force: true });
+  mkdirSync(DATA, { recursive: true });
+  const machine = describeMachine(DATA);
+  const load0 = loadavg()[0]!;
+  const starts = [await startup('fresh data dir (creates 1024 shard dirs)'), await startup('restart (existing dirs)')];
+  console.log('startup', starts);
+
+  const tso = await spawnListening([TSO_MAIN, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'warn']);
+  const echo = await spawnListening([SELF, '--role', 'echo']);
+  const results: Array<{ case: Case; echo: Run; tso: Run }> = [];
+  try {
+    for (const c of CASES) {
+      await load(echo.port, c, WARMUP_SECONDS, false);
+      await load(tso.port, c, WARMUP_SECONDS, false);
+      const e: Run[] = [];
+      const t: Run[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        e.push(await load(echo.port, c, SECONDS / ROUNDS, true));
+        t.push(await load(tso.port, c, SECONDS / ROUNDS, true));
+      }
+      results.push({ case: c, echo: merge(e), tso: merge(t) });
+      console.log(c.name, 'echo', fmt(merge(e).requests / merge(e).seconds), 'req/s; tso', fmt(merge(t).requests / merge(t).seconds), 'req/s');
+    }
+  } finally {
+    var tsoRss = rssMiB(tso.proc.pid!);
+    await stop(tso);
+    await stop(echo);
+    rmSync(DATA, { recursive: true, force: true });
+  }
+  report(machine, load0, starts, results, tsoRss);
+}
+
+function report(
+  machine: ReturnType<typeof describeMachine>,
+  load0: number,
+  starts: Array<{ label: string; wallMs: number; openMs: number | undefined; rssMiB: number }>,
+  results: Array<{ case: Case; echo: Run; tso: Run }>,
+  rssAfterLoad: number,
+): void {
+  const rps = (r: Run): number => r.requests / r.seconds;
+  const ips = (r: Run): number => r.ids / r.seconds;
+  const lat = (r: Run): string => `${fmt(percentile(r.latenciesUs, 50))} / ${fmt(percentile(r.latenciesUs, 99))} / ${fmt(percentile(r.latenciesUs, 99.9))}`;
+  const rows = results.flatMap(({ case: c, echo, tso }) => [
+    `| ${c.name} | echo baseline | ${fmt(rps(echo))} | ${fmt(ips(echo))} | ${lat(echo)} | |`,
+    `| ${c.name} | **tso** | ${fmt(rps(tso))} | ${fmt(ips(tso))} | ${lat(tso)} | ${fmt(rps(tso) / rps(echo), 2)}x |`,
+  ]);
+  const single = results.filter((r) => r.case.count === 1).map((r) => rps(r.tso) / rps(r.echo));
+  const batch = results.find((r) => r.case.count > 1)!;
+  const worstSingle = Math.min(...single);
+  const batchIds = ips(batch.tso);
+  const checks = results.reduce((n, r) => n + r.tso.regressions + r.tso.errors, 0);
+  const md = `## TSO (\`npm run bench:tso\`)
+
+${machineLine(machine)}. Load average at start: ${fmt(load0, 2)}.${QUICK ? ' **Quick run (tiny sizes): numbers are not meaningful.**' : ''}
+
+One \`apps/tso\` process hosting shards 0-1023, loaded from the benchmark process over one
+WebSocket connection per case (shards rotate 0..1023). Baseline in the same run: a bare
+ws + msgpackr echo server in its own process, decoding each request and answering a
+same-shaped response without any work. ${ROUNDS} interleaved rounds per case, ${SECONDS} s per side.
+
+| case | server | requests/s | IDs/s | latency p50 / p99 / p999 (µs) | vs echo |
+|---|---|---:|---:|---:|---:|
+${rows.join('\n')}
+
+Floors: single-ID requests/s >= ${FLOOR_SINGLE_RATIO}x echo — worst measured **${fmt(worstSingle, 2)}x** (${worstSingle >= FLOOR_SINGLE_RATIO ? 'met' : 'NOT met'});
+batched >= ${fmt(FLOOR_BATCH_IDS)} IDs/s — measured **${fmt(batchIds)}** (${batchIds >= FLOOR_BATCH_IDS ? 'met' : 'NOT met'}).
+Every answer was checked to be above its shard's previous one: ${checks === 0 ? 'no regressions or errors' : `${checks} regressions/errors`}.
+
+Startup of one process hosting all 1024 shards (wall time from spawn, including loading
+TypeScript through tsx, to the \`listening\` line; "open" is the server's own time to open
+every shard):
+
+| start | wall ms | open ms | RSS MiB |
+|---|---:|---:|---:|
+${starts.map((s) => `| ${s.label} | ${fmt(s.wallMs)} | ${s.openMs === undefined ? '?' : fmt(s.openMs)} | ${fmt(s.rssMiB, 1)} |`).join('\n')}
+
+RSS of the 1024-shard process after the load runs: ${fmt(rssAfterLoad, 1)} MiB. Targets: start < 2 s, RSS < 300 MB.`;
+  console.log(md);
+  writeSection('tso', md, { machine, quick: QUICK, load0, starts, rssAfterLoad, results: results.map((r) => ({ case: r.case, echo: summary(r.echo), tso: summary(r.tso) })) });
+}
+
+function summary(r: Run): Record<string, number> {
+  return {
+    requests: r.requests,
+    ids: r.ids,
+    seconds: r.seconds,
+    requestsPerSec: r.requests / r.seconds,
+    idsPerSec: r.ids / r.seconds,
+    p50us: percentile(r.latenciesUs, 50),
+    p99us: percentile(r.latenciesUs, 99),
+    p999us: percentile(r.latenciesUs, 99.9),
+    errors: r.errors,
+    regressions: r.regressions,
+  };
+}
+
+if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role') + 1] === 'echo') runEcho();
+else
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });

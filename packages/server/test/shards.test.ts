@@ -1,0 +1,128 @@
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SimulatedDisk } from '@pharaoh/obelisk';
+import { TSO_LAYOUT } from '@pharaoh/snowflake';
+import { IDENTITY_FILE, ServerError, shardDir } from '../src/index.js';
+import type { RunningServer } from '../src/index.js';
+import { httpGet, metricValue, scrape, start, tempDir, testService } from './helpers.js';
+import { RawClient } from './raw-client.js';
+
+let data: ReturnType<typeof tempDir>;
+const servers: RunningServer[] = [];
+const clients: RawClient[] = [];
+
+beforeEach(() => {
+  data = tempDir();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.ws.terminate();
+  for (const s of servers.splice(0)) await s.close();
+  data.remove();
+});
+
+async function run(shards: string, extra = {}): Promise<RunningServer> {
+  const s = await start(testService(), data.dir, { shards, ...extra });
+  servers.push(s);
+  return s;
+}
+
+async function startError(shards: string): Promise<ServerError> {
+  const err = await start(testService(), data.dir, { shards }).then(
+    (s) => {
+      servers.push(s);
+      throw new Error('expected the server to refuse to start');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ServerError);
+  return err as ServerError;
+}
+
+describe('shard directories', () => {
+  it('creates <data>/<service>/shard-<id>/ with an identity file naming service, shard and layout', async () => {
+    const s = await run('3');
+    const identity = JSON.parse(readFileSync(join(shardDir(data.dir, 'tso', 3), IDENTITY_FILE), 'utf8'));
+    expect(identity).toMatchObject({
+      format: 1,
+      service: 'tso',
+      shard: 3,
+      layout: { name: TSO_LAYOUT.name, timeBits: 41, shardBits: 10, seqBits: 13, epochMs: TSO_LAYOUT.epochMs, unitMs: 1 },
+    });
+    await s.close();
+    servers.length = 0;
+    await run('3'); // reopening a matching directory works
+  });
+
+  it('refuses a directory whose identity names another shard, naming both', async () => {
+    await (await run('1')).close();
+    servers.length = 0;
+    const dir2 = shardDir(data.dir, 'tso', 2);
+    mkdirSync(dir2, { recursive: true });
+    writeFileSync(join(dir2, IDENTITY_FILE), readFileSync(join(shardDir(data.dir, 'tso', 1), IDENTITY_FILE)));
+    const err = await startError('2');
+    expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
+    expect(err.message).toContain(dir2);
+    expect(err.message).toMatch(/expected service=tso shard=2 .*found service=tso shard=1/);
+  });
+
+  it('refuses a directory written with another layout', async () => {
+    await (await run('4')).close();
+    servers.length = 0;
+    const path = join(shardDir(data.dir, 'tso', 4), IDENTITY_FILE);
+    const identity = JSON.parse(readFileSync(path, 'utf8'));
+    identity.layout.seqBits = 12;
+    identity.layout.timeBits = 42;
+    writeFileSync(path, JSON.stringify(identity));
+    const err = await startError('4');
+    expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
+    expect(err.message).toContain('42/10/12');
+  });
+
+  it('refuses a directory that holds foreign files but no identity', async () => {
+    const dir = shardDir(data.dir, 'tso', 5);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'somebody-elses.db'), 'x');
+    const err = await startError('5');
+    expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
+    expect(err.message).toContain('somebody-elses.db');
+  });
+
+  it('refuses a second host of the same shard, naming it, and releases the locks it took', async () => {
+    await run('2');
+    const err = await startError('0-3');
+    expect(err.code).toBe('SHARD_LOCKED');
+    expect(err.shard).toBe(2);
+    expect(err.message).toContain('shard 2');
+    expect(err.message).toContain(shardDir(data.dir, 'tso', 2));
+    await run('0-1,3'); // the failed start left shards 0, 1, 3 unlocked
+  });
+});
+
+describe('a failed shard', () => {
+  it('answers SHARD_UNAVAILABLE for a shard whose counter is poisoned while others keep serving', async () => {
+    const disk = new SimulatedDisk({ seed: 7 });
+    const s = await run('0-2', { obeliskFs: disk });
+    const boundOf1 = join(shardDir(data.dir, 'tso', 1), 'bound');
+    disk.injectFault({ op: 'datasync', code: 'EIO', path: boundOf1, times: Infinity });
+    disk.injectFault({ op: 'truncate', code: 'EIO', path: boundOf1, times: Infinity });
+    const c = await RawClient.connect(s.url);
+    clients.push(c);
+    const r = await c.request('ts.get', { shard: 1, count: 1 });
+    expect(r.err).toMatchObject({ code: 'SHARD_UNAVAILABLE', shard: 1 });
+    expect((await c.request('ts.get', { shard: 1, count: 1 })).err?.code).toBe('SHARD_UNAVAILABLE');
+    let last = 0n;
+    for (let i = 0; i < 50; i++) {
+      const ok = await c.ok<{ first: bigint }>('ts.get', { shard: i % 2 === 0 ? 0 : 2, count: 1 });
+      expect(ok.first).not.toBe(last);
+      last = ok.first;
+    }
+    const ready = await httpGet(s.httpPort, '/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({ ready: false, unavailable: [1] });
+    const m = await scrape(s.httpPort);
+    expect(metricValue(m, 'pharaoh_shard_up', { shard: '1' })).toBe(0);
+    expect(metricValue(m, 'pharaoh_shard_up', { shard: '0' })).toBe(1);
+    expect(metricValue(m, 'pharaoh_requests_total', { op: 'ts.get', outcome: 'SHARD_UNAVAILABLE' })).toBe(2);
+  });
+});
