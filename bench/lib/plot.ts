@@ -100,6 +100,14 @@ function makeAxis(values: number[], log: boolean, zeroBased: boolean): Axis {
   return { min, max, log, ticks };
 }
 
+/** A log x axis spanning exactly the data (padded a little), ticked at the data's x values. */
+function tightLogAxis(xs: number[], log: boolean): Axis | undefined {
+  const pos = [...new Set(xs.filter((v) => Number.isFinite(v) && v > 0))].sort((a, b) => a - b);
+  if (!log || pos.length < 2) return undefined;
+  const pad = (Math.log10(pos[pos.length - 1]!) - Math.log10(pos[0]!)) * 0.05;
+  return { min: 10 ** (Math.log10(pos[0]!) - pad), max: 10 ** (Math.log10(pos[pos.length - 1]!) + pad), log: true, ticks: pos };
+}
+
 /** Position of `v` on an axis as a fraction 0..1. */
 function frac(a: Axis, v: number): number {
   if (a.log) return (Math.log10(Math.max(v, a.min)) - Math.log10(a.min)) / (Math.log10(a.max) - Math.log10(a.min));
@@ -107,7 +115,8 @@ function frac(a: Axis, v: number): number {
 }
 
 function text(x: number, y: number, s: string, attrs = ''): string {
-  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} font-size="12" ${attrs}>${esc(s)}</text>`;
+  const size = attrs.includes('font-size') ? '' : ' font-size="12"';
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT}${size} ${attrs}>${esc(s)}</text>`;
 }
 
 function frame(width: number, height: number, title: string, body: string[]): string {
@@ -123,17 +132,17 @@ function frame(width: number, height: number, title: string, body: string[]): st
 
 /** A line chart with one polyline (and point markers) per series, legend on the right. */
 export function lineChart(o: LineChartOptions): string {
-  const width = o.width ?? 720;
+  const width = o.width ?? 760;
   const height = o.height ?? 400;
   const left = 80;
-  const right = 190;
+  const right = 230;
   const top = 40;
   const bottom = 55;
   const pw = width - left - right;
   const ph = height - top - bottom;
   const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = o.series.flatMap((s) => s.points.map((p) => p[1]));
-  const ax = makeAxis(xs, o.logX ?? false, false);
+  const ax = tightLogAxis(xs, o.logX ?? false) ?? makeAxis(xs, o.logX ?? false, false);
   const ay = makeAxis(ys, o.logY ?? false, true);
   const X = (v: number): number => left + frac(ax, v) * pw;
   const Y = (v: number): number => top + ph - frac(ay, v) * ph;
@@ -142,10 +151,10 @@ export function lineChart(o: LineChartOptions): string {
     body.push(`<line x1="${left}" x2="${left + pw}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#e0e0e0"/>`);
     body.push(text(left - 6, Y(t) + 4, si(t), 'text-anchor="end"'));
   }
-  const xTicks = ax.log ? ax.ticks : [...new Set(xs)].sort((a, b) => a - b);
+  const xTicks = ax.ticks;
   for (const t of xTicks) {
     body.push(`<line x1="${X(t).toFixed(1)}" x2="${X(t).toFixed(1)}" y1="${top}" y2="${top + ph}" stroke="#f0f0f0"/>`);
-    body.push(text(X(t), top + ph + 18, si(t), 'text-anchor="middle"'));
+    body.push(text(X(t), top + ph + 18, Number.isInteger(t) && t < 1e5 ? String(t) : si(t), 'text-anchor="middle"'));
   }
   body.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   body.push(text(left + pw / 2, height - 12, o.xLabel, 'text-anchor="middle"'));

@@ -78,3 +78,31 @@ export function percentile(sample: number[], p: number): number {
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
+
+export const BENCHMARKS_PAGE = PAGE;
+export const RESULTS_DIR = RESULTS;
+
+/** Every `<!-- BEGIN name -->…<!-- END name -->` block of docs/BENCHMARKS.md, in page order (markers included). */
+export function readSections(): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(PAGE)) return out;
+  const page = readFileSync(PAGE, 'utf8');
+  const re = /<!-- BEGIN ([\w.-]+) -->[\s\S]*?<!-- END \1 -->/g;
+  // The first block of a name wins, as writeSection() updates the first one.
+  for (const m of page.matchAll(re)) if (!out.has(m[1]!)) out.set(m[1]!, m[0]);
+  return out;
+}
+
+/**
+ * Rewrite docs/BENCHMARKS.md as `header`, then the sections named in `order`
+ * (those present), then any other sections, each block unchanged. Text outside
+ * the section markers is replaced by `header`.
+ */
+export function writePage(header: string, order: string[]): void {
+  const sections = readSections();
+  const wanted = [...new Set(order)];
+  const names = [...wanted.filter((n) => sections.has(n)), ...[...sections.keys()].filter((n) => !wanted.includes(n))];
+  const body = names.map((n) => sections.get(n)!).join('\n\n');
+  mkdirSync(dirname(PAGE), { recursive: true });
+  writeFileSync(PAGE, `${header.trimEnd()}\n\n${body}\n`);
+}

@@ -1,0 +1,161 @@
+/**
+ * Headline numbers and floors for the summary at the top of docs/BENCHMARKS.md,
+ * read from each benchmark's bench/results/<name>.json. Each benchmark writes
+ * its own JSON shape; an extractor that does not recognise a shape returns
+ * nothing rather than guessing (the section itself still has the numbers).
+ */
+
+export interface Headline {
+  bench: string;
+  measure: string;
+  value: string;
+  /** The floor or goal, as text ("≥ 0.8× raw"). */
+  floor?: string;
+  /** measured ÷ floor for "at least" floors, floor ÷ measured for "at most" ones: ≥ 1 means met. */
+  ratio?: number;
+}
+
+type J = Record<string, unknown>;
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const arr = (v: unknown): J[] => (Array.isArray(v) ? (v as J[]) : []);
+const obj = (v: unknown): J => (v !== null && typeof v === 'object' ? (v as J) : {});
+
+export function si(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(n >= 100 ? 0 : 2);
+}
+
+function atLeast(bench: string, measure: string, measured: number | undefined, floor: number, shown: string, floorText: string): Headline[] {
+  if (measured === undefined) return [];
+  return [{ bench, measure, value: shown, floor: floorText, ratio: measured / floor }];
+}
+
+function atMost(bench: string, measure: string, measured: number | undefined, limit: number, shown: string, limitText: string): Headline[] {
+  if (measured === undefined) return [];
+  return [{ bench, measure, value: shown, floor: limitText, ratio: limit / measured }];
+}
+
+function obelisk(j: J): Headline[] {
+  const r1 = num(j.ratio1);
+  const r256 = num(j.ratio256);
+  const c256 = arr(j.results).find((r) => String(r.name).includes('256 callers'));
+  const out: Headline[] = [];
+  if (c256 && num(c256.perSec)) out.push({ bench: 'obelisk', measure: 'durable increments/s, 256 callers', value: si(num(c256.perSec)!) });
+  out.push(...atLeast('obelisk', '1 caller vs raw ftruncate+fdatasync', r1, 0.8, `${r1?.toFixed(2)}×`, '≥ 0.8×'));
+  out.push(...atLeast('obelisk', '256 callers vs raw (group commit)', r256, 40, `${r256?.toFixed(1)}×`, '≥ 40×'));
+  return out;
+}
+
+function snowflake(j: J): Headline[] {
+  const m = obj(j.median);
+  const rate = (k: string): number | undefined => {
+    const x = obj(m[k]);
+    const ids = num(x.ids);
+    const ms = num(x.ms);
+    return ids !== undefined && ms ? (ids / ms) * 1000 : undefined;
+  };
+  const floors = obj(j.floors);
+  const next = rate('genNext');
+  const range = rate('genRange');
+  return [
+    ...atLeast('snowflake', '`next()` IDs/s', next, num(floors.next) ?? 2e6, si(next ?? 0), `≥ ${si(num(floors.next) ?? 2e6)}`),
+    ...atLeast('snowflake', '`nextRange(100)` IDs/s', range, num(floors.range) ?? 2e7, si(range ?? 0), `≥ ${si(num(floors.range) ?? 2e7)}`),
+  ];
+}
+
+function journal(j: J): Headline[] {
+  const r = num(j.ratio256);
+  const c = arr(j.cases).find((x) => num(x.appenders) === 256);
+  const out: Headline[] = [];
+  if (c && num(c.perSec)) out.push({ bench: 'journal', measure: 'durable appends/s, 256 appenders', value: si(num(c.perSec)!) });
+  out.push(...atLeast('journal', '256 appenders vs raw write+fdatasync', r, num(j.floor256) ?? 30, `${r?.toFixed(1)}×`, `≥ ${num(j.floor256) ?? 30}×`));
+  return out;
+}
+
+function tso(j: J): Headline[] {
+  const results = arr(j.results);
+  const rps = (x: unknown): number | undefined => num(obj(x).requestsPerSec);
+  const single = results
+    .filter((r) => num(obj(r.case).count) === 1)
+    .map((r) => {
+      const t = rps(r.tso);
+      const e = rps(r.echo);
+      return t !== undefined && e ? t / e : undefined;
+    })
+    .filter((x): x is number => x !== undefined);
+  const batch = results.find((r) => (num(obj(r.case).count) ?? 1) > 1);
+  const batchIds = num(obj(batch?.tso).idsPerSec);
+  const worst = single.length ? Math.min(...single) : undefined;
+  const starts = arr(j.starts);
+  const wall = starts.map((s) => num(s.wallMs)).filter((x): x is number => x !== undefined);
+  const rss = num(j.rssAfterLoad);
+  return [
+    ...atLeast('tso', 'single-ID requests/s vs echo server (worst case)', worst, 0.7, `${worst?.toFixed(2)}×`, '≥ 0.7×'),
+    ...atLeast('tso', 'batched IDs/s', batchIds, 2e6, si(batchIds ?? 0), '≥ 2.00 M'),
+    ...atMost('tso', '1024-shard start (worst, spawn → listening)', wall.length ? Math.max(...wall) : undefined, 2000, `${Math.round(Math.max(...wall))} ms`, '< 2000 ms'),
+    ...atMost('tso', '1024-shard RSS after load', rss === undefined ? undefined : rss * 2 ** 20, 300e6, `${((rss ?? 0) * 2 ** 20 / 1e6).toFixed(0)} MB`, '< 300 MB'),
+  ];
+}
+
+function client(j: J): Headline[] {
+  const r = num(j.ratio1024);
+  const router1024 = arr(j.results).find((x) => x.mode === 'router' && num(x.callers) === 1024);
+  const rate = num(router1024?.perSec);
+  return [
+    ...atLeast('client', '1024 callers via router vs raw single-ID rate', r, 3, `${r?.toFixed(1)}×`, '≥ 3×'),
+    ...atLeast('client', '`tso.next()` calls/s, 1024 callers (goal)', rate, 1e6, si(rate ?? 0), 'goal 1 M'),
+  ];
+}
+
+function scale(j: J): Headline[] {
+  const big = arr(j.shardCounts).find((f) => num(f.shards) === 1024);
+  const out: Headline[] = [];
+  if (!big) return out;
+  const next = num(obj(big.next).idsPerSec);
+  if (next !== undefined) out.push({ bench: 'scale', measure: '1024-shard process, `next()` IDs/s', value: si(next) });
+  const peak = num(big.peakRssMiB);
+  out.push(...atMost('scale', '1024-shard start (spawn → listening)', num(big.startMs), 2000, `${Math.round(num(big.startMs) ?? 0)} ms`, '< 2000 ms'));
+  out.push(...atMost('scale', '1024-shard peak RSS under load', peak === undefined ? undefined : peak * 2 ** 20, 300e6, `${(((peak ?? 0) * 2 ** 20) / 1e6).toFixed(0)} MB`, '< 300 MB'));
+  const rec = arr(j.restarts);
+  const small = rec.find((f) => String(f.scenario).includes('SIGTERM'));
+  const large = rec.find((f) => String(f.scenario).includes('pre-advanced'));
+  if (small && large && num(small.openMs) && num(large.openMs)) {
+    out.push({
+      bench: 'scale',
+      measure: 'shard open time, bounds at 2090 vs at now',
+      value: `${(num(large.openMs)! / num(small.openMs)!).toFixed(2)}×`,
+      floor: 'does not grow with the value',
+    });
+  }
+  return out;
+}
+
+function peers(j: J): Headline[] {
+  const rows = arr(j.rows);
+  const cs = rows.map((r) => num(r.concurrency) ?? 0);
+  const top = cs.length ? Math.max(...cs) : 0;
+  const at = (id: string): number | undefined => num(rows.find((r) => r.id === id && r.concurrency === top)?.idsPerSec);
+  const ph = at('pharaoh-next');
+  const out: Headline[] = [];
+  const vs = (id: string, what: string): void => {
+    const other = at(id);
+    if (ph !== undefined && other) out.push({ bench: 'peers', measure: `Pharaoh \`next()\` vs ${what}, ${top} callers`, value: `${(ph / other).toFixed(1)}× (${si(ph)} vs ${si(other)} IDs/s)` });
+  };
+  vs('redis-incr-always', 'Redis INCR (fsync always)');
+  vs('pg-insert', 'PostgreSQL durable INSERT … RETURNING');
+  return out;
+}
+
+const EXTRACTORS: Record<string, (j: J) => Headline[]> = { obelisk, snowflake, journal, tso, client, scale, peers };
+
+export function headlinesFor(bench: string, json: unknown): Headline[] {
+  const f = EXTRACTORS[bench];
+  if (!f) return [];
+  try {
+    return f(obj(json));
+  } catch {
+    return [];
+  }
+}
