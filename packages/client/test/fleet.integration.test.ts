@@ -112,8 +112,13 @@ describe('against real txcoord and session-mgr processes', () => {
       const s1 = await client.sessions.open({ producer });
       expect(SESSION_LAYOUT.shardOf(s1.sessionId)).toBe(shardForKey(producer));
 
-      const begins = load(8, () => client.tx.begin());
-      const opens = load(8, () => client.sessions.open());
+      // Paced: open transactions and sessions stay far below the servers' per-shard limits.
+      const paced = async <T>(fn: () => Promise<T>): Promise<T> => {
+        await sleep(2);
+        return fn();
+      };
+      const begins = load(8, () => paced(() => client.tx.begin()));
+      const opens = load(8, () => paced(() => client.sessions.open()));
       await sleep(400);
       await Promise.all([killApp(ta), killApp(sa)]);
       const atKill = [begins.results.map((r) => r.length), opens.results.map((r) => r.length)];
