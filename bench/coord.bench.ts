@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
   rmSync(DATA, { recursive: true, force: true });
   mkdirSync(DATA, { recursive: true });
   const machine = describeMachine(DATA);
+  const loadBefore = loadavg()[0]!;
   const tx = await startApp('txcoord');
   const sm = await startApp('session-mgr');
   const rows: Array<{ service: string; what: string; inFlight: number; r: Result }> = [];
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
     rmSync(DATA, { recursive: true, force: true });
   }
 
+  const loadAfter = loadavg()[0]!;
   const baseline = (service: string, inFlight: number) => rows.find((x) => x.service === service && x.inFlight === inFlight && x.what.startsWith('ping'))!.r;
   const lines = rows.map(({ service, what, inFlight, r }) => {
     const ratio = what.startsWith('ping') ? '1' : fmt(r.perSecond / baseline(service, inFlight).perSecond, 3);
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
   const md = [
     '## Coordinators: txcoord begin+commit, session-mgr opens (`npm run bench:coord`)',
     '',
-    `Machine: ${machineLine(machine)}.${QUICK ? ' **Quick run (--quick): sizes too small to mean much.**' : ''}`,
+    `Machine: ${machineLine(machine)}; 1-min load average ${fmt(loadBefore, 1)} before, ${fmt(loadAfter, 1)} after (other work on the machine shares its cores and disk).${QUICK ? ' **Quick run (--quick): sizes too small to mean much.**' : ''}`,
     '',
     `Real \`apps/txcoord\` and \`apps/session-mgr\` processes (${SHARDS} shards each, journals on the disk above), one WebSocket connection each from the benchmark process; ${SECONDS} s per case after ${WARMUP_SECONDS} s warm-up. A begin+commit pair is two round trips, the commit waiting for its journal record's group-commit fdatasync; a named open journals an epoch bump. Baseline: \`ping\` on the same server and connection (no journal), same concurrency; the ratio is ops/s over baseline requests/s.`,
     '',
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
     '|---|---|---:|---:|---:|---:|---:|',
     ...lines,
   ].join('\n');
-  writeSection('coord', md, { machine, quick: QUICK, seconds: SECONDS, shards: SHARDS, rows });
+  writeSection('coord', md, { machine, loadBefore, loadAfter, quick: QUICK, seconds: SECONDS, shards: SHARDS, rows });
   process.stdout.write(`${md}\n`);
 }
 
