@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { TSO_LAYOUT, TX_LAYOUT, SESSION_LAYOUT } from '@pharaoh/snowflake';
+import { runChecks } from '../src/chaos/check.js';
+import type { CheckInput } from '../src/chaos/check.js';
+import type { HarnessEvent, WorkerEvent } from '../src/chaos/events.js';
+
+const ts = (time: number, shard: number, seq: number) => TSO_LAYOUT.encode({ time, shard, seq }).toString();
+const tx = (time: number, shard: number, seq: number) => TX_LAYOUT.encode({ time, shard, seq }).toString();
+const sid = (time: number, shard: number) => SESSION_LAYOUT.encode({ time, shard, seq: 0 }).toString();
+
+/** A call by worker `w` made at wall time `s` and answered at `r`; logical clock = 10 × wall time (+1 for the answer). */
+const at = (w: number, s: number, r: number) => ({ w, s, r, ls: s * 10, lr: r * 10 + 1 });
+
+const owners = (): CheckInput['owners'] => ({
+  ts: new Map([[0, 'tso:1'], [1, 'tso:2']]),
+  tx: new Map([[0, 'txcoord:1']]),
+  session: new Map([[0, 'session-mgr:1']]),
+});
+
+function input(events: WorkerEvent[], extra: Partial<CheckInput> = {}): CheckInput {
+  return { events, harness: [], owners: owners(), finalTx: new Map(), finalSessions: new Map(), ...extra };
+}
+
+const checks = (i: CheckInput) => runChecks(i).violations.map((v) => v.check);
+
+describe('crash test checks', () => {
+  it('pass a clean history with a crash in the middle and count the crossing', () => {
+    const harness: HarnessEvent[] = [
+      { k: 'kill', label: 'tso:1', t: 100 },
+      { k: 'start', label: 'tso:1', t: 110 },
+    ];
+    const events: WorkerEvent[] = [
+      { k: 'ts', first: ts(50, 0, 0), n: 10, ...at(0, 10, 20) },
+      { k: 'ts', first: ts(51, 0, 0), n: 1, ...at(1, 30, 40) },
+      { k: 'ts', first: ts(60, 0, 0), n: 5, ...at(0, 120, 130) },
+      { k: 'ts', first: ts(61, 1, 0), n: 5, ...at(0, 140, 150) },
+    ];
+    const r = runChecks(input(events, { harness }));
+    expect(r.violations).toEqual([]);
+    expect(r.stats.tsIds).toBe(21);
+    expect(r.stats.crossRestartChecks).toBe(1);
+    expect(r.stats.clientOrderChecks).toBeGreaterThan(0);
+  });
+
+  it('catch a timestamp issued twice by two shards-worth of ranges that overlap', () => {
+    const events: WorkerEvent[] = [
+      { k: 'ts', first: ts(50, 0, 0), n: 10, ...at(0, 10, 20) },
+      { k: 'ts', first: ts(50, 0, 9), n: 2, ...at(1, 10, 20) },
+    ];
+    expect(checks(input(events))).toContain('unique');
+  });
+
+  it('catch an ID that went backwards on a shard after a restart', () => {
+    const harness: HarnessEvent[] = [
+      { k: 'kill', label: 'tso:1', t: 100 },
+      { k: 'start', label: 'tso:1', t: 110 },
+    ];
+    const events: WorkerEvent[] = [
+      { k: 'ts', first: ts(90, 0, 5), n: 1, ...at(0, 10, 20) },
+      { k: 'ts', first: ts(80, 0, 0), n: 1, ...at(1, 120, 130) },
+    ];
+    const found = checks(input(events, { harness }));
+    expect(found).toContain('shard-order');
+    expect(found).toContain('cross-restart');
+  });
+
+  it('skip pairs whose order the millisecond clock cannot tell across processes', () => {
+    const events: WorkerEvent[] = [
+      { k: 'ts', first: ts(90, 0, 5), n: 1, ...at(0, 10, 20) },
+      { k: 'ts', first: ts(80, 0, 0), n: 1, ...at(1, 21, 30) },
+    ];
+    expect(checks(input(events))).toEqual([]);
+  });
+
+  it("catch a client's timestamps going backwards across shards", () => {
+    const events: WorkerEvent[] = [
+      { k: 'ts', first: ts(90, 1, 0), n: 1, ...at(0, 10, 20) },
+      { k: 'ts', first: ts(90, 0, 0), n: 1, ...at(0, 21, 30) },
+    ];
+    expect(checks(input(events))).toEqual(['client-order']);
+  });
+
+  it('catch a lost commit, a lost abort and a commit nobody asked for', () => {
+    const [a, b, c, d] = [tx(1, 0, 0), tx(1, 0, 2), tx(1, 0, 4), tx(1, 0, 6)];
+    const events: WorkerEvent[] = [
+      { k: 'txb', id: a, st: tx(1, 0, 1), ...at(0, 1, 2) },
+      { k: 'txb', id: b, st: tx(1, 0, 3), ...at(0, 3, 4) },
+      { k: 'txb', id: c, st: tx(1, 0, 5), ...at(0, 5, 6) },
+      { k: 'txb', id: d, st: tx(1, 0, 7), ...at(0, 7, 8) },
+      { k: 'txi', w: 0, id: a, d: 'commit' },
+      { k: 'txc', id: a, ct: tx(2, 0, 0), ...at(0, 9, 10) },
+      { k: 'txi', w: 0, id: b, d: 'abort' },
+      { k: 'txa', id: b, ...at(0, 11, 12) },
+      { k: 'txi', w: 0, id: d, d: 'commit' },
+    ];
+    const good = new Map([[a, 'COMMITTED'], [b, 'ABORTED'], [c, 'ABORTED'], [d, 'ABORTED']]);
+    expect(runChecks(input(events, { finalTx: good })).violations).toEqual([]);
+    for (const [id, status] of [[a, 'ABORTED'], [b, 'COMMITTED'], [c, 'COMMITTED'], [a, 'TX_NOT_FOUND'], [d, 'ACTIVE']] as const) {
+      expect(checks(input(events, { finalTx: new Map([...good, [id, status]]) }))).toEqual(['decision']);
+    }
+  });
+
+  it('catch a lost epoch, an unfenced old epoch and a validate that let a zombie through', () => {
+    const id = sid(5, 0);
+    const events: WorkerEvent[] = [
+      { k: 'soi', w: 0, p: 'p1' },
+      { k: 'so', id, ep: 0, p: 'p1', ...at(0, 1, 2) },
+      { k: 'soi', w: 0, p: 'p1' },
+      { k: 'so', id, ep: 1, p: 'p1', ...at(0, 3, 4) },
+    ];
+    const good = new Map([[`${id}:0`, 'FENCED'], [`${id}:1`, 'OK']]);
+    expect(runChecks(input(events, { finalSessions: good })).violations).toEqual([]);
+    expect(checks(input(events, { finalSessions: new Map([...good, [`${id}:0`, 'OK']]) }))).toEqual(['epoch']);
+    expect(checks(input(events, { finalSessions: new Map([...good, [`${id}:1`, 'UNKNOWN']]) }))).toEqual(['epoch']);
+    const zombie: WorkerEvent = { k: 'sv', id, ep: 0, st: 'OK', ...at(0, 5, 6) };
+    expect(checks(input([...events, zombie], { finalSessions: good }))).toEqual(['fencing']);
+    // An open whose answer was lost may have fenced the newest acknowledged epoch: FENCED is then allowed.
+    const unknown = [...events, { k: 'soi', w: 0, p: 'p1' } as WorkerEvent];
+    expect(checks(input(unknown, { finalSessions: new Map([...good, [`${id}:1`, 'FENCED']]) }))).toEqual([]);
+  });
+
+  it('catch one session id handed to two producers and an epoch that went backwards', () => {
+    const id = sid(5, 0);
+    const events: WorkerEvent[] = [
+      { k: 'so', id, ep: 0, p: 'p1', ...at(0, 1, 2) },
+      { k: 'so', id, ep: 0, p: 'p2', ...at(1, 1, 2) },
+    ];
+    expect(checks(input(events))).toEqual(['unique']);
+    const back: WorkerEvent[] = [
+      { k: 'so', id, ep: 3, p: 'p1', ...at(0, 1, 2) },
+      { k: 'so', id, ep: 2, p: 'p1', ...at(0, 3, 4) },
+    ];
+    expect(checks(input(back))).toEqual(['epoch']);
+  });
+});

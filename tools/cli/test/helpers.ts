@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { shardForKey } from '@pharaoh/protocol';
+import { freePort } from '../src/fleet/preflight.js';
+
+export const BIN = fileURLToPath(new URL('../bin/pharaoh.mjs', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `pharaoh <args>` as ONE node process (the bin registers tsx in-process). */
+export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`pharaoh ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 90_000);
+    const t0 = Date.now();
+    p.once('exit', (code) => {
+      if (process.env.PHARAOH_TEST_TIMING) console.log(`${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`);
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A small fleet on free loopback ports: tso split over two processes, txcoord and session-mgr one each. */
+export async function writeSmallFleet(dir: string, data = 'data', name = 'fleet.json'): Promise<{ path: string; file: any }> {
+  const ep = async () => {
+    const [ws, http] = [await freePort(), await freePort()];
+    return { endpoint: `ws://127.0.0.1:${ws}`, http: `http://127.0.0.1:${http}` };
+  };
+  const file = {
+    data,
+    services: {
+      tso: [{ ...(await ep()), shards: '0-3' }, { ...(await ep()), shards: '4-7' }],
+      txcoord: [{ ...(await ep()), shards: '0-3' }],
+      'session-mgr': [{ ...(await ep()), shards: '0-3' }],
+    },
+  };
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(file, null, 2));
+  return { path, file };
+}
+
+/** A producer name that session-mgr shards 0..n-1 accept. */
+export function producerFor(n: number): string {
+  for (let i = 0; ; i++) if (shardForKey(`producer-${i}`) < n) return `producer-${i}`;
+}
+
+/** SIGKILL every pid still alive (test cleanup, by pid only). */
+export function killPids(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
