@@ -6,9 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { barChart, lineChart, type Series } from './plot.js';
-import { REPO_ROOT, RESULTS_DIR } from './report.js';
-
-export const FIGURES_DIR = join(REPO_ROOT, 'docs', 'bench');
+import { FIGURES_DIR, RESULTS_DIR } from './report.js';
 
 export interface Figure {
   /** Path relative to docs/ (for Markdown links from BENCHMARKS.md). */

@@ -11,8 +11,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PAGE = join(REPO_ROOT, 'docs', 'BENCHMARKS.md');
-const RESULTS = join(REPO_ROOT, 'bench', 'results');
+// PHARAOH_BENCH_OUT=<dir> sends the page, plots and JSON to <dir> instead of the repo (smoke tests use it).
+const OUT = process.env.PHARAOH_BENCH_OUT;
+const PAGE = OUT ? join(OUT, 'BENCHMARKS.md') : join(REPO_ROOT, 'docs', 'BENCHMARKS.md');
+const RESULTS = OUT ? join(OUT, 'results') : join(REPO_ROOT, 'bench', 'results');
 
 export interface Machine {
   cpu: string;
@@ -80,6 +82,8 @@ export function fmt(n: number, digits = 0): string {
 }
 
 export const BENCHMARKS_PAGE = PAGE;
+/** Plots live in <page dir>/bench/ and are linked from the page as bench/<file>.svg. */
+export const FIGURES_DIR = join(dirname(PAGE), 'bench');
 export const RESULTS_DIR = RESULTS;
 
 /** Every `<!-- BEGIN name -->…<!-- END name -->` block of docs/BENCHMARKS.md, in page order (markers included). */

@@ -101,3 +101,15 @@ export async function loadClient(): Promise<ConnectClient | string> {
     return `@pharaoh/client cannot be loaded: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
+
+/** Sum of a Prometheus counter on a service's /metrics (all label sets), or NaN. */
+export async function metricTotal(httpUrl: string, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${httpUrl}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) if (line.startsWith(name) && /^[\w]+(\{[^}]*\})? /.test(line)) sum += Number(line.split(' ').pop());
+    return sum;
+  } catch {
+    return NaN;
+  }
+}

@@ -72,21 +72,44 @@ export async function primeShards(client: TsoClient, shards?: number[]): Promise
   return Promise.all((shards ?? keys.map((_k, i) => i)).map((s) => client.tso.next({ key: keys[s]! })));
 }
 
-export function pharaohTargets(url: string, connect: ConnectClient): Target[] {
+export function pharaohTargets(url: string, connect: ConnectClient, shards: number[]): Target[] {
+  const key = keyPerShard()[shards[0] ?? 0]!;
   const durability = 'every ID is below a time bound made durable by fdatasync before it is handed out';
-  const open = async (range: boolean): Promise<Opened> => {
+  const open = async (mode: 'next' | 'keyed' | 'range'): Promise<Opened> => {
     const client = await connect([url]);
-    await primeShards(client);
-    const op = range
-      ? async (): Promise<number> => (await client.tso.range(BATCH)).count
-      : async (): Promise<number> => {
-          await client.tso.next();
-          return 1;
-        };
-    return { op, close: () => client.close() };
+    await primeShards(client, shards);
+    const ops = {
+      next: async (): Promise<number> => {
+        await client.tso.next();
+        return 1;
+      },
+      keyed: async (): Promise<number> => {
+        await client.tso.next({ key });
+        return 1;
+      },
+      range: async (): Promise<number> => (await client.tso.range(BATCH)).count,
+    };
+    return { op: ops[mode], close: () => client.close() };
   };
   return [
-    { id: 'pharaoh-next', system: 'pharaoh', label: 'Pharaoh TSO `tso.next()`', idsPerCall: 1, crashSafe: true, durability, open: () => open(false) },
+    {
+      id: 'pharaoh-next',
+      system: 'pharaoh',
+      label: `Pharaoh TSO \`tso.next()\` (router spreads over ${shards.length} shards)`,
+      idsPerCall: 1,
+      crashSafe: true,
+      durability,
+      open: () => open('next'),
+    },
+    {
+      id: 'pharaoh-next-keyed',
+      system: 'pharaoh',
+      label: "Pharaoh TSO `tso.next({key})` (one key: one shard)",
+      idsPerCall: 1,
+      crashSafe: true,
+      durability,
+      open: () => open('keyed'),
+    },
     {
       id: 'pharaoh-range',
       system: 'pharaoh',
@@ -94,7 +117,7 @@ export function pharaohTargets(url: string, connect: ConnectClient): Target[] {
       idsPerCall: BATCH,
       crashSafe: true,
       durability,
-      open: () => open(true),
+      open: () => open('range'),
     },
   ];
 }
