@@ -49,6 +49,8 @@ interface Run {
   latenciesUs: number[];
   errors: number;
   regressions: number;
+  /** CPU ms the server process used during the run. */
+  serverCpuMs: number;
 }
 
 // ---------------------------------------------------------------- echo role
@@ -117,6 +119,12 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU time (user + system) the process has used so far, in ms (from /proc, 10 ms ticks). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 function stop(c: Child): Promise<void> {
   return new Promise((resolve) => {
     if (c.proc.exitCode !== null) return resolve();
@@ -139,16 +147,18 @@ function connect(port: number): Promise<WebSocket> {
  * Keep `inFlight` requests outstanding on one connection for `seconds`; shards
  * rotate over 0..1023. Checks each answer is above the shard's previous one.
  */
-async function load(port: number, c: Case, seconds: number, record: boolean): Promise<Run> {
-  const ws = await connect(port);
+async function load(server: Child, c: Case, seconds: number, record: boolean, maxRequests = Infinity): Promise<Run> {
+  const ws = await connect(server.port);
   await new Promise((r) => setTimeout(r, 50)); // let hello arrive
   const sentAt = new Float64Array(1 << 16);
   const lastByShard = new Array<bigint>(1024).fill(-1n);
-  const run: Run = { requests: 0, ids: 0, seconds: 0, latenciesUs: [], errors: 0, regressions: 0 };
+  const run: Run = { requests: 0, ids: 0, seconds: 0, latenciesUs: [], errors: 0, regressions: 0, serverCpuMs: 0 };
+  const cpu0 = cpuMs(server.proc.pid!);
   let nextId = 1;
   let stopping = false;
   let outstanding = 0;
   const send = (): void => {
+    if (nextId > maxRequests) return;
     const id = nextId++ & 0xffff_ffff;
     sentAt[id & 0xffff] = performance.now();
     ws.send(encodeFrame({ id, op: 'ts.get', shard: id & 1023, count: c.count }));
@@ -171,7 +181,9 @@ async function load(port: number, c: Case, seconds: number, record: boolean): Pr
         }
         if (record) run.latenciesUs.push((now - sentAt[f.id & 0xffff]!) * 1000);
       } else run.errors++;
-      if (!stopping && now - start < seconds * 1000) send();
+      // Either a time budget (seconds) or a request budget (maxRequests).
+      const more = maxRequests === Infinity ? now - start < seconds * 1000 : nextId <= maxRequests;
+      if (!stopping && more) send();
       else {
         stopping = true;
         if (outstanding === 0) resolve();
@@ -181,6 +193,7 @@ async function load(port: number, c: Case, seconds: number, record: boolean): Pr
   for (let i = 0; i < c.inFlight; i++) send();
   await done;
   run.seconds = (performance.now() - start) / 1000;
+  run.serverCpuMs = cpuMs(server.proc.pid!) - cpu0;
   ws.close();
   return run;
 }
@@ -194,8 +207,9 @@ function merge(runs: Run[]): Run {
       latenciesUs: a.latenciesUs.concat(r.latenciesUs),
       errors: a.errors + r.errors,
       regressions: a.regressions + r.regressions,
+      serverCpuMs: a.serverCpuMs + r.serverCpuMs,
     }),
-    { requests: 0, ids: 0, seconds: 0, latenciesUs: [], errors: 0, regressions: 0 },
+    { requests: 0, ids: 0, seconds: 0, latenciesUs: [], errors: 0, regressions: 0, serverCpuMs: 0 },
   );
 }
 
@@ -219,15 +233,22 @@ async function main(): Promise<void> {
   const tso = await spawnListening([TSO_MAIN, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'warn']);
   const echo = await spawnListening([SELF, '--role', 'echo']);
   const results: Array<{ case: Case; echo: Run; tso: Run }> = [];
+  let firstTouchMs = NaN;
   try {
+    // The first request to each shard after a start waits for one fsync (its
+    // durable bound starts at the last one; idle shards cost no fsyncs). Touch
+    // every shard once before measuring steady state, and report what it cost.
+    const t0 = performance.now();
+    await load(tso, { name: 'first touch', count: 1, inFlight: 64 }, 0, false, 1024);
+    firstTouchMs = performance.now() - t0;
     for (const c of CASES) {
-      await load(echo.port, c, WARMUP_SECONDS, false);
-      await load(tso.port, c, WARMUP_SECONDS, false);
+      await load(echo, c, WARMUP_SECONDS, false);
+      await load(tso, c, WARMUP_SECONDS, false);
       const e: Run[] = [];
       const t: Run[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        e.push(await load(echo.port, c, SECONDS / ROUNDS, true));
-        t.push(await load(tso.port, c, SECONDS / ROUNDS, true));
+        e.push(await load(echo, c, SECONDS / ROUNDS, true));
+        t.push(await load(tso, c, SECONDS / ROUNDS, true));
       }
       results.push({ case: c, echo: merge(e), tso: merge(t) });
       console.log(c.name, 'echo', fmt(merge(e).requests / merge(e).seconds), 'req/s; tso', fmt(merge(t).requests / merge(t).seconds), 'req/s');
@@ -238,7 +259,7 @@ async function main(): Promise<void> {
     await stop(echo);
     rmSync(DATA, { recursive: true, force: true });
   }
-  report(machine, load0, starts, results, tsoRss);
+  report(machine, load0, starts, results, tsoRss, firstTouchMs);
 }
 
 function report(
@@ -247,13 +268,15 @@ function report(
   starts: Array<{ label: string; wallMs: number; openMs: number | undefined; rssMiB: number }>,
   results: Array<{ case: Case; echo: Run; tso: Run }>,
   rssAfterLoad: number,
+  firstTouchMs: number,
 ): void {
   const rps = (r: Run): number => r.requests / r.seconds;
   const ips = (r: Run): number => r.ids / r.seconds;
+  const cpuUs = (r: Run): number => (r.serverCpuMs * 1000) / r.requests;
   const lat = (r: Run): string => `${fmt(percentile(r.latenciesUs, 50))} / ${fmt(percentile(r.latenciesUs, 99))} / ${fmt(percentile(r.latenciesUs, 99.9))}`;
   const rows = results.flatMap(({ case: c, echo, tso }) => [
-    `| ${c.name} | echo baseline | ${fmt(rps(echo))} | ${fmt(ips(echo))} | ${lat(echo)} | |`,
-    `| ${c.name} | **tso** | ${fmt(rps(tso))} | ${fmt(ips(tso))} | ${lat(tso)} | ${fmt(rps(tso) / rps(echo), 2)}x |`,
+    `| ${c.name} | echo baseline | ${fmt(rps(echo))} | ${fmt(ips(echo))} | ${lat(echo)} | ${fmt(cpuUs(echo), 1)} | |`,
+    `| ${c.name} | **tso** | ${fmt(rps(tso))} | ${fmt(ips(tso))} | ${lat(tso)} | ${fmt(cpuUs(tso), 1)} | ${fmt(rps(tso) / rps(echo), 2)}x |`,
   ]);
   const single = results.filter((r) => r.case.count === 1).map((r) => rps(r.tso) / rps(r.echo));
   const batch = results.find((r) => r.case.count > 1)!;
@@ -268,13 +291,19 @@ One \`apps/tso\` process hosting shards 0-1023, loaded from the benchmark proces
 WebSocket connection per case (shards rotate 0..1023). Baseline in the same run: a bare
 ws + msgpackr echo server in its own process, decoding each request and answering a
 same-shaped response without any work. ${ROUNDS} interleaved rounds per case, ${SECONDS} s per side.
+Before measuring, every shard was touched once (1024 requests, 64 in flight: ${fmt(firstTouchMs)} ms): the
+first request to a shard after a start, or after it was idle for longer than the bound window
+(3 s), waits for one fsync of its bound counter; idle shards cost no fsyncs.
 
-| case | server | requests/s | IDs/s | latency p50 / p99 / p999 (µs) | vs echo |
-|---|---|---:|---:|---:|---:|
+| case | server | requests/s | IDs/s | latency p50 / p99 / p999 (µs) | server CPU µs/request | requests/s vs echo |
+|---|---|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 Floors: single-ID requests/s >= ${FLOOR_SINGLE_RATIO}x echo — worst measured **${fmt(worstSingle, 2)}x** (${worstSingle >= FLOOR_SINGLE_RATIO ? 'met' : 'NOT met'});
 batched >= ${fmt(FLOOR_BATCH_IDS)} IDs/s — measured **${fmt(batchIds)}** (${batchIds >= FLOOR_BATCH_IDS ? 'met' : 'NOT met'}).
+Server CPU per request (user + system time of the server process over the run, from /proc)
+is less sensitive to other load on the machine than requests/s: tso/echo CPU per single-ID
+request: ${results.filter((r) => r.case.count === 1).map((r) => `${fmt(cpuUs(r.tso) / cpuUs(r.echo), 2)}x (${r.case.inFlight} in flight)`).join(', ')}.
 Every answer was checked to be above its shard's previous one: ${checks === 0 ? 'no regressions or errors' : `${checks} regressions/errors`}.
 
 Startup of one process hosting all 1024 shards (wall time from spawn, including loading
@@ -302,6 +331,7 @@ function summary(r: Run): Record<string, number> {
     p999us: percentile(r.latenciesUs, 99.9),
     errors: r.errors,
     regressions: r.regressions,
+    serverCpuUsPerRequest: (r.serverCpuMs * 1000) / r.requests,
   };
 }
 
