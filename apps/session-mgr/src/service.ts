@@ -5,7 +5,7 @@
  * the ID's bits; the table refuses producer names of other shards.
  */
 import { join } from 'node:path';
-import { Journal } from '@pharaoh/journal';
+import { Journal, type JournalFs } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { parseSessionOptions, SESSION_CLI_OPTIONS, type SessionMgrOptions } from './options.js';
@@ -19,6 +19,15 @@ export interface SessionShard {
   table: SessionTable;
   options: SessionMgrOptions;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * Test hook: `ServerOptions.app.journalFs` replaces the journal's file layer
+ * (e.g. a SimulatedJournalFs that fails on demand), as `obeliskFs` does for counters.
+ */
+function journalFsOf(app: Record<string, unknown>): { fs?: JournalFs } {
+  const fs = app['journalFs'];
+  return typeof fs === 'object' && fs !== null && typeof (fs as JournalFs).open === 'function' ? { fs: fs as JournalFs } : {};
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
@@ -35,6 +44,7 @@ async function openShard(ctx: ShardContext): Promise<SessionShard> {
           snapshot: hooks.snapshot,
           compactAtBytes: options.compactAtBytes,
           logger: ctx.logger,
+          ...journalFsOf(ctx.options.app),
         }),
     },
     options,

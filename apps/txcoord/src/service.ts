@@ -5,7 +5,7 @@
  * bits and answers NOT_OWNER for shards it does not host.
  */
 import { join } from 'node:path';
-import { Journal } from '@pharaoh/journal';
+import { Journal, type JournalFs } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
 import { parseTxcoordOptions, TXCOORD_CLI_OPTIONS, type TxcoordOptions } from './options.js';
@@ -19,6 +19,15 @@ export interface TxcoordShard {
   table: TxTable;
   options: TxcoordOptions;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * Test hook: `ServerOptions.app.journalFs` replaces the journal's file layer
+ * (e.g. a SimulatedJournalFs that fails on demand), as `obeliskFs` does for counters.
+ */
+function journalFsOf(app: Record<string, unknown>): { fs?: JournalFs } {
+  const fs = app['journalFs'];
+  return typeof fs === 'object' && fs !== null && typeof (fs as JournalFs).open === 'function' ? { fs: fs as JournalFs } : {};
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
@@ -35,6 +44,7 @@ async function openShard(ctx: ShardContext): Promise<TxcoordShard> {
           snapshot: hooks.snapshot,
           compactAtBytes: options.compactAtBytes,
           logger: ctx.logger,
+          ...journalFsOf(ctx.options.app),
         }),
     },
     options,
