@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,8 @@ export interface ChaosSummary extends CheckResult {
   events: Record<string, number>;
   errors: Record<string, number>;
   dir: string;
+  /** 1-minute load average when the run started and when it ended (other work on the machine slows everything). */
+  load: [number, number];
 }
 
 const WORKER_TS = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -74,6 +76,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = Date.now();
+  const load0 = loadavg()[0]!;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'pharaoh-chaos-'));
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const { fleet, path: fleetPath } = await writeChaosFleet(dir, opts.procsPerService, opts.shardsPerService);
@@ -100,7 +103,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     log(`chaos: restarted after ${((Date.now() - t0) / 1000).toFixed(1)} s; reading back the decisions and epochs of ${events.length} events`);
     const { finalTx, finalSessions } = await readBack(fleetPath, events);
     const result = runChecks({ events, harness: servers.events, owners: ownersOf(fleet), finalTx, finalSessions });
-    return summarize(opts, dir, t0, servers.events, events, result, servers.labels.length);
+    return { ...summarize(opts, dir, t0, servers.events, events, result, servers.labels.length), load: [load0, loadavg()[0]!] };
   } finally {
     for (const p of workers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await servers.stopAll();
@@ -169,7 +172,7 @@ async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosO
 
 function summarize(
   opts: ChaosOptions, dir: string, t0: number, harness: HarnessEvent[], events: WorkerEvent[], result: CheckResult, processes: number,
-): ChaosSummary {
+): Omit<ChaosSummary, 'load'> {
   const count: Record<string, number> = {};
   const errors: Record<string, number> = {};
   for (const e of events) {
