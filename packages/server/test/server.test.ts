@@ -83,6 +83,8 @@ describe('protocol handling', () => {
       expect(r.err?.code, `${op} ${JSON.stringify(args)}`).toBe(code);
       if (field) expect(r.err?.field).toBe(field);
     }
+    const farAhead = TSO_LAYOUT.encode({ time: BigInt(Date.now() - TSO_LAYOUT.epochMs + 600_000), shard: 1, seq: 0 } as never);
+    expect((await c.request('ts.get', { shard: 1, count: 1, after: farAhead })).err).toMatchObject({ code: 'BAD_REQUEST', field: 'after' });
     expect((await c.request('ping', { v: 99 })).err).toMatchObject({ code: 'UNSUPPORTED_VERSION', supported: [1] });
     c.sendRaw(encodeFrame([1, 2, 3]));
     c.sendRaw(encodeFrame({ op: 'ping' }));
