@@ -9,7 +9,8 @@
  * --only pharaoh,redis,postgres
  */
 import { fmt, describeMachine, machineLine, writeSection, type Machine } from './lib/report.js';
-import { fmtUs, parseBenchArgs, type BenchArgs } from './lib/peers/args.js';
+import os from 'node:os';
+import { fmtUs, loadNote, parseBenchArgs, type BenchArgs } from './lib/peers/args.js';
 import { benchTmpRoot, makeTempDir, removeDir } from './lib/peers/common.js';
 import { closedLoop, type LoadResult } from './lib/peers/load.js';
 import { loadClient, metricTotal, serviceAvailable, startService } from './lib/peers/pharaoh.js';
@@ -29,6 +30,7 @@ export interface PeerRow extends LoadResult {
 
 interface PeerReport {
   machine: Machine;
+  load1: number;
   quick: boolean;
   durationMs: number;
   concurrency: number[];
@@ -142,6 +144,7 @@ async function main(): Promise<void> {
   const args = parseBenchArgs({ concurrency: [1, 16, 64], quickConcurrency: [1, 8], durationMs: 3000 });
   const rep: PeerReport = {
     machine: describeMachine(benchTmpRoot()),
+    load1: os.loadavg()[0]!,
     quick: args.quick,
     durationMs: args.durationMs,
     concurrency: args.concurrency,
@@ -205,7 +208,7 @@ function renderMarkdown(rep: PeerReport): string {
   const lines = [
     '## Pharaoh vs Redis vs PostgreSQL (`npm run bench:peers`)',
     '',
-    `Machine: ${machineLine(rep.machine)}${rep.quick ? ' — **quick smoke run, numbers not meaningful**' : ''}.`,
+    `Machine: ${machineLine(rep.machine)}${rep.quick ? ' — **quick smoke run, numbers not meaningful**' : ''}. ${loadNote(rep.load1, rep.machine.cores)}`,
     '',
     `One run, one machine, loopback TCP, data of every server in a temp dir on the same file system (\`${rep.machine.disk}\`). ` +
       `One Node load generator for all: N callers, each with exactly one call outstanding, ${fmt(rep.durationMs)} ms per measurement after a warm-up. ` +

@@ -107,13 +107,14 @@ function summaryMarkdown(statuses: RunStatus[], all: string[], figures: Figure[]
   const headlines = all.flatMap((n) => headlinesFor(n, readResult(n)));
   const runRows = [...all, 'fleet'].filter((n, i, a) => a.indexOf(n) === i).map((n) => {
     const s = statuses.find((x) => x.name === n);
-    if (!s) return `| ${n} | ${all.includes(n) ? 'not run this time (earlier results kept)' : 'not run: no bench/' + n + '.bench.ts in this checkout'} | | |`;
+    const absent = n === 'fleet' ? 'no bench/fleet.bench.ts in this checkout (1 vs 2 TSO processes: see the scale section)' : `no bench/${n}.bench.ts in this checkout`;
+    if (!s) return `| ${n} | ${all.includes(n) ? 'not run this time (earlier results kept)' : `not run: ${absent}`} | | |`;
     return `| ${n} | ${s.status}${s.detail ? ` (${s.detail})` : ''} | ${s.seconds.toFixed(0)} s | ${s.fresh ? `bench/results/${n}.json` : ''} |`;
   });
   const lines = [
     '## Summary (`npm run bench`)',
     '',
-    `Machine: ${machineLine(machine)}${quick ? ' — **quick smoke run: the numbers are not meaningful**' : ''}.`,
+    `Machine: ${machineLine(machine)}${quick ? ' — **quick smoke run: the numbers are not meaningful**' : ''}. Load average (1/5/15 min) when the page was rebuilt: ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}.`,
     '',
     'Each benchmark below ran as its own process, one after the other, and wrote its own section from a real run; ' +
       'each section names the machine and date of its run. Floors are the targets set in the issues, measured as ratios in the same run; ' +

@@ -7,7 +7,8 @@
  * Flags: --quick (tiny run for smoke tests), --duration <ms>, --concurrency 64
  */
 import { fmt, describeMachine, machineLine, writeSection, type Machine } from './lib/report.js';
-import { fmtUs, parseBenchArgs, type BenchArgs } from './lib/peers/args.js';
+import os from 'node:os';
+import { fmtUs, loadNote, parseBenchArgs, type BenchArgs } from './lib/peers/args.js';
 import { benchTmpRoot, makeTempDir, removeDir } from './lib/peers/common.js';
 import { closedLoop, type LoadResult } from './lib/peers/load.js';
 import { loadClient, serviceAvailable, startService, type ServiceProcess } from './lib/peers/pharaoh.js';
@@ -33,6 +34,7 @@ interface FleetFigure {
 
 interface ScaleReport {
   machine: Machine;
+  load1: number;
   quick: boolean;
   durationMs: number;
   concurrency: number;
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
   const restartShards = args.quick ? 16 : 1024;
   const rep: ScaleReport = {
     machine: describeMachine(benchTmpRoot()),
+    load1: os.loadavg()[0]!,
     quick: args.quick,
     durationMs: args.durationMs,
     concurrency: c,
@@ -213,7 +216,7 @@ function renderMarkdown(rep: ScaleReport): string {
   return [
     '## Scale: shards per process, startup and recovery, fleet (`npm run bench:scale`)',
     '',
-    `Machine: ${machineLine(rep.machine)}${rep.quick ? ' — **quick smoke run, numbers not meaningful**' : ''}.`,
+    `Machine: ${machineLine(rep.machine)}${rep.quick ? ' — **quick smoke run, numbers not meaningful**' : ''}. ${loadNote(rep.load1, rep.machine.cores)}`,
     `Load: ${rep.concurrency} closed-loop callers in one process through one \`@pharaoh/client\` router, ${fmt(rep.durationMs)} ms per measurement after a warm-up; every hosted shard was asked once before measuring (a shard's first request advances its durable bound).`,
     '',
     ...shardTable(rep),

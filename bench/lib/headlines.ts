@@ -137,14 +137,17 @@ function peers(j: J): Headline[] {
   const cs = rows.map((r) => num(r.concurrency) ?? 0);
   const top = cs.length ? Math.max(...cs) : 0;
   const at = (id: string): number | undefined => num(rows.find((r) => r.id === id && r.concurrency === top)?.idsPerSec);
-  const ph = at('pharaoh-next');
   const out: Headline[] = [];
-  const vs = (id: string, what: string): void => {
+  const vs = (mine: string, myLabel: string, id: string, what: string): void => {
+    const ph = at(mine);
     const other = at(id);
-    if (ph !== undefined && other) out.push({ bench: 'peers', measure: `Pharaoh \`next()\` vs ${what}, ${top} callers`, value: `${(ph / other).toFixed(1)}× (${si(ph)} vs ${si(other)} IDs/s)` });
+    if (ph !== undefined && other) {
+      out.push({ bench: 'peers', measure: `${myLabel} vs ${what}, ${top} callers, both crash-safe`, value: `${(ph / other).toFixed(1)}× (${si(ph)} vs ${si(other)} IDs/s)` });
+    }
   };
-  vs('redis-incr-always', 'Redis INCR (fsync always)');
-  vs('pg-insert', 'PostgreSQL durable INSERT … RETURNING');
+  vs('pharaoh-next', 'Pharaoh `next()`', 'redis-incr-always', 'Redis INCR (fsync always)');
+  vs('pharaoh-next', 'Pharaoh `next()`', 'pg-insert', 'PostgreSQL INSERT … RETURNING');
+  vs('pharaoh-range', 'Pharaoh `range(100)`', 'redis-incrby-always', 'Redis INCRBY 100 (fsync always)');
   return out;
 }
 

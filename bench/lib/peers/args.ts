@@ -43,3 +43,9 @@ export function fmtUs(us: number): string {
   if (us >= 1000) return `${(us / 1000).toFixed(us >= 10_000 ? 1 : 2)} ms`;
   return `${us.toFixed(us >= 100 ? 0 : 1)} µs`;
 }
+
+/** "Load average at start: 1.23." plus a warning when the machine was busy with other work. */
+export function loadNote(load1: number, cores: number): string {
+  const busy = load1 > cores * 0.75 ? ' **The machine was busy with other work during this run (load above its core count): treat the numbers as a lower bound and re-run on a quiet machine.**' : '';
+  return `Load average (1 min) at start: ${load1.toFixed(2)} on ${cores} cores.${busy}`;
+}
