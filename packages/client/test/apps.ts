@@ -19,6 +19,8 @@ export interface App {
   dataDir: string;
   port: number;
   url: string;
+  /** http://host:port serving /healthz /readyz /metrics. */
+  http: string;
   child: ChildProcess;
 }
 
@@ -42,10 +44,10 @@ export function startApp(service: ServiceName, shards: string, dataDir: string, 
     const timer = setTimeout(() => reject(new Error(`${service} did not listen within 45 s: ${err}`)), 45_000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /listening on (ws:\/\/[\d.]+:(\d+))/.exec(err);
+      const m = /listening on (ws:\/\/[\d.]+:(\d+)).*?(http:\/\/[\d.]+:\d+)/.exec(err);
       if (m) {
         clearTimeout(timer);
-        resolve({ service, shards, dataDir, port: Number(m[2]), url: m[1]!, child });
+        resolve({ service, shards, dataDir, port: Number(m[2]), url: m[1]!, http: m[3]!, child });
       }
     });
     child.once('exit', (code, signal) => {

@@ -7,7 +7,7 @@
 import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PharaohClient, TimeoutError, type StatusEvent } from '../src/index.js';
+import { FleetConflictError, PharaohClient, TimeoutError, type StatusEvent } from '../src/index.js';
 import { cleanupApps, killApp, startApp, tempDir, type App } from './apps.js';
 import { expectIncreasing } from './helpers.js';
 
@@ -96,6 +96,46 @@ describe('against real tso processes', () => {
     }
   }, 90_000);
 });
+
+describe('discovery and batching against real tso processes', () => {
+  it('refuses two processes that claim the same shard, naming both', async () => {
+    const [a, b] = await Promise.all([startApp('tso', '0-3', tempDir()), startApp('tso', '3-5', tempDir())]);
+    try {
+      const err = await PharaohClient.connect({ endpoints: [a.url, b.url] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FleetConflictError);
+      expect((err as Error).message).toBe(`fleet refused: ${a.url} and ${b.url} both claim shard 3 of service tso`);
+    } finally {
+      await Promise.all([killApp(a), killApp(b)]);
+    }
+  }, 60_000);
+
+  it('coalesces 2000 concurrent next() calls into a few ts.get requests (counted by the server)', async () => {
+    const a = await startApp('tso', '0-7', tempDir());
+    const client = await PharaohClient.connect({ endpoints: [a.url] });
+    try {
+      const before = await tsGets(a.http);
+      const key = keyIn(5, 5);
+      const ids = await Promise.all(Array.from({ length: 2000 }, () => client.tso.next({ key })));
+      const requests = (await tsGets(a.http)) - before;
+      expect(new Set(ids).size).toBe(2000);
+      expectIncreasing(ids); // one shard, split in call order
+      expect(requests).toBeGreaterThanOrEqual(1);
+      expect(requests).toBeLessThanOrEqual(10);
+    } finally {
+      await client.close();
+      await killApp(a);
+    }
+  }, 60_000);
+});
+
+/** ts.get requests the server answered, from its /metrics. */
+async function tsGets(http: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('pharaoh_requests_total{') && l.includes('op="ts.get"'))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
 
 describe('against real txcoord and session-mgr processes', () => {
   it('fails fresh begins and opens over to the live process; follow-ups for the dead one time out, then work after restart', async () => {
