@@ -34,6 +34,7 @@ export class PharaohClient {
   private closing: Promise<void> | undefined;
 
   private constructor(readonly options: ResolvedOptions) {
+    if (options.onStatus !== undefined) this.hub.on(options.onStatus);
     this.router = new Router(options, this.hub);
     this.batcher = new TsoBatcher(this.router);
     this.tso = new TsoApi(this.batcher, this.router);

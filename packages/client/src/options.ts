@@ -4,6 +4,7 @@
  * can drive it without sleeping.
  */
 import { InvalidArgumentError } from './errors.js';
+import type { StatusEvent } from './status.js';
 import type { Transport } from './transport.js';
 
 /** How long a call may take in total (queueing, retries, failover), in ms. */
@@ -69,6 +70,8 @@ export interface ClientOptions {
   retryDelayMs?: number;
   shardQuarantineMs?: number;
   logger?: Logger;
+  /** Status listener registered before connecting, so it also sees the events of `connect()` itself. */
+  onStatus?: (e: StatusEvent) => void;
   /** Injected for tests; the default speaks WebSocket through `ws`. */
   transport?: Transport;
   clock?: Clock;
@@ -86,6 +89,7 @@ export interface ResolvedOptions {
   retryDelayMs: number;
   shardQuarantineMs: number;
   logger: Logger;
+  onStatus: ((e: StatusEvent) => void) | undefined;
   transport: Transport | undefined;
   clock: Clock;
   random: () => number;
@@ -115,6 +119,7 @@ export function parseClientOptions(o: ClientOptions = {}): ResolvedOptions {
     retryDelayMs: int('retryDelayMs', o.retryDelayMs, DEFAULT_RETRY_DELAY_MS, 1, 60_000),
     shardQuarantineMs: int('shardQuarantineMs', o.shardQuarantineMs, DEFAULT_SHARD_QUARANTINE_MS, 0, 3_600_000),
     logger: o.logger ?? silentLogger,
+    onStatus: o.onStatus,
     transport: o.transport,
     clock: o.clock ?? systemClock,
     random: o.random ?? Math.random,

@@ -180,10 +180,16 @@ describe('shard map', () => {
     transport.add('ws://a', new FakeNode({ service: 'tso', shards: [[0, 255]] }));
     const warnings: unknown[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (o: object, msg?: string) => warnings.push({ ...o, msg }) };
-    const client = await PharaohClient.connect({ fleet: { services: { tso: [{ endpoint: 'ws://a', shards: '0-511', http: 'http://a' }] } } }, { transport, clock, logger });
+    const early: StatusEvent[] = [];
+    const client = await PharaohClient.connect(
+      { fleet: { services: { tso: [{ endpoint: 'ws://a', shards: '0-511', http: 'http://a' }] } } },
+      { transport, clock, logger, onStatus: (e) => early.push(e) },
+    );
     r = { client, transport, clock, nodes: new Map(), events: [] };
     client.on('status', (e) => r!.events.push(e));
     expect(warnings).toContainEqual(expect.objectContaining({ endpoint: 'ws://a', before: [[0, 511]], after: [[0, 255]] }));
+    expect(early.map((e) => e.type)).toEqual(['fleet-changed', 'connect']);
+    expect(early[0]).toMatchObject({ reason: 'hello', before: [[0, 511]], after: [[0, 255]] });
     // The process comes back hosting other shards: the new hello wins and is reported.
     transport.kill('ws://a');
     await settle();
