@@ -18,7 +18,9 @@ import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 
 const QUICK = process.argv.includes('--quick');
-const SECONDS = QUICK ? 0.3 : 5;
+const SECONDS = QUICK ? 0.3 : 4;
+/** Raw and router runs alternate this many times per concurrency; the median run is reported (a shared 2-core machine is noisy). */
+const REPEATS = QUICK ? 1 : 3;
 const WARMUP_SECONDS = QUICK ? 0.1 : 1;
 const CONCURRENCY = [1, 64, 1024];
 
@@ -111,6 +113,11 @@ async function rawRun(url: string, callers: number): Promise<Result> {
 
 const perSec = (r: Result): number => r.calls / r.seconds;
 
+/** The run with the median rate. */
+function median(runs: Result[]): Result {
+  return [...runs].sort((a, b) => perSec(a) - perSec(b))[Math.floor(runs.length / 2)]!;
+}
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   const dataDir = mkdtempSync(join(os.tmpdir(), 'pharaoh-bench-client-'));
@@ -118,10 +125,16 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   try {
     for (const n of CONCURRENCY) {
-      results.push(await rawRun(url, n));
-      results.push(await routerRun(url, n));
-      const [raw, router] = results.slice(-2) as [Result, Result];
-      console.log(`${n} callers: raw ${fmt(perSec(raw))}/s, router ${fmt(perSec(router))}/s (${fmt(perSec(router) / perSec(raw), 2)}x)`);
+      const raws: Result[] = [];
+      const routers: Result[] = [];
+      for (let i = 0; i < REPEATS; i++) {
+        raws.push(await rawRun(url, n));
+        routers.push(await routerRun(url, n));
+        console.log(`${n} callers, run ${i + 1}: raw ${fmt(perSec(raws[i]!))}/s, router ${fmt(perSec(routers[i]!))}/s`);
+      }
+      const [raw, router] = [median(raws), median(routers)];
+      results.push(raw, router);
+      console.log(`${n} callers (median): raw ${fmt(perSec(raw))}/s, router ${fmt(perSec(router))}/s (${fmt(perSec(router) / perSec(raw), 2)}x)`);
     }
   } finally {
     child.kill('SIGTERM');
@@ -141,7 +154,7 @@ async function main(): Promise<void> {
     `Command: \`npm run bench:client${QUICK ? ' -- --quick' : ''}\` (\`bench/client.bench.ts\`)${QUICK ? ' — QUICK smoke run, numbers not meaningful' : ''}.`,
     `Machine: ${machineLine(machine)}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')}.`,
     '',
-    `One TSO process (all 1024 shards, real Obelisk bounds on disk) and the callers in this process, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up.`,
+    `One TSO process (all 1024 shards, real Obelisk bounds on disk) and the callers in this process. Each row is the median of ${REPEATS} runs of ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up each), raw and router runs alternating.`,
     'Router rows: N async loops of `await client.tso.next()` (no key: round-robin over shards, concurrent calls batched into one `ts.get` per event-loop turn, `after` on every request).',
     'Raw rows, the baseline measured in the same run: N async loops each sending a single-ID `ts.get` over one WebSocket, answers matched by id, no router.',
     '',
@@ -155,6 +168,7 @@ async function main(): Promise<void> {
     machine,
     quick: QUICK,
     seconds: SECONDS,
+    repeats: REPEATS,
     ratio1024: ratio,
     results: results.map(({ latenciesMs, ...r }) => ({ ...r, perSec: perSec({ latenciesMs, ...r }), p50ms: percentile(latenciesMs, 50), p99ms: percentile(latenciesMs, 99) })),
   });
