@@ -151,7 +151,16 @@ function peers(j: J): Headline[] {
   return out;
 }
 
-const EXTRACTORS: Record<string, (j: J) => Headline[]> = { obelisk, snowflake, journal, tso, client, scale, peers };
+function fleet(j: J): Headline[] {
+  const row = arr(j.rows).find((r) => num(r.shards) === 1024);
+  const restart = num(row?.restartMs);
+  const base = num(j.baselineMs);
+  if (restart === undefined) return [];
+  const vsBase = base ? ` (${(restart / base).toFixed(1)}× a bare process start)` : '';
+  return [{ bench: 'fleet', measure: '1024-shard process ready after SIGKILL restart', value: `${Math.round(restart)} ms${vsBase}` }];
+}
+
+const EXTRACTORS: Record<string, (j: J) => Headline[]> = { obelisk, snowflake, journal, tso, client, scale, fleet, peers };
 
 export function headlinesFor(bench: string, json: unknown): Headline[] {
   const f = EXTRACTORS[bench];

@@ -154,31 +154,37 @@ async function advanceBounds(ctx: Ctx): Promise<void> {
   }
 }
 
-/** Time opening `counters` Obelisk counters that hold `value` (set up untimed first); median of `reps` rounds. */
+/**
+ * Time opening `counters` Obelisk counters that hold `value`, for each value
+ * (set up untimed first). Rounds interleave the values so that a change of
+ * background load hits every value alike; the median round is reported.
+ */
 export async function measureObeliskOpen(counters: number, values: number[], reps: number): Promise<ObeliskOpenFigure[]> {
-  const out: ObeliskOpenFigure[] = [];
-  for (const value of values) {
-    const dir = makeTempDir('obelisk-open');
-    try {
-      const paths = shardList(counters).map((i) => join(dir, `c${i}`));
-      for (const path of paths) {
+  const dirs = values.map(() => makeTempDir('obelisk-open'));
+  try {
+    const paths = dirs.map((dir) => shardList(counters).map((i) => join(dir, `c${i}`)));
+    for (const [k, value] of values.entries()) {
+      for (const path of paths[k]!) {
         const o = await Obelisk.open(path);
         await o.advanceTo(value);
         await o.close();
       }
-      const times: number[] = [];
-      for (let rep = 0; rep < reps; rep++) {
+    }
+    const times: number[][] = values.map(() => []);
+    for (let rep = 0; rep < reps; rep++) {
+      for (const [k, value] of values.entries()) {
         const t0 = performance.now();
-        const opened = await Promise.all(paths.map((path) => Obelisk.open(path)));
-        times.push(performance.now() - t0);
+        const opened = await Promise.all(paths[k]!.map((path) => Obelisk.open(path)));
+        times[k]!.push(performance.now() - t0);
         if (opened.some((o) => o.value !== value)) throw new Error(`a counter reopened at a value other than ${value}`);
         await Promise.all(opened.map((o) => o.close()));
       }
-      const ms = median(times);
-      out.push({ value, counters, openAllMs: ms, perCounterUs: (ms * 1000) / counters });
-    } finally {
-      removeDir(dir);
     }
+    return values.map((value, k) => {
+      const ms = median(times[k]!);
+      return { value, counters, openAllMs: ms, perCounterUs: (ms * 1000) / counters };
+    });
+  } finally {
+    for (const dir of dirs) removeDir(dir);
   }
-  return out;
 }
