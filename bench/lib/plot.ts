@@ -175,11 +175,13 @@ export function lineChart(o: LineChartOptions): string {
 /** Horizontal grouped bars: one row per bar label, one coloured bar per series value. */
 export function barChart(o: BarChartOptions): string {
   const width = o.width ?? 760;
-  const left = 250;
-  const right = 90;
+  // Row labels go above each group of bars, so long labels never clip.
+  const left = 20;
+  const right = 70;
   const top = 40 + o.seriesNames.length * 18;
   const barH = 14;
-  const rowH = o.seriesNames.length * (barH + 2) + 12;
+  const labelH = 16;
+  const rowH = labelH + o.seriesNames.length * (barH + 2) + 10;
   const pw = width - left - right;
   const ph = o.bars.length * rowH;
   const height = top + ph + 45;
@@ -195,8 +197,8 @@ export function barChart(o: BarChartOptions): string {
   ];
   o.seriesNames.forEach((name, i) => {
     const y = 36 + i * 18;
-    body.push(`<rect x="${left}" y="${y}" width="14" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`);
-    body.push(text(left + 20, y + 9, name));
+    body.push(`<rect x="${left + 4}" y="${y}" width="14" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`);
+    body.push(text(left + 24, y + 9, name));
   });
   for (const t of ax.ticks) {
     body.push(`<line x1="${X(t).toFixed(1)}" x2="${X(t).toFixed(1)}" y1="${top}" y2="${top + ph}" stroke="#e0e0e0"/>`);
@@ -205,10 +207,10 @@ export function barChart(o: BarChartOptions): string {
   o.bars.forEach((b, r) => {
     const y0 = top + r * rowH + 6;
     const label = b.caveat ? `${b.label} (${b.caveat})` : b.label;
-    body.push(text(left - 8, y0 + rowH / 2 - 2, label, 'text-anchor="end"'));
+    body.push(text(left + 4, y0 + 11, label, 'font-weight="bold"'));
     b.values.forEach((v, i) => {
       if (!Number.isFinite(v) || (ax.log && v <= 0)) return;
-      const y = y0 + i * (barH + 2);
+      const y = y0 + labelH + i * (barH + 2);
       const w = Math.max(1, X(v) - left);
       const fill = b.caveat ? 'url(#hatch)' : PALETTE[i % PALETTE.length];
       const stroke = PALETTE[i % PALETTE.length];
