@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHAOS_OPTIONS, runChaos } from '../src/chaos/run.js';
 import { formatSummary } from '../src/chaos/summary.js';
@@ -7,6 +10,10 @@ describe('cross-shard crash test (CI version)', () => {
     const lines: string[] = [];
     const summary = await runChaos({ ...DEFAULT_CHAOS_OPTIONS, seed: 20261126, log: (l) => lines.push(l) });
     const report = `${lines.join('\n')}\n${formatSummary(summary)}`;
+    // Keep the last report next to the test results: a failure on CI can be read afterwards.
+    const out = fileURLToPath(new URL('../.vitest/', import.meta.url));
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'chaos-last.txt'), report + '\n');
     expect(summary.violations, report).toEqual([]);
     // The run must have actually exercised crashes under load, or passing means nothing.
     expect(summary.kills, report).toBeGreaterThanOrEqual(DEFAULT_CHAOS_OPTIONS.procsPerService * 3 + 3);

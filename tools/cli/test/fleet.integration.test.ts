@@ -21,6 +21,8 @@ describe('pharaoh fleet (real processes)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pharaoh-cli-fleet-'));
     const { path, file } = await writeSmallFleet(dir);
     const data = join(dir, 'data');
+    // Client commands get a generous timeout: a loaded CI machine can be slow, and slowness is not what this tests.
+    const F = ['--fleet', path, '--timeout', '30000'];
 
     const up = await runCli(['fleet', 'up', path, '--detach', '--log-level', 'warn']);
     const pids = remember(data);
@@ -35,30 +37,30 @@ describe('pharaoh fleet (real processes)', () => {
     expect(rows.map((r) => [r.health, r.ready])).toEqual(Array(4).fill(['ok', 'ok']));
     expect(rows.map((r) => r.pid).sort()).toEqual(pids.slice(1).sort());
 
-    const ts = await runCli(['ts', '--fleet', path, '--count', '5']);
+    const ts = await runCli(['ts', ...F, '--count', '5']);
     expect(ts.code, ts.stderr).toBe(0);
     const ids = ts.stdout.trim().split('\n').map(BigInt);
     expect(ids).toHaveLength(5);
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
 
-    const begin = await runCli(['tx', 'begin', '--fleet', path]);
+    const begin = await runCli(['tx', 'begin', ...F]);
     const txId = /txId (\d+)/.exec(begin.stdout)![1]!;
-    expect((await runCli(['tx', 'commit', txId, '--fleet', path])).stdout).toContain(`committed ${txId}`);
-    expect((await runCli(['tx', 'status', txId, '--fleet', path])).stdout.trim()).toBe('COMMITTED');
-    const abort = await runCli(['tx', 'abort', txId, '--fleet', path]);
+    expect((await runCli(['tx', 'commit', txId, ...F])).stdout).toContain(`committed ${txId}`);
+    expect((await runCli(['tx', 'status', txId, ...F])).stdout.trim()).toBe('COMMITTED');
+    const abort = await runCli(['tx', 'abort', txId, ...F]);
     expect(abort.code).toBe(1);
     expect(abort.stderr).toContain('TX_COMMITTED');
 
     const producer = producerFor(4);
-    const first = await runCli(['session', 'open', '--producer', producer, '--fleet', path]);
-    const second = await runCli(['session', 'open', '--producer', producer, '--fleet', path]);
+    const first = await runCli(['session', 'open', '--producer', producer, ...F]);
+    const second = await runCli(['session', 'open', '--producer', producer, ...F]);
     const sid = /sessionId (\d+)/.exec(first.stdout)![1]!;
     expect(/sessionId (\d+)/.exec(second.stdout)![1]).toBe(sid);
     const e0 = /epoch (\d+)/.exec(first.stdout)![1]!;
     const e1 = /epoch (\d+)/.exec(second.stdout)![1]!;
     expect(Number(e1)).toBe(Number(e0) + 1);
-    expect(await runCli(['session', 'validate', sid, e0, '--fleet', path])).toMatchObject({ code: 1, stdout: 'FENCED\n' });
-    expect(await runCli(['session', 'validate', sid, e1, '--fleet', path])).toMatchObject({ code: 0, stdout: 'OK\n' });
+    expect(await runCli(['session', 'validate', sid, e0, ...F])).toMatchObject({ code: 1, stdout: 'FENCED\n' });
+    expect(await runCli(['session', 'validate', sid, e1, ...F])).toMatchObject({ code: 0, stdout: 'OK\n' });
 
     const again = await runCli(['fleet', 'up', path]);
     expect(again.code).toBe(1);

@@ -43,11 +43,12 @@ export function childArgs(member: FleetMember, extra: readonly string[] = []): s
 
 /**
  * Spawn `member` with stdout and stderr forwarded line by line through `onLine`.
- * The child stays in our process group: Ctrl-C in a terminal reaches it too,
- * and it shuts down gracefully on SIGINT as on SIGTERM.
+ * The child gets its own process group: Ctrl-C in a terminal reaches only the
+ * supervisor, which sends each child ONE SIGTERM (a server treats a second
+ * signal as "exit now", which would skip the graceful drain).
  */
 export function spawnMember(member: FleetMember, extra: readonly string[], onLine: (line: string, stream: 'out' | 'err') => void): ChildProcess {
-  const child = spawn(process.execPath, childArgs(member, extra), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, childArgs(member, extra), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   createInterface({ input: child.stdout! }).on('line', (l) => onLine(l, 'out'));
   createInterface({ input: child.stderr! }).on('line', (l) => onLine(l, 'err'));
   return child;

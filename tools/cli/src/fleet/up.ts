@@ -76,15 +76,14 @@ async function foreground(fleet: Fleet, opts: FleetUpOptions, print: (t: string)
     });
   };
   const onSignal = (sig: NodeJS.Signals) => shutdown(`${sig} received`, 0);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const sig of signals) process.on(sig, onSignal);
   try {
     save();
     await supervisor.start();
   } catch (err) {
     removePidFile(fleet.dataDir);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
     throw err;
   }
   print(banner(fleet, false));
@@ -94,8 +93,7 @@ async function foreground(fleet: Fleet, opts: FleetUpOptions, print: (t: string)
   }, 500);
   const code = await done;
   clearInterval(watch);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const sig of signals) process.off(sig, onSignal);
   return code;
 }
 
