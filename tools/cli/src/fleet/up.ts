@@ -80,6 +80,7 @@ async function foreground(fleet: Fleet, opts: FleetUpOptions, print: (t: string)
   for (const sig of signals) process.on(sig, onSignal);
   try {
     save();
+    print(`[fleet] starting ${fleet.members.length} process(es) from ${fleet.source}; each opens its shards, then answers /readyz`);
     await supervisor.start();
   } catch (err) {
     removePidFile(fleet.dataDir);
@@ -135,7 +136,7 @@ export function banner(fleet: Fleet, detached: boolean): string {
   const f = fleet.source === DEFAULT_FLEET_SOURCE ? '' : ` --fleet ${fleet.source}`;
   const s = fleet.source === DEFAULT_FLEET_SOURCE ? '' : ` ${fleet.source}`;
   return [
-    `Pharaoh fleet is up (${fleet.source}): ${fleet.members.length} process(es), data in ${fleet.dataDir}`,
+    `Pharaoh fleet is up: ${fleet.members.length} process(es) from ${fleet.source}, data in ${fleet.dataDir}`,
     formatTable(['service', 'endpoint', 'shards', 'http'], rows).replace(/^/gm, '  '),
     'Try:',
     `  npx pharaoh ts${f}                       # a fresh timestamp`,
