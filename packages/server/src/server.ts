@@ -138,6 +138,10 @@ async function listenAll<S>(
     throw err;
   }
 
+  // After listening, a server error (e.g. EMFILE on accept) must be logged, not crash the process.
+  wsHttp.on('error', (err) => logger.error({ err }, 'WebSocket port error'));
+  ops.on('error', (err) => logger.error({ err }, 'HTTP port error'));
+  wsHttp.on('clientError', (_err, socket) => socket.destroy());
   const heartbeat = opts.limits.pingIntervalMs > 0 ? setInterval(() => ping(connections), opts.limits.pingIntervalMs).unref() : undefined;
   const url = `ws://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   logger.info(

@@ -99,6 +99,20 @@ describe('shard directories', () => {
   });
 });
 
+describe('idle shards', () => {
+  it('make no fsyncs once requests stop', async () => {
+    const s = await run('0-5'); // shards 6-9 of the test service behave specially
+    const c = await RawClient.connect(s.url);
+    clients.push(c);
+    for (let shard = 0; shard < 6; shard++) await c.ok('ts.get', { shard, count: 1 });
+    const fsyncs = async (): Promise<number> => metricValue(await scrape(s.httpPort), 'pharaoh_fsync_duration_seconds_count') ?? NaN;
+    await new Promise((r) => setTimeout(r, 300)); // let the bound advances the requests started finish
+    const before = await fsyncs();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await fsyncs()).toBe(before);
+  });
+});
+
 describe('a failed shard', () => {
   it('answers SHARD_UNAVAILABLE for a shard whose counter is poisoned while others keep serving', async () => {
     const disk = new SimulatedDisk({ seed: 7 });
