@@ -134,7 +134,11 @@ it(`stays up, keeps serving a well-behaved client and never issues a duplicate u
       });
       ws.on('error', () => undefined);
       const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-      await new Promise<void>((r) => (ws.readyState === WebSocket.OPEN ? r() : ws.once('open', () => r())).valueOf());
+      const opened = await new Promise<boolean>((r) => {
+        ws.once('open', () => r(true));
+        ws.once('close', () => r(false));
+      });
+      if (!opened) continue;
       observer = `hostile-${w}-${sent}`;
       while (ws.readyState === WebSocket.OPEN && sent < FRAMES) {
         const fr = hostileFrame(rnd, sent++);
