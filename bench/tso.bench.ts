@@ -339,7 +339,7 @@ Floors: single-ID requests/s >= ${FLOOR_SINGLE_RATIO}x echo — worst measured o
 batched >= ${fmt(FLOOR_BATCH_IDS)} IDs/s — measured **${fmt(batchIds)}** (${batchIds >= FLOOR_BATCH_IDS ? 'met' : 'NOT met'}).
 Server CPU per request (user + system time of the server process over the run, from /proc)
 is less sensitive to other load on the machine than requests/s: tso/echo CPU per single-ID
-request: ${results.filter((r) => r.case.count === 1).map((r) => `${fmt(cpuUs(r.tso) / cpuUs(r.echo), 2)}x (${r.case.inFlight} in flight)`).join(', ')}.
+request: ${results.filter((r) => r.case.count === 1).map((r) => `${fmt(cpuUs(r.tso) / cpuUs(r.echo), 2)}x (${r.case.name})`).join(', ')}.
 Every answer was checked to be above its shard's previous one: ${checks === 0 ? 'no regressions or errors' : `${checks} regressions/errors`}.
 
 Startup of one process hosting all 1024 shards (wall time from spawn, including loading
