@@ -61,13 +61,13 @@ export async function tsCommand(o: TargetOptions & { count?: number; key?: strin
 }
 
 /** `pharaoh tx begin | commit <txId> | abort <txId> | status <txId>`. */
-export async function txCommand(verb: 'begin' | 'commit' | 'abort' | 'status', id: string | undefined, o: TargetOptions): Promise<void> {
+export async function txCommand(verb: 'begin' | 'commit' | 'abort' | 'status', id: string | undefined, o: TargetOptions & { txTimeout?: number }): Promise<void> {
   const print = printer(o);
   const txId = id === undefined ? undefined : parseId(id, 'txId');
   await withClient(o, async (c) => {
     switch (verb) {
       case 'begin': {
-        const r = await c.tx.begin();
+        const r = await c.tx.begin(o.txTimeout === undefined ? {} : { timeoutMs: o.txTimeout });
         print(`txId ${r.txId}\nstartTs ${r.startTs}\ntimeoutMs ${r.timeoutMs}`);
         print(`(commit with: npx pharaoh tx commit ${r.txId})`);
         return;

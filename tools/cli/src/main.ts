@@ -162,7 +162,9 @@ function addClientCommands(program: Command): void {
     .option('--key <key>', 'route by key (hash(key) % 1024) instead of round-robin')
     .action(run(async (o) => (await client()).tsCommand(o)));
   const tx = program.command('tx').description('transactions: begin, commit, abort, status');
-  target(tx.command('begin').description('begin a transaction')).action(run(async (o) => (await client()).txCommand('begin', undefined, o)));
+  target(tx.command('begin').description('begin a transaction'))
+    .option('--tx-timeout <ms>', "abort the transaction if it is not committed or heartbeaten within this time (default: the coordinator's)", intOption)
+    .action(run(async (o) => (await client()).txCommand('begin', undefined, o)));
   for (const verb of ['commit', 'abort', 'status'] as const) {
     target(tx.command(verb).description(`${verb} a transaction`).argument('<txId>', 'decimal TxId')).action(
       run(async (id: string, o) => (await client()).txCommand(verb, id, o)),

@@ -43,9 +43,12 @@ describe('pharaoh fleet (real processes)', () => {
     expect(ids).toHaveLength(5);
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
 
-    const begin = await runCli(['tx', 'begin', ...F]);
+    // A long transaction timeout: on a loaded machine two CLI starts can take longer than the default 10 s.
+    const begin = await runCli(['tx', 'begin', ...F, '--tx-timeout', '300000']);
+    expect(begin.stdout).toContain('timeoutMs 300000');
     const txId = /txId (\d+)/.exec(begin.stdout)![1]!;
-    expect((await runCli(['tx', 'commit', txId, ...F])).stdout).toContain(`committed ${txId}`);
+    const commit = await runCli(['tx', 'commit', txId, ...F]);
+    expect(commit.stdout, commit.stderr).toContain(`committed ${txId}`);
     expect((await runCli(['tx', 'status', txId, ...F])).stdout.trim()).toBe('COMMITTED');
     const abort = await runCli(['tx', 'abort', txId, ...F]);
     expect(abort.code).toBe(1);
