@@ -35,6 +35,10 @@ describe('frame codec', () => {
     expect((err as FrameError).closeCode).toBe(CLOSE_CODES.INVALID_PAYLOAD);
   });
 
+  it('refuses the reserved byte 0xc1 as undecodable', () => {
+    expect(catchError(() => decodeFrame(Uint8Array.of(0xc1)))).toBeInstanceOf(FrameError);
+  });
+
   it('refuses two values in one frame', () => {
     const bytes = Buffer.concat([encodeFrame(1), encodeFrame(2)]);
     expect(catchError(() => decodeFrame(bytes))).toBeInstanceOf(FrameError);

@@ -40,7 +40,13 @@ export function decodeFrame(bytes: Uint8Array): unknown {
   if (values.length !== 1) {
     throw new FrameError(`a frame must hold exactly one msgpack value, got ${values.length}`, CLOSE_CODES.INVALID_PAYLOAD);
   }
-  return values[0];
+  const value = values[0];
+  // 0xc1 is "never used" in msgpack; msgpackr decodes it to a marker object
+  // instead of failing. It is not a well-formed value: treat it as undecodable.
+  if (value !== null && typeof value === 'object' && value.constructor?.name === 'C1Type') {
+    throw new FrameError('undecodable msgpack frame: reserved byte 0xc1', CLOSE_CODES.INVALID_PAYLOAD);
+  }
+  return value;
 }
 
 function describe(e: unknown): string {

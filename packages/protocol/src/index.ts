@@ -20,6 +20,9 @@ export {
   parseEnvelope,
   parseArgs,
   isServiceOp,
+  isAdminOp,
+  ADMIN_OPS,
+  ROLES,
 } from './ops.js';
 export type {
   OpName,
@@ -29,6 +32,8 @@ export type {
   SessionStatus,
   ServiceName,
   RequestEnvelope,
+  AdminInfo,
+  Role,
 } from './ops.js';
 export { okFrame, errFrame } from './frames.js';
 export type { HelloFrame, OkFrame, ErrFrame, ResponseFrame, ServerFrame, WireLayout, WireLimits } from './frames.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, ProtocolError } from './errors.js';
 import { MAX_REQUEST_ID, MAX_SHARD } from './limits.js';
-import { isServiceOp, parseArgs, parseEnvelope, SERVICE_OPS } from './ops.js';
+import { isAdminOp, isServiceOp, parseArgs, parseEnvelope, SERVICE_OPS } from './ops.js';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -79,5 +79,11 @@ describe('request arguments', () => {
     expect(isServiceOp('txcoord', 'tx.commit')).toBe(true);
     expect(isServiceOp('session-mgr', 'session.validate')).toBe(true);
     for (const ops of Object.values(SERVICE_OPS)) expect(ops).toContain('ping');
+  });
+
+  it('reserves admin.info to the admin role and offers it on every service', () => {
+    expect(isAdminOp('admin.info')).toBe(true);
+    for (const op of ['ping', 'ts.get', 'tx.begin', 'session.open']) expect(isAdminOp(op)).toBe(false);
+    for (const ops of Object.values(SERVICE_OPS)) expect(ops).toContain('admin.info');
   });
 });

@@ -42,6 +42,7 @@ export const REQUEST_SCHEMAS = {
   'session.heartbeat': z.object({ sessionId: wireId, epoch }),
   'session.close': z.object({ sessionId: wireId, epoch }),
   'session.validate': z.object({ sessionId: wireId, epoch }),
+  'admin.info': z.object({}),
 } as const;
 
 export type OpName = keyof typeof REQUEST_SCHEMAS;
@@ -63,6 +64,39 @@ export interface OpResults {
   'session.heartbeat': { timeoutMs: number };
   'session.close': Record<string, never>;
   'session.validate': { status: SessionStatus };
+  'admin.info': AdminInfo;
+}
+
+/** What `admin.info` answers: the state of the process, for operators (admin role only). */
+export interface AdminInfo {
+  service: ServiceName;
+  /** Free-form server identification, as in `hello.server`. */
+  server: string;
+  pid: number;
+  /** ms since the process started serving. */
+  uptimeMs: number;
+  shards: Array<[number, number]>;
+  /** Hosted shards that do not serve (failed or closing). */
+  unavailable: number[];
+  connections: number;
+  /** Requests awaiting an async answer, over all connections. */
+  inFlight: number;
+  /** Limits in force (the hello's, plus the host-only ones). */
+  limits: Record<string, number>;
+  tls: boolean;
+  auth: boolean;
+}
+
+/** Roles a bearer token can carry. `admin` may do everything `client` may, plus the admin-only ops. */
+export type Role = 'client' | 'admin';
+export const ROLES: readonly Role[] = ['client', 'admin'];
+
+/** Operations only an `admin` token may call (FORBIDDEN for a `client` token). */
+export const ADMIN_OPS: readonly OpName[] = ['admin.info'];
+
+/** Is `op` reserved to the admin role? */
+export function isAdminOp(op: string): boolean {
+  return (ADMIN_OPS as readonly string[]).includes(op);
 }
 
 export type ServiceName = 'tso' | 'txcoord' | 'session-mgr';
@@ -70,9 +104,9 @@ export const SERVICES: readonly ServiceName[] = ['tso', 'txcoord', 'session-mgr'
 
 /** The operations each service answers; anything else is UNKNOWN_OP. */
 export const SERVICE_OPS: Record<ServiceName, readonly OpName[]> = {
-  tso: ['ping', 'ts.get'],
-  txcoord: ['ping', 'tx.begin', 'tx.commit', 'tx.abort', 'tx.status', 'tx.heartbeat'],
-  'session-mgr': ['ping', 'session.open', 'session.heartbeat', 'session.close', 'session.validate'],
+  tso: ['ping', 'ts.get', 'admin.info'],
+  txcoord: ['ping', 'tx.begin', 'tx.commit', 'tx.abort', 'tx.status', 'tx.heartbeat', 'admin.info'],
+  'session-mgr': ['ping', 'session.open', 'session.heartbeat', 'session.close', 'session.validate', 'admin.info'],
 };
 
 /** The envelope of every request frame. */
