@@ -185,7 +185,7 @@ function restartTable(rep: ScaleReport): string[] {
     `The last row moves every shard's durable bound to ${fmt(LARGE_BOUND_TICKS)} ticks (2090-01-01): a ${fmt(LARGE_BOUND_TICKS / 1e9, 2)} GB sparse file per shard, ` +
       'opened with the same open + fstat as a small one. (A TSO resumed that far ahead issues IDs in 2090, and only about one millisecond of them until the clock catches up to within the lead; it is a recovery-cost measurement, not an operating mode.)',
     '',
-    `Obelisk counters opened at once, alone: each open lists the directory, opens, locks and fstats the live file and fdatasyncs it (so a busy disk shows here). A value of 2^40 is a 1 TiB sparse file; 2^52 is past the 16 TiB file limit, so it lives in a segment file whose name holds the base. Values interleaved over ${rep.obeliskReps} rounds, median shown.`,
+    `Obelisk counters opened at once, alone, each in its own directory (as shards are): each open lists the directory, opens, locks and fstats the live file and fdatasyncs it (so a busy disk shows here). A value of 2^40 is a 1 TiB sparse file; 2^52 is past the 16 TiB file limit, so it lives in a segment file whose name holds the base. Values interleaved over ${rep.obeliskReps} rounds, median shown.`,
     '',
     '| Obelisk counters opened at once | Value of each | Open all (median) | Per counter |',
     '|---:|---:|---:|---:|',

@@ -6,7 +6,8 @@
  * being measured: recovery is open + fstat, so its cost does not grow with the
  * counter's value.
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Obelisk } from '@pharaoh/obelisk';
 import { DEFAULT_EPOCH_MS, TSO_LAYOUT } from '@pharaoh/snowflake';
@@ -162,7 +163,9 @@ async function advanceBounds(ctx: Ctx): Promise<void> {
 export async function measureObeliskOpen(counters: number, values: number[], reps: number): Promise<ObeliskOpenFigure[]> {
   const dirs = values.map(() => makeTempDir('obelisk-open'));
   try {
-    const paths = dirs.map((dir) => shardList(counters).map((i) => join(dir, `c${i}`)));
+    // One directory per counter, as each shard has its own: a directory listing is part of every open.
+    const paths = dirs.map((dir) => shardList(counters).map((i) => join(dir, `shard-${i}`, 'bound')));
+    for (const p of paths.flat()) mkdirSync(dirname(p));
     for (const [k, value] of values.entries()) {
       for (const path of paths[k]!) {
         const o = await Obelisk.open(path);
