@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, FrameError, decodeFrame } from '@pharaoh/protocol';
+import type { Role } from '@pharaoh/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher, ReplyTarget } from './dispatch.js';
 import type { ServerMetrics } from './metrics.js';
@@ -18,6 +20,8 @@ export class Connection implements ReplyTarget {
   inFlight = 0;
   /** Answered a ping since the last heartbeat tick? */
   alive = true;
+  /** performance.now() of the last request (or of the upgrade): the idle timeout counts from here. */
+  lastActive = performance.now();
   private corked = false;
   private paused = false;
   private readonly socket: Socket;
@@ -43,6 +47,8 @@ export class Connection implements ReplyTarget {
     private readonly limits: ServerLimits,
     private readonly metrics: ServerMetrics,
     private readonly logger: Logger,
+    /** What the connection's token allows ('admin' when authentication is off). */
+    readonly role: Role,
   ) {
     // ws keeps the TCP socket private; it is the only handle on cork/drain.
     this.socket = (ws as unknown as { _socket: Socket })._socket;
@@ -63,6 +69,7 @@ export class Connection implements ReplyTarget {
   private onMessage(data: Buffer, isBinary: boolean): void {
     // After we started closing, ws may still deliver frames that arrived in the same read.
     if (this.ws.readyState !== 1 /* OPEN */) return;
+    this.lastActive = performance.now();
     if (!isBinary) {
       this.metrics.rejected('text');
       this.close(CLOSE_CODES.UNSUPPORTED_DATA, 'binary frames only');

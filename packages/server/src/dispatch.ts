@@ -5,13 +5,14 @@ import {
   ProtocolError,
   encodeFrame,
   errFrame,
+  isAdminOp,
   isErrorCode,
   isServiceOp,
   okFrame,
   parseArgs,
   parseEnvelope,
 } from '@pharaoh/protocol';
-import type { ErrorCode, ErrorDetails, OpName, RequestArgs, ShardRanges } from '@pharaoh/protocol';
+import type { AdminInfo, ErrorCode, ErrorDetails, OpName, RequestArgs, Role, ShardRanges } from '@pharaoh/protocol';
 import type { Logger } from 'pino';
 import { classifyError } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ import type { OpHandler, ServiceDefinition } from './types.js';
 export interface ReplyTarget {
   /** Requests of this connection awaiting an async answer. */
   inFlight: number;
+  /** What this connection's token allows. */
+  readonly role: Role;
   /** Send one encoded frame (dropped if the connection is gone). */
   send(bytes: Buffer): void;
 }
@@ -67,6 +70,8 @@ export class Dispatcher<S> {
   closing = false;
   /** Async requests in flight over all connections. */
   inFlight = 0;
+  /** Answers `admin.info` (set by the server, which knows connections and readiness). */
+  adminInfo: (() => AdminInfo) | undefined;
   private idle: (() => void) | undefined;
   private readonly shardList: ShardRanges;
 
@@ -98,6 +103,16 @@ export class Dispatcher<S> {
       if (op === 'ping') {
         this.reply(conn, id, op, { now: this.options.clock.now() }, t0, undefined);
         return;
+      }
+      if (isAdminOp(op)) {
+        if (conn.role !== 'admin') {
+          this.metrics.authFailed('forbidden');
+          throw new ProtocolError(ERROR_CODES.FORBIDDEN, `${op} needs an admin token; this connection's token has role ${conn.role}`);
+        }
+        if (op === 'admin.info' && this.adminInfo !== undefined) {
+          this.reply(conn, id, op, this.adminInfo(), t0, undefined);
+          return;
+        }
       }
       const handler = this.def.handlers[op] as OpHandler<OpName, S> | undefined;
       if (handler === undefined) throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.name} does not implement ${op}`);

@@ -13,6 +13,10 @@ export const SERVER_ERROR_CODES = {
   SHARD_OPEN_FAILED: 'SHARD_OPEN_FAILED',
   /** A listening socket could not be bound. */
   LISTEN_FAILED: 'LISTEN_FAILED',
+  /** A non-loopback host without any accepted token, and `insecure` not given. */
+  INSECURE_LISTEN: 'INSECURE_LISTEN',
+  /** A TLS certificate or key file could not be read or used. */
+  TLS_FAILED: 'TLS_FAILED',
 } as const;
 
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[keyof typeof SERVER_ERROR_CODES];

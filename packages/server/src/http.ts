@@ -1,7 +1,9 @@
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { AuthResult } from './auth.js';
 import type { ServerMetrics } from './metrics.js';
+import { createPortServer } from './tls.js';
+import type { TlsMaterial } from './tls.js';
 
 export interface Readiness {
   ready: boolean;
@@ -13,10 +15,19 @@ export interface Readiness {
 /**
  * The operator's port: `/healthz` (the process runs and answers), `/readyz`
  * (every hosted shard serves and no shutdown started; 503 otherwise) and
- * `/metrics` (Prometheus text format).
+ * `/metrics` (Prometheus text format). Health and readiness stay open (probes
+ * carry no token and reveal nothing but up/down); `/metrics` needs an admin
+ * token when authentication is on, because it describes traffic per shard.
+ * `authorize` returns undefined when authentication is off.
  */
-export function createOpsServer(metrics: ServerMetrics, readiness: () => Readiness, logger: Logger): Server {
-  const server = createServer((req, res) => {
+export function createOpsServer(
+  metrics: ServerMetrics,
+  readiness: () => Readiness,
+  logger: Logger,
+  authorize: (req: IncomingMessage) => AuthResult | undefined,
+  tls?: TlsMaterial,
+): Server {
+  const server = createPortServer(tls, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ err }, 'ops endpoint failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -36,6 +47,16 @@ export function createOpsServer(metrics: ServerMetrics, readiness: () => Readine
       const r = readiness();
       json(res, r.ready ? 200 : 503, r);
     } else if (path === '/metrics') {
+      const auth = authorize(req);
+      if (auth !== undefined && !auth.ok) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="pharaoh"' }).end('unauthorized: an admin token is required\n');
+        return;
+      }
+      if (auth !== undefined && auth.role !== 'admin') {
+        metrics.authFailed('forbidden');
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: /metrics needs an admin token\n');
+        return;
+      }
       const text = await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
     } else {

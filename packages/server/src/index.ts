@@ -16,12 +16,15 @@ export {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HIGH_WATER_BYTES,
   DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_HOST,
   DEFAULT_OPEN_CONCURRENCY,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_LOG_LEVEL,
 } from './options.js';
-export type { ServerLimits, ResolvedServerOptions, Clock, FileLayerOption } from './options.js';
+export type { ServerLimits, ResolvedServerOptions, Clock, FileLayerOption, TlsOptions, AuthOptions } from './options.js';
+export { TokenStore, parseTokenLines, isLoopbackHost, MIN_TOKEN_LENGTH } from './auth.js';
+export type { TokenEntry, AuthResult, AuthFailure } from './auth.js';
 export { ServerError, SERVER_ERROR_CODES, classifyError } from './errors.js';
 export type { ServerErrorCode, ErrorClass } from './errors.js';
 export { IDENTITY_FILE, LOCK_FILE, IDENTITY_FORMAT, shardDir } from './shard-dir.js';

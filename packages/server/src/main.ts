@@ -1,9 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { formatShardRanges } from '@pharaoh/protocol';
-import { ServerError } from './errors.js';
+import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import { startServer } from './server.js';
 import type { RunningServer, ServerOptions, ServiceDefinition } from './types.js';
+import { parseTokenLines } from './auth.js';
 import { DEFAULT_HOST, DEFAULT_LOG_LEVEL } from './options.js';
 
 /** What `parseServiceArgs` returns: the server options plus every parsed flag (commander's camelCase names). */
@@ -41,6 +42,12 @@ export function buildCommand(def: ServiceDefinition<unknown>): Command {
     .addOption(new Option('--max-in-flight <n>', 'requests in flight per connection').env('PHARAOH_MAX_IN_FLIGHT').argParser(intArg))
     .addOption(new Option('--max-count <n>', 'largest count per batch request').env('PHARAOH_MAX_COUNT').argParser(intArg))
     .addOption(new Option('--max-connections <n>', 'open connections').env('PHARAOH_MAX_CONNECTIONS').argParser(intArg))
+    .addOption(new Option('--idle-timeout-ms <ms>', 'close connections idle this long (0 = never)').env('PHARAOH_IDLE_TIMEOUT_MS').argParser(intArg))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate: serve wss:// (and https:// on the HTTP port)').env('PHARAOH_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('PHARAOH_TLS_KEY'))
+    .addOption(new Option('--http-plain', 'with TLS, keep the HTTP port (health, metrics) in plain HTTP').env('PHARAOH_HTTP_PLAIN'))
+    .addOption(new Option('--token-file <file>', 'accepted bearer tokens, one "client:<token>" or "admin:<token>" per line (re-read on SIGHUP)').env('PHARAOH_TOKEN_FILE'))
+    .addOption(new Option('--insecure', 'allow a non-loopback --host without any token').env('PHARAOH_INSECURE'))
     .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long shutdown waits for in-flight requests').env('PHARAOH_SHUTDOWN_TIMEOUT_MS').argParser(intArg));
   for (const o of def.cliOptions ?? []) {
     const opt = new Option(o.flags, o.description);
@@ -57,7 +64,7 @@ export function parseServiceArgs(def: ServiceDefinition<unknown>, argv: string[]
   cmd.parse(argv, { from: 'node' });
   const p = cmd.opts<Record<string, unknown>>();
   const limits: Record<string, number> = {};
-  for (const key of ['maxFrameBytes', 'maxInFlight', 'maxCount', 'maxConnections'] as const) {
+  for (const key of ['maxFrameBytes', 'maxInFlight', 'maxCount', 'maxConnections', 'idleTimeoutMs'] as const) {
     if (p[key] !== undefined) limits[key] = p[key] as number;
   }
   const app: Record<string, unknown> = {};
@@ -77,8 +84,32 @@ export function parseServiceArgs(def: ServiceDefinition<unknown>, argv: string[]
     ...(p.windowMs === undefined ? {} : { windowMs: p.windowMs as number }),
     ...(p.maxLeadMs === undefined ? {} : { maxLeadMs: p.maxLeadMs as number }),
     ...(p.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: p.shutdownTimeoutMs as number }),
+    ...securityOptions(p),
   };
   return { options, parsed: p };
+}
+
+/** `--tls-*`, `--token-file` (+ PHARAOH_TOKENS), `--insecure` → ServerOptions fields. */
+function securityOptions(p: Record<string, unknown>): Pick<ServerOptions, 'tls' | 'auth' | 'insecure'> {
+  const out: Pick<ServerOptions, 'tls' | 'auth' | 'insecure'> = {};
+  if (p.tlsCert !== undefined || p.tlsKey !== undefined) {
+    if (typeof p.tlsCert !== 'string' || typeof p.tlsKey !== 'string') {
+      throw new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, '--tls-cert and --tls-key go together');
+    }
+    out.tls = { certFile: p.tlsCert, keyFile: p.tlsKey, http: !isTrue(p.httpPlain) };
+  }
+  const inline = process.env.PHARAOH_TOKENS;
+  const tokens = inline === undefined || inline.trim() === '' ? [] : parseTokenLines(inline, 'PHARAOH_TOKENS');
+  if (typeof p.tokenFile === 'string' || tokens.length > 0) {
+    out.auth = { tokens, ...(typeof p.tokenFile === 'string' ? { tokenFile: p.tokenFile } : {}) };
+  }
+  if (isTrue(p.insecure)) out.insecure = true;
+  return out;
+}
+
+/** A boolean flag, or its environment variable ('1', 'true', 'yes'). */
+function isTrue(v: unknown): boolean {
+  return v === true || (typeof v === 'string' && /^(1|true|yes)$/i.test(v.trim()));
 }
 
 /**
@@ -100,6 +131,7 @@ export async function runServiceMain<S>(
   } catch (err) {
     // commander already printed usage errors and help; exit codes: 0 for --help, 1 otherwise.
     const code = (err as { exitCode?: number }).exitCode;
+    if (err instanceof ServerError) process.stderr.write(`pharaoh ${def.name}: ${err.message} [${err.code}]\n`);
     process.exit(typeof code === 'number' ? code : 1);
   }
   const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULT_LOG_LEVEL });
@@ -111,10 +143,18 @@ export async function runServiceMain<S>(
     process.stderr.write(`pharaoh ${def.name}: start failed: ${what}\n`);
     process.exit(1);
   }
-  const httpUrl = `http://${options.host ?? DEFAULT_HOST}:${server.httpPort}`;
   process.stderr.write(
-    `pharaoh ${def.name} listening on ${server.url} (shards ${formatShardRanges(server.shards)}, opened in ${Math.round(server.openMs)} ms); ${httpUrl} serves /healthz /readyz /metrics\n`,
+    `pharaoh ${def.name} listening on ${server.url} (shards ${formatShardRanges(server.shards)}, opened in ${Math.round(server.openMs)} ms); ${server.httpUrl} serves /healthz /readyz /metrics\n`,
   );
+  process.on('SIGHUP', () => {
+    try {
+      server.reload();
+    } catch (err) {
+      // Keep serving with the previous tokens and certificate.
+      logger.error({ err }, 'reload failed; keeping the previous tokens and certificate');
+      process.stderr.write(`pharaoh ${def.name}: reload failed: ${(err as Error).message}\n`);
+    }
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

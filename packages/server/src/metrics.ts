@@ -1,3 +1,4 @@
+import type { AuthFailure } from './auth.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HotMetrics } from './hot-metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
@@ -30,6 +31,7 @@ export class ServerMetrics {
   readonly shardUp: Gauge<'shard'>;
   readonly pausedConnections: Gauge;
   readonly pauses: Counter;
+  readonly authFailures: Counter<'reason'>;
 
   constructor(service: string, totals: () => GeneratorTotals) {
     const registers = [this.registry];
@@ -42,6 +44,7 @@ export class ServerMetrics {
     this.framesRejected = new Counter({ name: 'pharaoh_frames_rejected_total', help: 'Connections closed or requests refused for a bad frame or a limit, by reason.', labelNames: ['reason'], registers });
     this.shardUp = new Gauge({ name: 'pharaoh_shard_up', help: '1 while a hosted shard serves, 0 when it failed or is closing.', labelNames: ['shard'], registers });
     this.pausedConnections = new Gauge({ name: 'pharaoh_backpressure_paused_connections', help: 'Connections whose reading is paused because their answers are not being read.', registers });
+    this.authFailures = new Counter({ name: 'pharaoh_auth_failures_total', help: 'Refused credentials: missing, malformed or wrong token at the upgrade or on /metrics, or a role without permission (forbidden).', labelNames: ['reason'], registers });
     this.pauses = new Counter({ name: 'pharaoh_backpressure_pauses_total', help: 'Times a connection was paused for back-pressure.', registers });
     const fromGenerators = (name: string, help: string, key: keyof GeneratorTotals): void => {
       // Counters whose value is read from the generators at scrape time.
@@ -70,7 +73,11 @@ export class ServerMetrics {
     return this.hot.shardOp(shard, op);
   }
 
-  rejected(reason: 'text' | 'undecodable' | 'oversized' | 'overloaded' | 'connection_limit' | 'shutting_down'): void {
+  authFailed(reason: AuthFailure): void {
+    this.authFailures.inc({ reason });
+  }
+
+  rejected(reason: 'text' | 'undecodable' | 'oversized' | 'overloaded' | 'connection_limit' | 'shutting_down' | 'idle_timeout'): void {
     this.framesRejected.inc({ reason });
   }
 }

@@ -5,6 +5,7 @@ import type { Obelisk } from '@pharaoh/obelisk';
 import type { Logger } from 'pino';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerOptions } from './types.js';
+import type { TokenEntry } from './auth.js';
 
 export interface Clock {
   /** ms since the Unix epoch */
@@ -28,6 +29,8 @@ export interface ServerLimits {
   highWaterBytes: number;
   /** Ping idle peers this often and drop those that did not answer the previous ping (0 = off). */
   pingIntervalMs: number;
+  /** Close a connection that sent no request for this long and has none in flight (0 = never). */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -46,6 +49,12 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 /** 30 s: finds dead peers (half-open TCP) within a minute. */
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
+/**
+ * 5 min: a producer that has not asked for anything in five minutes costs a
+ * socket and buffers for nothing; the client router reconnects on its next call.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+/** Loopback only: reaching the process from another host is an explicit choice (`--host`). */
 export const DEFAULT_HOST = '127.0.0.1';
 /** Shards opened at once: enough to overlap fsyncs, few enough to bound fds and memory spikes. */
 export const DEFAULT_OPEN_CONCURRENCY = 32;
@@ -60,6 +69,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxConnections: DEFAULT_MAX_CONNECTIONS,
   highWaterBytes: DEFAULT_HIGH_WATER_BYTES,
   pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
 });
 
 /** Hard bounds a limit is validated against: [min, max]. */
@@ -70,7 +80,24 @@ const LIMIT_BOUNDS: Record<keyof ServerLimits, [number, number]> = {
   maxConnections: [1, 1_000_000],
   highWaterBytes: [1024, 1024 * 1024 * 1024],
   pingIntervalMs: [0, 24 * 3600 * 1000],
+  idleTimeoutMs: [0, 7 * 24 * 3600 * 1000],
 };
+
+/** TLS for the WebSocket port (and, unless `http: false`, the HTTP port): PEM files. */
+export interface TlsOptions {
+  certFile: string;
+  keyFile: string;
+  /** Serve /healthz /readyz /metrics over HTTPS with the same certificate (default true). */
+  http?: boolean;
+}
+
+/** Accepted bearer tokens. Authentication is on when at least one token is configured. */
+export interface AuthOptions {
+  /** A file of `role:token` lines (re-read by `RunningServer.reload()`, e.g. on SIGHUP). */
+  tokenFile?: string;
+  /** Tokens given directly (e.g. parsed from PHARAOH_TOKENS). */
+  tokens?: TokenEntry[];
+}
 
 export interface ResolvedServerOptions {
   shards: ShardRanges;
@@ -90,6 +117,9 @@ export interface ResolvedServerOptions {
   openConcurrency: number;
   shutdownTimeoutMs: number;
   obeliskFs: FileLayerOption | undefined;
+  tls: Required<TlsOptions> | undefined;
+  auth: { tokenFile: string | undefined; tokens: TokenEntry[] };
+  insecure: boolean;
 }
 
 function bad(message: string): ServerError {
@@ -153,5 +183,23 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     openConcurrency: int('openConcurrency', options.openConcurrency ?? DEFAULT_OPEN_CONCURRENCY, 1, 1024),
     shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
     obeliskFs: options.obeliskFs,
+    tls: parseTls(options.tls),
+    auth: parseAuth(options.auth),
+    insecure: options.insecure === true,
   };
+}
+
+function parseTls(tls: TlsOptions | undefined): Required<TlsOptions> | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== 'object' || tls === null) throw bad('tls must be { certFile, keyFile }');
+  if (typeof tls.certFile !== 'string' || tls.certFile === '') throw bad('tls.certFile must be a path to a PEM certificate');
+  if (typeof tls.keyFile !== 'string' || tls.keyFile === '') throw bad('tls.keyFile must be a path to a PEM private key');
+  return { certFile: resolve(tls.certFile), keyFile: resolve(tls.keyFile), http: tls.http !== false };
+}
+
+function parseAuth(auth: AuthOptions | undefined): { tokenFile: string | undefined; tokens: TokenEntry[] } {
+  if (auth === undefined) return { tokenFile: undefined, tokens: [] };
+  if (auth.tokenFile !== undefined && (typeof auth.tokenFile !== 'string' || auth.tokenFile === '')) throw bad('auth.tokenFile must be a path');
+  if (auth.tokens !== undefined && !Array.isArray(auth.tokens)) throw bad('auth.tokens must be a list of { role, token }');
+  return { tokenFile: auth.tokenFile === undefined ? undefined : resolve(auth.tokenFile), tokens: [...(auth.tokens ?? [])] };
 }

@@ -1,15 +1,17 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CLOSE_CODES, SERVICES, SHARD_COUNT, formatShardRanges } from '@pharaoh/protocol';
+import type { AdminInfo, Role } from '@pharaoh/protocol';
+import { TokenStore, isLoopbackHost } from './auth.js';
+import type { AuthResult } from './auth.js';
 import { Connection } from './connection.js';
 import { Dispatcher } from './dispatch.js';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
-import { encodeHello } from './hello.js';
+import { SERVER_NAME, encodeHello } from './hello.js';
 import { createOpsServer } from './http.js';
 import type { Readiness } from './http.js';
 import { ServerMetrics } from './metrics.js';
@@ -18,6 +20,8 @@ import { resolveServerOptions } from './options.js';
 import type { ResolvedServerOptions } from './options.js';
 import { openShards } from './shards.js';
 import type { HostedShard } from './shards.js';
+import { createPortServer, readTls, setTls } from './tls.js';
+import type { TlsMaterial } from './tls.js';
 import type { RunningServer, ServerOptions, ServiceDefinition } from './types.js';
 
 /** After in-flight requests were answered, how long peers get to finish the close handshake. */
@@ -58,6 +62,10 @@ export async function startServer<S>(def: ServiceDefinition<S>, options: ServerO
   checkDefinition(def as ServiceDefinition<unknown>);
   const opts = resolveServerOptions(options);
   const logger = (opts.logger ?? pino({ level: opts.logLevel })).child({ service: def.name });
+  // Checked before any shard is locked: a refused start leaves nothing behind.
+  const tokens = new TokenStore(opts.auth.tokenFile, opts.auth.tokens);
+  checkExposure(opts, tokens, logger);
+  const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
   const started = performance.now();
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
   const metrics = new ServerMetrics(def.name, () => generatorTotals(byId));
@@ -65,11 +73,30 @@ export async function startServer<S>(def: ServiceDefinition<S>, options: ServerO
   for (const [id, s] of hosted) byId[id] = s;
   const openMs = performance.now() - started;
   try {
-    return await listenAll(def, opts, byId, metrics, logger, openMs);
+    return await listenAll(def, { opts, byId, metrics, logger, openMs, tokens, tls });
   } catch (err) {
     await Promise.all([...hosted.values()].map((s) => s.close(def)));
     throw err;
   }
+}
+
+/**
+ * The safe-default rule: a process reachable from other hosts must demand a
+ * token, unless the operator said `insecure` explicitly. Tokens without TLS on
+ * such a host travel in clear text: allowed (TLS may end at a proxy), but warned.
+ */
+function checkExposure(opts: ResolvedServerOptions, tokens: TokenStore, logger: Logger): void {
+  if (isLoopbackHost(opts.host)) return;
+  if (!tokens.enabled && !opts.insecure) {
+    throw new ServerError(
+      SERVER_ERROR_CODES.INSECURE_LISTEN,
+      `refusing to listen on ${opts.host} without authentication: anyone who can reach this address could issue IDs, ` +
+        'abort transactions and fence sessions. Configure tokens (--token-file / PHARAOH_TOKEN_FILE, or PHARAOH_TOKENS), ' +
+        'listen on 127.0.0.1, or pass --insecure (PHARAOH_INSECURE=1) to accept the risk',
+    );
+  }
+  if (!tokens.enabled) logger.warn({ host: opts.host }, 'listening on a non-loopback address WITHOUT authentication (--insecure)');
+  else if (opts.tls === undefined) logger.warn({ host: opts.host }, 'tokens will cross the network in clear text: no TLS configured');
 }
 
 function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>): GeneratorTotals {
@@ -84,32 +111,54 @@ function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>
   return t;
 }
 
-async function listenAll<S>(
-  def: ServiceDefinition<S>,
-  opts: ResolvedServerOptions,
-  byId: Array<HostedShard<S> | undefined>,
-  metrics: ServerMetrics,
-  logger: Logger,
-  openMs: number,
-): Promise<RunningServer> {
+interface Listening<S> {
+  opts: ResolvedServerOptions;
+  byId: Array<HostedShard<S> | undefined>;
+  metrics: ServerMetrics;
+  logger: Logger;
+  openMs: number;
+  tokens: TokenStore;
+  tls: TlsMaterial | undefined;
+}
+
+async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise<RunningServer> {
+  const { opts, byId, metrics, logger, openMs, tokens } = l;
+  const startedAt = performance.now();
   const dispatcher = new Dispatcher<S>(def, byId, opts, metrics, logger);
   const hello = encodeHello(def.name, opts.shards, def.layout, opts.limits);
   const connections = new Set<Connection>();
   let closing = false;
 
+  /** undefined when authentication is off; failures are counted and logged (never the token). */
+  const authorize = (req: IncomingMessage): AuthResult | undefined => {
+    if (!tokens.enabled) return undefined;
+    const r = tokens.check(req.headers.authorization);
+    if (!r.ok) {
+      metrics.authFailed(r.reason);
+      logger.warn({ reason: r.reason, remote: req.socket.remoteAddress, path: (req.url ?? '').split('?')[0] }, 'authentication failed');
+    }
+    return r;
+  };
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-  const wsHttp = createServer((_req, res) => {
+  const wsHttp = createPortServer(l.tls, (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('this port speaks WebSocket only\n');
   });
-  wsHttp.on('upgrade', (req, socket: Socket, head) => {
+  wsHttp.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (closing || connections.size >= opts.limits.maxConnections) {
       metrics.rejected(closing ? 'shutting_down' : 'connection_limit');
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const auth = authorize(req);
+    if (auth !== undefined && !auth.ok) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="pharaoh"\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const role: Role = auth === undefined ? 'admin' : auth.role;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(ws, dispatcher as Dispatcher<unknown>, opts.limits, metrics, logger);
+      const conn = new Connection(ws, dispatcher as Dispatcher<unknown>, opts.limits, metrics, logger, role);
       connections.add(conn);
       metrics.connections.inc();
       metrics.connectionsTotal.inc();
@@ -126,7 +175,21 @@ async function listenAll<S>(
     for (const id of opts.shardIds) if (!byId[id]!.available) unavailable.push(id);
     return { ready: !closing && unavailable.length === 0, closing, unavailable };
   };
-  const ops = createOpsServer(metrics, readiness, logger);
+  dispatcher.adminInfo = (): AdminInfo => ({
+    service: def.name,
+    server: SERVER_NAME,
+    pid: process.pid,
+    uptimeMs: Math.round(performance.now() - startedAt),
+    shards: opts.shards,
+    unavailable: readiness().unavailable,
+    connections: connections.size,
+    inFlight: dispatcher.inFlight,
+    limits: { ...opts.limits },
+    tls: l.tls !== undefined,
+    auth: tokens.enabled,
+  });
+  const opsTls = opts.tls?.http === false ? undefined : l.tls;
+  const ops = createOpsServer(metrics, readiness, logger, authorize, opsTls);
   let port: number;
   let httpPort: number;
   try {
@@ -143,11 +206,36 @@ async function listenAll<S>(
   ops.on('error', (err) => logger.error({ err }, 'HTTP port error'));
   wsHttp.on('clientError', (_err, socket) => socket.destroy());
   const heartbeat = opts.limits.pingIntervalMs > 0 ? setInterval(() => ping(connections), opts.limits.pingIntervalMs).unref() : undefined;
-  const url = `ws://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  const idleMs = opts.limits.idleTimeoutMs;
+  // One sweep for all connections instead of a timer per connection reset on every request.
+  const idleSweep = idleMs > 0 ? setInterval(() => closeIdle(connections, idleMs, metrics), Math.max(10, Math.min(idleMs / 4, 5_000))).unref() : undefined;
+  const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `${l.tls ? 'wss' : 'ws'}://${hostPart}:${port}`;
+  const httpUrl = `${opsTls ? 'https' : 'http'}://${hostPart}:${httpPort}`;
   logger.info(
-    { port, httpPort, url, host: opts.host, shards: formatShardRanges(opts.shards), shardCount: opts.shardIds.length, openMs: Math.round(openMs) },
+    {
+      port,
+      httpPort,
+      url,
+      httpUrl,
+      host: opts.host,
+      tls: l.tls !== undefined,
+      auth: tokens.enabled ? `${tokens.size} token(s)` : 'off',
+      shards: formatShardRanges(opts.shards),
+      shardCount: opts.shardIds.length,
+      openMs: Math.round(openMs),
+    },
     'listening',
   );
+  const reload = (): void => {
+    const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
+    tokens.reload();
+    if (tls !== undefined) {
+      setTls(wsHttp, tls);
+      if (opsTls !== undefined) setTls(ops, tls);
+    }
+    logger.info({ tokens: tokens.size, tls: tls !== undefined }, 'reloaded tokens and TLS certificate');
+  };
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -155,6 +243,7 @@ async function listenAll<S>(
       closing = true;
       dispatcher.closing = true;
       if (heartbeat) clearInterval(heartbeat);
+      if (idleSweep) clearInterval(idleSweep);
       wsHttp.close();
       logger.info({ inFlight: dispatcher.inFlight }, 'shutting down: answering in-flight requests');
       const drained = await Promise.race([dispatcher.whenIdle().then(() => true), delay(opts.shutdownTimeoutMs).then(() => false)]);
@@ -168,7 +257,18 @@ async function listenAll<S>(
     })();
     return closed;
   };
-  return { port, httpPort, url, shards: opts.shards, openMs, close };
+  return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, reload, close };
+}
+
+/** Close connections that sent no request for `idleMs` and wait for no answer. */
+function closeIdle(connections: Set<Connection>, idleMs: number, metrics: ServerMetrics): void {
+  const now = performance.now();
+  for (const c of connections) {
+    if (c.inFlight === 0 && now - c.lastActive >= idleMs && c.ws.readyState === 1) {
+      metrics.rejected('idle_timeout');
+      c.close(CLOSE_CODES.NORMAL, 'idle timeout');
+    }
+  }
 }
 
 function ping(connections: Set<Connection>): void {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { IdGenerator, Layout } from '@pharaoh/snowflake';
 import type { OpName, OpResults, RequestArgs, ServiceName, ShardRanges } from '@pharaoh/protocol';
-import type { ResolvedServerOptions, ServerLimits, Clock, FileLayerOption } from './options.js';
+import type { ResolvedServerOptions, ServerLimits, Clock, FileLayerOption, TlsOptions, AuthOptions } from './options.js';
 
 export type { Logger };
 
@@ -94,16 +94,34 @@ export interface ServerOptions {
   shutdownTimeoutMs?: number;
   /** Test-only: the file layer every shard's Obelisk uses (e.g. obelisk's SimulatedDisk). */
   obeliskFs?: FileLayerOption;
+  /** Serve wss:// (and https:// on the HTTP port) with this certificate. */
+  tls?: TlsOptions;
+  /** Bearer tokens; when none is configured, every connection may do everything. */
+  auth?: AuthOptions;
+  /**
+   * Allow listening on a non-loopback host without any token. Without it, such a
+   * start is refused: anyone who can reach the port could begin and abort
+   * transactions, fence sessions and exhaust shards.
+   */
+  insecure?: boolean;
 }
 
 export interface RunningServer {
   port: number;
   httpPort: number;
-  /** ws://host:port */
+  /** ws://host:port, or wss:// with TLS */
   url: string;
+  /** http(s)://host:httpPort */
+  httpUrl: string;
   shards: ShardRanges;
   /** How long opening every hosted shard took at start (ms). */
   openMs: number;
+  /**
+   * Re-read the token file and the TLS certificate and key (SIGHUP). New
+   * connections use the new ones; open connections stay. Throws (keeping the
+   * old ones) if a file is unreadable or malformed.
+   */
+  reload(): void;
   /** Graceful: stop accepting, answer in-flight requests, close shards, release locks. Idempotent. */
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * batching or retries) so tests control exactly what goes on the wire.
  */
 import { WebSocket } from 'ws';
+import type { ClientOptions } from 'ws';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import type { HelloFrame } from '@pharaoh/protocol';
 
@@ -43,9 +44,10 @@ export class RawClient {
     });
   }
 
-  static connect(url: string, timeoutMs = 10_000): Promise<RawClient> {
+  /** `options`: ws client options, e.g. `{ headers: { authorization: 'Bearer …' }, ca }`. */
+  static connect(url: string, timeoutMs = 10_000, options: ClientOptions = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, options);
       const timer = setTimeout(() => {
         ws.terminate();
         reject(new Error(`no hello from ${url} within ${timeoutMs} ms`));
