@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseFleet } from '../tools/cli/src/fleet-file.js';
 import type { FleetMember } from '../tools/cli/src/fleet-file.js';
 import { exited, probeReady, spawnMember, TSX_IMPORT } from '../tools/cli/src/fleet/child.js';
-import { freePort } from '../tools/cli/src/fleet/preflight.js';
+import { freePorts } from '../tools/cli/src/fleet/preflight.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -23,7 +23,7 @@ const RESTARTS = QUICK ? 1 : 3;
 const DIR = join(REPO_ROOT, '.tmp', `bench-fleet-${process.pid}`);
 
 async function member(dataDir: string, shards: number): Promise<FleetMember> {
-  const [ws, http] = [await freePort(), await freePort()];
+  const [ws, http] = await freePorts(2);
   const file = { data: dataDir, services: { tso: [{ endpoint: `ws://127.0.0.1:${ws}`, http: `http://127.0.0.1:${http}`, shards: `0-${shards - 1}` }] } };
   return parseFleet(file, { source: 'bench', baseDir: DIR }).members[0]!;
 }

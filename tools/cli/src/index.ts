@@ -29,7 +29,7 @@ export type { MemberStatus } from './fleet/status.js';
 export { fleetDown } from './fleet/down.js';
 export { FleetSupervisor, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from './fleet/supervisor.js';
 export type { SupervisorOptions } from './fleet/supervisor.js';
-export { freePort } from './fleet/preflight.js';
+export { freePort, freePorts } from './fleet/preflight.js';
 export { runChaos, DEFAULT_CHAOS_OPTIONS } from './chaos/run.js';
 export type { ChaosOptions, ChaosSummary } from './chaos/run.js';
 export { runChecks, CLOCK_GAP_MS } from './chaos/check.js';

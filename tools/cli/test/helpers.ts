@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shardForKey } from '@pharaoh/protocol';
-import { freePort } from '../src/fleet/preflight.js';
+import { freePorts } from '../src/fleet/preflight.js';
 
 export const BIN = fileURLToPath(new URL('../bin/pharaoh.mjs', import.meta.url));
 
@@ -36,8 +36,9 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number 
 
 /** A small fleet on free loopback ports: tso split over two processes, txcoord and session-mgr one each. */
 export async function writeSmallFleet(dir: string, data = 'data', name = 'fleet.json'): Promise<{ path: string; file: any }> {
+  const ports = await freePorts(8);
   const ep = async () => {
-    const [ws, http] = [await freePort(), await freePort()];
+    const [ws, http] = [ports.pop()!, ports.pop()!];
     return { endpoint: `ws://127.0.0.1:${ws}`, http: `http://127.0.0.1:${http}` };
   };
   const file = {

@@ -8,7 +8,7 @@ import { SERVICES, shardForKey } from '@pharaoh/protocol';
 import type { ServiceName } from '@pharaoh/protocol';
 import { parseFleet } from '../fleet-file.js';
 import type { Fleet, FleetFile } from '../fleet-file.js';
-import { freePort } from '../fleet/preflight.js';
+import { freePorts } from '../fleet/preflight.js';
 import type { Issue } from './check.js';
 
 export const SPACE_OF: Record<ServiceName, Issue['space']> = { tso: 'ts', txcoord: 'tx', 'session-mgr': 'session' };
@@ -16,12 +16,13 @@ export const SPACE_OF: Record<ServiceName, Issue['space']> = { tso: 'ts', txcoor
 /** Write `<dir>/fleet.json` and return the validated fleet. */
 export async function writeChaosFleet(dir: string, procsPerService: number, shardsPerService: number): Promise<{ fleet: Fleet; path: string }> {
   const services: FleetFile['services'] = {};
+  const ports = await freePorts(SERVICES.length * procsPerService * 2);
   for (const service of SERVICES) {
     services[service] = [];
     for (let p = 0; p < procsPerService; p++) {
       const lo = Math.floor((p * shardsPerService) / procsPerService);
       const hi = Math.floor(((p + 1) * shardsPerService) / procsPerService) - 1;
-      const [ws, http] = [await freePort(), await freePort()];
+      const [ws, http] = [ports.pop()!, ports.pop()!];
       services[service]!.push({ endpoint: `ws://127.0.0.1:${ws}`, http: `http://127.0.0.1:${http}`, shards: `${lo}-${hi}` });
     }
   }

@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { CliError, CLI_ERROR_CODES } from '../errors.js';
 import type { Fleet } from '../fleet-file.js';
@@ -28,6 +29,31 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `count` distinct ports the OS reports free right now. All are held open until
+ * every one is chosen: releasing each at once lets the OS hand the same port
+ * out twice in a row.
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen({ host, port: 0 }, () => resolve());
+      });
+    }
+    return servers.map((srv) => {
+      const addr = srv.address();
+      return typeof addr === 'object' && addr ? addr.port : 0;
+    });
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  }
 }
 
 /** Refuse to start when any port of the fleet is taken, naming the process entry and the port. */
