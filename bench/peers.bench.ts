@@ -197,7 +197,7 @@ function tableFor(rep: PeerReport, c: number): string[] {
     const safe = r.crashSafe ? 'yes' : '**NO**';
     const err = r.errors ? ` (${r.errors} errors)` : '';
     out.push(
-      `| ${r.label}${err} | ${safe} | ${r.idsPerCall} | ${fmt(r.callsPerSec)} | ${fmt(r.idsPerSec)} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} | ${ratio(r.idsPerSec, base)} | ${r.windowWaits === undefined ? '' : fmt(r.windowWaits)} |`,
+      `| ${r.label}${err} | ${safe} | ${r.idsPerCall} | ${fmt(r.callsPerSec)} | ${fmt(r.idsPerSec)} | ${fmtUs(r.p50Us)} | ${fmtUs(r.p99Us)} | ${ratio(r.idsPerSec, base)} | ${r.windowWaits === undefined ? '' : Number.isFinite(r.windowWaits) ? fmt(r.windowWaits) : '?'} |`,
     );
   }
   return [...out, ''];

@@ -105,7 +105,9 @@ export async function loadClient(): Promise<ConnectClient | string> {
 /** Sum of a Prometheus counter on a service's /metrics (all label sets), or NaN. */
 export async function metricTotal(httpUrl: string, name: string): Promise<number> {
   try {
-    const text = await (await fetch(`${httpUrl}/metrics`)).text();
+    const res = await fetch(`${httpUrl}/metrics`);
+    if (!res.ok) return NaN; // e.g. /metrics restricted to an admin token
+    const text = await res.text();
     let sum = 0;
     for (const line of text.split('\n')) if (line.startsWith(name) && /^[\w]+(\{[^}]*\})? /.test(line)) sum += Number(line.split(' ').pop());
     return sum;
