@@ -9,12 +9,22 @@ import type { ServerMetrics } from './metrics.js';
 import type { ServerLimits } from './options.js';
 
 /**
+ * Frames one connection may have handled in one event-loop turn. Beyond it the
+ * rest of what was already read waits for the next turn (and reading pauses),
+ * so a connection that sends thousands of frames in one TCP read cannot hold
+ * the event loop while other connections wait: ~256 cheap requests is ~1 ms.
+ */
+export const FRAMES_PER_TURN = 256;
+
+/**
  * One client connection. Reads binary frames, hands them to the dispatcher,
  * writes answers. Two ways it protects the process from a peer:
  * - back-pressure: while more than `highWaterBytes` of answers wait in the
  *   socket's send buffer, it stops reading (the peer's requests pile up in
  *   TCP, not in our memory), and resumes once the buffer drains;
- * - answers written in one event-loop turn are corked into one `writev`.
+ * - answers written in one event-loop turn are corked into one `writev`;
+ * - fairness: at most FRAMES_PER_TURN frames per event-loop turn, the rest of
+ *   a burst is handled on later turns, interleaved with other connections.
  */
 export class Connection implements ReplyTarget {
   inFlight = 0;
@@ -23,7 +33,21 @@ export class Connection implements ReplyTarget {
   /** performance.now() of the last request (or of the upgrade): the idle timeout counts from here. */
   lastActive = performance.now();
   private corked = false;
+  /** Reading paused because the peer does not read its answers. */
   private paused = false;
+  /** Frames handled in this turn (reset by `endTurn` on the next turn). */
+  private turnFrames = 0;
+  /** Frames read but not yet handled (a burst beyond FRAMES_PER_TURN), in arrival order. */
+  private backlog: Array<{ data: Buffer; isBinary: boolean }> = [];
+  private readonly endTurn = (): void => {
+    this.turnFrames = 0;
+    if (this.backlog.length === 0) return;
+    const batch = this.backlog.splice(0, FRAMES_PER_TURN);
+    this.turnFrames = batch.length;
+    setImmediate(this.endTurn);
+    for (const f of batch) this.handleFrame(f.data, f.isBinary);
+    if (this.backlog.length === 0 && !this.paused && this.ws.readyState === 1) this.ws.resume();
+  };
   private readonly socket: Socket;
   /**
    * Pause threshold: at least the socket's own high-water mark, so that when we
@@ -38,7 +62,7 @@ export class Connection implements ReplyTarget {
     if (!this.paused) return;
     this.paused = false;
     this.metrics.pausedConnections.dec();
-    this.ws.resume();
+    if (this.backlog.length === 0) this.ws.resume();
   };
 
   constructor(
@@ -67,6 +91,18 @@ export class Connection implements ReplyTarget {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.backlog.length > 0 || this.turnFrames >= FRAMES_PER_TURN) {
+      // Over budget for this turn: keep the frame (in order) and stop reading until the backlog is handled.
+      // ws delivers the rest of the current read synchronously, so the backlog is bounded by one read.
+      if (this.backlog.length === 0) this.ws.pause();
+      this.backlog.push({ data, isBinary });
+      return;
+    }
+    if (this.turnFrames++ === 0) setImmediate(this.endTurn);
+    this.handleFrame(data, isBinary);
+  }
+
+  private handleFrame(data: Buffer, isBinary: boolean): void {
     // After we started closing, ws may still deliver frames that arrived in the same read.
     if (this.ws.readyState !== 1 /* OPEN */) return;
     this.lastActive = performance.now();
