@@ -14,7 +14,8 @@ export {
   parseClientOptions,
   backoffDelay,
 } from './options.js';
-export type { ClientOptions, ResolvedOptions, ReconnectOptions, Policy, Clock, Logger } from './options.js';
+export type { ClientOptions, ClientTlsOptions, ResolvedOptions, ReconnectOptions, Policy, Clock, Logger } from './options.js';
+export { createWsTransport } from './transport.js';
 export type { StatusEvent, StatusListener } from './status.js';
 export type { Transport, TransportSocket, SocketHandlers } from './transport.js';
 export {

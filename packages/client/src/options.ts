@@ -25,9 +25,17 @@ export const DEFAULT_RECONNECT = { initialMs: 100, maxMs: 5_000, jitter: 0.5 } a
 export const DEFAULT_RETRY_DELAY_MS = 25;
 /** How long a shard that answered SHARD_UNAVAILABLE is skipped by fresh-ID calls. */
 export const DEFAULT_SHARD_QUARANTINE_MS = 1_000;
-export const DEFAULT_POLICY: Policy = 'round-robin';
+/**
+ * Keyless calls stick to one healthy "home" shard per service, picked at random,
+ * and move only when it fails. Why the default: batching coalesces per shard, and
+ * a shard's durable time window (~3 s) stays ahead of the clock only while the
+ * shard is used; spreading a low call rate over 1024 shards makes nearly every
+ * call wait for an fdatasync. Many producers with random homes still spread load.
+ */
+export const DEFAULT_POLICY: Policy = 'sticky';
 
-export type Policy = 'round-robin' | 'least-in-flight';
+export type Policy = 'sticky' | 'round-robin' | 'least-in-flight';
+export const POLICIES: readonly Policy[] = ['sticky', 'round-robin', 'least-in-flight'];
 
 export interface Clock {
   /** Monotonic milliseconds. */
@@ -60,7 +68,22 @@ export interface ReconnectOptions {
   jitter?: number;
 }
 
+/** TLS settings for `wss://` endpoints (passed to Node's TLS client). */
+export interface ClientTlsOptions {
+  /** CA certificate(s) in PEM to trust instead of Node's default bundle (e.g. a private CA, or a self-signed server certificate). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate and key in PEM, for servers behind a proxy that checks them (Pharaoh itself does not). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
 export interface ClientOptions {
+  /**
+   * Bearer token sent as `Authorization: Bearer <token>` on every connection's
+   * upgrade. A server with authentication on answers HTTP 401 without it.
+   */
+  token?: string;
+  tls?: ClientTlsOptions;
   timeoutMs?: number;
   connectTimeoutMs?: number;
   policy?: Policy;
@@ -80,6 +103,8 @@ export interface ClientOptions {
 }
 
 export interface ResolvedOptions {
+  token: string | undefined;
+  tls: ClientTlsOptions | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
   policy: Policy;
@@ -106,10 +131,17 @@ export function parseClientOptions(o: ClientOptions = {}): ResolvedOptions {
     throw new InvalidArgumentError(`reconnect.maxMs (${reconnect.maxMs}) must be >= reconnect.initialMs (${reconnect.initialMs})`);
   }
   const policy = o.policy ?? DEFAULT_POLICY;
-  if (policy !== 'round-robin' && policy !== 'least-in-flight') {
-    throw new InvalidArgumentError(`policy must be 'round-robin' or 'least-in-flight', got ${String(policy)}`);
+  if (!POLICIES.includes(policy)) {
+    throw new InvalidArgumentError(`policy must be one of ${POLICIES.join(', ')}, got ${String(policy)}`);
   }
+  if (o.token !== undefined && (typeof o.token !== 'string' || !/^[\x21-\x7e]+$/.test(o.token))) {
+    // Printable ASCII without spaces: anything else would break (or inject into) the HTTP header.
+    throw new InvalidArgumentError('token must be a non-empty string of printable ASCII without spaces');
+  }
+  if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new InvalidArgumentError('tls must be an object like { ca }');
   return {
+    token: o.token,
+    tls: o.tls,
     timeoutMs: int('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 3_600_000),
     connectTimeoutMs: int('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000),
     policy,

@@ -20,7 +20,7 @@ import type { EndpointClaim } from './fleet.js';
 import type { ResolvedOptions } from './options.js';
 import { ShardMap, type OwnershipChange } from './shard-map.js';
 import type { StatusHub } from './status.js';
-import { wsTransport } from './transport.js';
+import { createWsTransport } from './transport.js';
 
 /** A non-batched request: which shard (fixed or picked per attempt) and what to send. */
 export interface OpSpec {
@@ -78,7 +78,7 @@ export class Router {
     readonly opts: ResolvedOptions,
     private readonly status: StatusHub,
   ) {
-    this.maps = Object.fromEntries(SERVICES.map((s) => [s, new ShardMap(s, opts.clock)])) as Record<ServiceName, ShardMap>;
+    this.maps = Object.fromEntries(SERVICES.map((s) => [s, new ShardMap(s, opts.clock, opts.random)])) as Record<ServiceName, ShardMap>;
     this.calls = new Deadlines<CallEntry>(opts.clock, opts.timeoutMs);
   }
 
@@ -88,7 +88,7 @@ export class Router {
 
   /** Add endpoints (with fleet-file claims when known) and start connecting. */
   addEndpoints(claims: Array<{ endpoint: string; service?: ServiceName; shards?: ShardRanges }>): void {
-    const transport = this.opts.transport ?? wsTransport;
+    const transport = this.opts.transport ?? createWsTransport({ token: this.opts.token, tls: this.opts.tls });
     for (const c of claims) {
       if (this.conns.some((x) => x.url === c.endpoint)) continue;
       const conn = new Connection(c.endpoint, this.opts, transport, this.events);

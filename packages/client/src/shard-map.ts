@@ -39,10 +39,13 @@ export class ShardMap {
   /** The cached healthy list is stale from this time on (a quarantine ends). */
   private healthyValidUntil = Infinity;
   private rr = 0;
+  /** The sticky policy's shard for keyless calls, while it stays healthy. */
+  private home: number | undefined;
 
   constructor(
     readonly service: ServiceName,
     private readonly clock: Clock,
+    private readonly random: () => number = Math.random,
   ) {
     this.layout = DEFAULT_LAYOUTS[service];
   }
@@ -132,13 +135,22 @@ export class ShardMap {
 
   /**
    * Pick a shard for a fresh-ID call by `policy`, or undefined if none is
-   * healthy. Round-robin rotates over healthy shards; least-in-flight picks the
+   * healthy. Sticky keeps one random healthy shard until it is no longer
+   * healthy; round-robin rotates over healthy shards; least-in-flight picks the
    * connection with the fewest requests in flight, then rotates among its shards.
    */
   pick(policy: Policy): number | undefined {
     this.refreshHealthy();
     const shards = this.healthy!;
     if (shards.length === 0) return undefined;
+    if (policy === 'sticky') {
+      const home = this.home;
+      if (home !== undefined && this.owners[home]?.isOpen === true && this.quarantinedUntil[home]! <= this.clock.now()) {
+        return home;
+      }
+      this.home = shards[Math.min(shards.length - 1, Math.floor(this.random() * shards.length))];
+      return this.home;
+    }
     this.rr = (this.rr + 1) % 0x7fff_ffff;
     if (policy === 'round-robin') return shards[this.rr % shards.length];
     let best: Connection | undefined;

@@ -31,9 +31,9 @@ export function tempDir(): string {
 }
 
 /** Start `service` hosting `shards`; `port` 0 = any free port. Resolves once it prints its listening line. */
-export function startApp(service: ServiceName, shards: string, dataDir: string, port = 0): Promise<App> {
+export function startApp(service: ServiceName, shards: string, dataDir: string, port = 0, extra: string[] = []): Promise<App> {
   const main = join(REPO_ROOT, 'apps', service, 'src', 'main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', String(port), '--http-port', '0', '--shards', shards, '--data', dataDir, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', String(port), '--http-port', '0', '--shards', shards, '--data', dataDir, '--log-level', 'warn', ...extra], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -44,7 +44,7 @@ export function startApp(service: ServiceName, shards: string, dataDir: string, 
     const timer = setTimeout(() => reject(new Error(`${service} did not listen within 45 s: ${err}`)), 45_000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /listening on (ws:\/\/[\d.]+:(\d+)).*?(http:\/\/[\d.]+:\d+)/.exec(err);
+      const m = /listening on (wss?:\/\/[\d.]+:(\d+)).*?(https?:\/\/[\d.]+:\d+)/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolve({ service, shards, dataDir, port: Number(m[2]), url: m[1]!, http: m[3]!, child });

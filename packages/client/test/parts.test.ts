@@ -56,7 +56,7 @@ describe('options', () => {
     const o = parseClientOptions();
     expect(o.timeoutMs).toBe(DEFAULT_TIMEOUT_MS);
     expect(o.batchWindowMs).toBe(DEFAULT_BATCH_WINDOW_MS);
-    expect(o.policy).toBe('round-robin');
+    expect(o.policy).toBe('sticky');
   });
 
   it('refuses bad options naming the option', () => {

@@ -72,11 +72,34 @@ describe('routing', () => {
     }
   });
 
-  it('spreads keyless batches over the shards round-robin, and keeps the IDs increasing', async () => {
+  it('by default keeps keyless calls on one home shard while it is healthy, then moves and stays monotonic', async () => {
     r = await rig([
       { service: 'tso', shards: [[0, 1]] },
       { service: 'tso', shards: [[2, 3]] },
     ]);
+    const ids: bigint[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await r.client.tso.next());
+    const home = TSO_LAYOUT.shardOf(ids[0]!);
+    expect(new Set(ids.map((id) => TSO_LAYOUT.shardOf(id)))).toEqual(new Set([home]));
+    // The home shard's storage fails: it answers SHARD_UNAVAILABLE and is quarantined.
+    const owner = r.nodes.get(home < 2 ? 'ws://fake-0' : 'ws://fake-1')!;
+    owner.intercept = (req) => (req.op === 'ts.get' && req.shard === home ? { code: 'SHARD_UNAVAILABLE' } : undefined);
+    const after: bigint[] = [];
+    for (let i = 0; i < 8; i++) after.push(await r.client.tso.next());
+    const moved = new Set(after.map((id) => TSO_LAYOUT.shardOf(id)));
+    expect(moved.size).toBe(1);
+    expect(moved.has(home)).toBe(false);
+    expectIncreasing([...ids, ...after]);
+  });
+
+  it('with round-robin, spreads keyless batches over the shards and keeps the IDs increasing', async () => {
+    r = await rig(
+      [
+        { service: 'tso', shards: [[0, 1]] },
+        { service: 'tso', shards: [[2, 3]] },
+      ],
+      { policy: 'round-robin' },
+    );
     const ids: bigint[] = [];
     for (let i = 0; i < 8; i++) ids.push(await r.client.tso.next());
     const shards = ids.map((id) => TSO_LAYOUT.shardOf(id));

@@ -22,7 +22,11 @@ describe('over real WebSockets', () => {
   it('keeps fresh-ID calls succeeding and increasing while an endpoint is killed and restarted', async () => {
     const a = await fake([[0, 511]]);
     const b = await fake([[512, 1023]]);
-    const client = await PharaohClient.connect({ endpoints: [a.url, b.url] }, { reconnect: { initialMs: 20, maxMs: 200, jitter: 0.5 } });
+    // random() = 0: the default sticky policy homes on shard 0, hosted by the endpoint we kill.
+    const client = await PharaohClient.connect(
+      { endpoints: [a.url, b.url] },
+      { reconnect: { initialMs: 20, maxMs: 200, jitter: 0.5 }, random: () => 0 },
+    );
     cleanup.push(() => client.close());
     const events: StatusEvent[] = [];
     client.on('status', (e) => events.push(e));
