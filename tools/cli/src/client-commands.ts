@@ -3,8 +3,9 @@
  * through @pharaoh/client against the default fleet, a fleet file, or
  * explicit endpoints.
  */
+import { readFileSync } from 'node:fs';
 import { ConnectError, PharaohClient } from '@pharaoh/client';
-import type { FleetSource } from '@pharaoh/client';
+import type { ClientOptions, FleetSource } from '@pharaoh/client';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { parseId } from './decode.js';
 import { DEFAULT_FLEET_SOURCE, loadFleet } from './fleet-file.js';
@@ -13,7 +14,41 @@ export interface TargetOptions {
   fleet?: string;
   endpoint?: string[];
   timeout?: number;
+  /** File holding the bearer token (its first non-comment line; a `role:` prefix is ignored). Else PHARAOH_TOKEN. */
+  tokenFile?: string;
+  /** PEM CA bundle to trust for wss:// endpoints. Else PHARAOH_CA_FILE. */
+  caFile?: string;
   print?: (line: string) => void;
+}
+
+function readOrFail(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Token and TLS options for the client: `--token-file` or PHARAOH_TOKEN,
+ * `--ca-file` or PHARAOH_CA_FILE. The token is never printed.
+ */
+export function authOptions(o: TargetOptions, env: NodeJS.ProcessEnv = process.env): Pick<ClientOptions, 'token' | 'tls'> {
+  const out: Pick<ClientOptions, 'token' | 'tls'> = {};
+  if (o.tokenFile !== undefined) {
+    const line = readOrFail(o.tokenFile, 'token file')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !l.startsWith('#'));
+    if (line === undefined) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `token file ${o.tokenFile} holds no token`);
+    // Accept the server's file format too: `client:<token>` (tokens never contain ':').
+    out.token = line.slice(line.indexOf(':') + 1);
+  } else if (env.PHARAOH_TOKEN !== undefined && env.PHARAOH_TOKEN.trim() !== '') {
+    out.token = env.PHARAOH_TOKEN.trim();
+  }
+  const caFile = o.caFile ?? env.PHARAOH_CA_FILE;
+  if (caFile !== undefined && caFile !== '') out.tls = { ca: readOrFail(caFile, 'CA file') };
+  return out;
 }
 
 /** Where to connect: `--endpoint` URLs, else the `--fleet` file, else the default fleet. */
@@ -26,7 +61,8 @@ export function sourceOf(o: TargetOptions): FleetSource {
 async function withClient<T>(o: TargetOptions, body: (c: PharaohClient) => Promise<T>): Promise<T> {
   let client: PharaohClient;
   try {
-    client = await PharaohClient.connect(sourceOf(o), o.timeout === undefined ? {} : { timeoutMs: o.timeout, connectTimeoutMs: o.timeout });
+    const timeouts = o.timeout === undefined ? {} : { timeoutMs: o.timeout, connectTimeoutMs: o.timeout };
+    client = await PharaohClient.connect(sourceOf(o), { ...timeouts, ...authOptions(o) });
   } catch (err) {
     if (err instanceof ConnectError) {
       const where = o.endpoint?.length ? o.endpoint.join(', ') : (o.fleet ?? DEFAULT_FLEET_SOURCE);

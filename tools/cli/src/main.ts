@@ -155,7 +155,9 @@ function addClientCommands(program: Command): void {
     c
       .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
       .option('--endpoint <url...>', 'endpoint URL(s) instead of a fleet file')
-      .option('--timeout <ms>', 'request timeout', intOption);
+      .option('--timeout <ms>', 'request timeout', intOption)
+      .option('--token-file <file>', 'bearer token file (default: $PHARAOH_TOKEN)')
+      .option('--ca-file <file>', 'PEM CA bundle for wss:// endpoints (default: $PHARAOH_CA_FILE)');
   const client = () => import('./client-commands.js');
   target(program.command('ts').description('get fresh timestamps from the TSO'))
     .option('--count <n>', 'how many timestamps', intOption, 1)
