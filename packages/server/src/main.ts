@@ -100,9 +100,8 @@ function securityOptions(p: Record<string, unknown>): Pick<ServerOptions, 'tls' 
   }
   const inline = process.env.PHARAOH_TOKENS;
   const tokens = inline === undefined || inline.trim() === '' ? [] : parseTokenLines(inline, 'PHARAOH_TOKENS');
-  if (typeof p.tokenFile === 'string' || tokens.length > 0) {
-    out.auth = { tokens, ...(typeof p.tokenFile === 'string' ? { tokenFile: p.tokenFile } : {}) };
-  }
+  const tokenFile = typeof p.tokenFile === 'string' && p.tokenFile.trim() !== '' ? p.tokenFile : undefined;
+  if (tokenFile !== undefined || tokens.length > 0) out.auth = { tokens, ...(tokenFile === undefined ? {} : { tokenFile }) };
   if (isTrue(p.insecure)) out.insecure = true;
   return out;
 }
