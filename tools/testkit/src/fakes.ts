@@ -1,7 +1,8 @@
 /**
- * Test doubles for the table's dependencies: a settable clock and an ID source
- * that behaves like the real generator where the table relies on it (strictly
- * increasing across "restarts", above `after`, ranges of up to n in one unit).
+ * Test doubles for the dependencies of the coordinator tables (txcoord,
+ * session-mgr): a settable clock and an ID source that behaves like the real
+ * generator where a table relies on it (strictly increasing across
+ * "restarts", above `after`, ranges of up to n in one unit).
  */
 import { Journal, SimulatedJournalFs } from '@pharaoh/journal';
 import type { Layout } from '@pharaoh/snowflake';
@@ -79,7 +80,7 @@ export class SimDisk {
   }
 }
 
-/** Expect a promise to reject with a ProtocolError/TxcoordError of `code`. */
+/** The code a promise rejects with ('resolved' if it does not). */
 export async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
