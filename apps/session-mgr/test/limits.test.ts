@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { startServer } from '@pharaoh/server';
 import type { RunningServer } from '@pharaoh/server';
+import { RawClient } from '@pharaoh/testkit';
 import { sessionService } from '../src/index.js';
 
 let server: RunningServer | undefined;
@@ -16,41 +15,17 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** One WebSocket, requests answered in order of ids. */
-async function wire(url: string): Promise<{ call(op: string, args: Record<string, unknown>): Promise<Record<string, any>>; ws: WebSocket }> {
-  const ws = new WebSocket(url);
-  const waiting = new Map<number, (f: Record<string, any>) => void>();
-  let next = 1;
-  await new Promise((resolve, reject) => {
-    ws.once('message', resolve);
-    ws.once('error', reject);
-  });
-  ws.on('message', (d) => {
-    const f = decodeFrame(d as Buffer) as Record<string, any>;
-    waiting.get(f.id)?.(f);
-  });
-  return {
-    ws,
-    call: (op, args) =>
-      new Promise((resolve) => {
-        const id = next++;
-        waiting.set(id, resolve);
-        ws.send(encodeFrame({ id, op, ...args }));
-      }),
-  };
-}
-
 describe('session-mgr limits over the wire', () => {
   it('answers OVERLOADED past maxSessions live sessions on a shard, and opens again after a close', async () => {
     dir = mkdtempSync(join(tmpdir(), 'pharaoh-sesslimits-'));
     server = await startServer(sessionService, { shards: '0-1', dataDir: dir, port: 0, httpPort: 0, logLevel: 'silent', app: { maxSessions: 2 } });
-    const c = await wire(server.url);
-    const a = await c.call('session.open', { shard: 0 });
-    await c.call('session.open', { shard: 0 });
-    expect((await c.call('session.open', { shard: 0 })).err).toMatchObject({ code: 'OVERLOADED' });
-    expect((await c.call('session.open', { shard: 1 })).ok).toBeDefined(); // the limit is per shard
-    expect((await c.call('session.close', { sessionId: a.ok.sessionId, epoch: a.ok.epoch })).ok).toBeDefined();
-    expect((await c.call('session.open', { shard: 0 })).ok).toBeDefined();
-    c.ws.terminate();
+    const c = await RawClient.connect(server.url);
+    const a = await c.ok<{ sessionId: bigint; epoch: number }>('session.open', { shard: 0 });
+    await c.request('session.open', { shard: 0 });
+    expect((await c.request('session.open', { shard: 0 })).err).toMatchObject({ code: 'OVERLOADED' });
+    expect((await c.request('session.open', { shard: 1 })).ok).toBeDefined(); // the limit is per shard
+    expect((await c.request('session.close', { sessionId: a.sessionId, epoch: a.epoch })).ok).toBeDefined();
+    expect((await c.request('session.open', { shard: 0 })).ok).toBeDefined();
+    c.terminate();
   });
 });

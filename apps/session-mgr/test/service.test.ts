@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedJournalFs } from '@pharaoh/journal';
 import { startServer, type RunningServer } from '@pharaoh/server';
+import { RawClient } from '@pharaoh/testkit';
 import { sessionService } from '../src/service.js';
-import { Client } from './harness.js';
 
 let server: RunningServer | undefined;
-let client: Client | undefined;
+let client: RawClient | undefined;
 let dataDir: string | undefined;
 
 afterEach(async () => {
-  client?.close();
+  client?.terminate();
   await server?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   client = server = dataDir = undefined;
@@ -23,13 +23,13 @@ describe('sessionService in the shard host', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'session-svc-'));
     const journalFs = new SimulatedJournalFs();
     server = await startServer(sessionService, { shards: '0-1', dataDir, logLevel: 'silent', app: { journalFs } });
-    client = await Client.connect(server.url);
+    client = await RawClient.connect(server.url);
     const s = await client.ok<{ sessionId: bigint; epoch: number }>('session.open', { shard: 0 });
     expect(await client.ok('session.validate', { sessionId: s.sessionId, epoch: 0 })).toEqual({ status: 'OK' });
 
     journalFs.injectFault({ op: 'datasync', code: 'EIO' });
-    expect((await client.call('session.open', { shard: 0 })).err?.code).toBe('SHARD_UNAVAILABLE');
-    expect((await client.call('session.validate', { sessionId: s.sessionId, epoch: 0 })).err?.code).toBe('SHARD_UNAVAILABLE');
+    expect((await client.request('session.open', { shard: 0 })).err?.code).toBe('SHARD_UNAVAILABLE');
+    expect((await client.request('session.validate', { sessionId: s.sessionId, epoch: 0 })).err?.code).toBe('SHARD_UNAVAILABLE');
 
     const other = await client.ok<{ sessionId: bigint }>('session.open', { shard: 1 });
     expect(await client.ok('session.validate', { sessionId: other.sessionId, epoch: 0 })).toEqual({ status: 'OK' });

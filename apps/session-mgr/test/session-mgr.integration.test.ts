@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
-import { Client, killAll, REPO_ROOT, startApp, stopApp, type RunningApp } from './harness.js';
+import { killAll, RawClient, REPO_ROOT, startApp, stopApp, type RunningApp } from '@pharaoh/testkit';
 
 const MAIN = join(REPO_ROOT, 'apps/session-mgr/src/main.ts');
 const SHARDS = [0, 1, 2, 3];
-const ARGS = ['--shards', '0-3', '--sweep-interval-ms', '50', '--log-level', 'warn'];
+const ARGS = ['--port', '0', '--http-port', '0', '--shards', '0-3', '--sweep-interval-ms', '50', '--log-level', 'warn'];
 
 /** Producer names owned by `shard`. */
 function namesFor(shard: number, n: number, prefix = 'it'): string[] {
@@ -25,16 +25,16 @@ interface Opened {
 
 let dataDir: string;
 let app: RunningApp | undefined;
-let client: Client | undefined;
+let client: RawClient | undefined;
 
-async function start(): Promise<Client> {
+async function start(): Promise<RawClient> {
   app = await startApp(MAIN, [...ARGS, '--data', dataDir]);
-  client = await Client.connect(app.url);
+  client = await RawClient.connect(app.url);
   return client;
 }
 
 async function stopAndClean(): Promise<void> {
-  client?.close();
+  client?.terminate();
   client = undefined;
   await stopApp(app);
   app = undefined;
@@ -45,7 +45,7 @@ afterAll(killAll);
 
 describe('session-mgr over WebSocket', () => {
   // One server for the protocol checks: starting a tsx child costs seconds on a loaded machine.
-  let c: Client;
+  let c: RawClient;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'session-it-'));
     c = await start();
@@ -63,7 +63,7 @@ describe('session-mgr over WebSocket', () => {
     const second = await c.ok<Opened>('session.open', { shard: 2, producer: name, timeoutMs: 20_000 });
     expect(second).toEqual({ sessionId: first.sessionId, epoch: first.epoch + 1, timeoutMs: 20_000 });
     expect(await c.ok('session.validate', { sessionId: first.sessionId, epoch: first.epoch })).toEqual({ status: 'FENCED' });
-    expect((await c.call('session.heartbeat', { sessionId: first.sessionId, epoch: first.epoch })).err?.code).toBe('SESSION_FENCED');
+    expect((await c.request('session.heartbeat', { sessionId: first.sessionId, epoch: first.epoch })).err?.code).toBe('SESSION_FENCED');
     expect(await c.ok('session.heartbeat', { sessionId: second.sessionId, epoch: second.epoch })).toEqual({ timeoutMs: 20_000 });
     expect(await c.ok('session.close', { sessionId: second.sessionId, epoch: second.epoch })).toEqual({});
     expect(await c.ok('session.validate', { sessionId: second.sessionId, epoch: second.epoch })).toEqual({ status: 'UNKNOWN' });
@@ -72,15 +72,15 @@ describe('session-mgr over WebSocket', () => {
 
   it('refuses a producer of another shard (saying which one owns it), foreign shards and IDs, and malformed fields', async () => {
     const foreign = namesFor(9, 1)[0]!;
-    const r = await c.call('session.open', { shard: 2, producer: foreign });
+    const r = await c.request('session.open', { shard: 2, producer: foreign });
     expect(r.err).toMatchObject({ code: 'NOT_OWNER', shard: 9 });
     expect(r.err?.message).toContain('shard 9');
-    expect((await c.call('session.open', { shard: 9, producer: foreign })).err?.code).toBe('NOT_OWNER');
+    expect((await c.request('session.open', { shard: 9, producer: foreign })).err?.code).toBe('NOT_OWNER');
     const foreignId = SESSION_LAYOUT.encode({ time: 1_000, shard: 9, seq: 0 });
-    expect((await c.call('session.validate', { sessionId: foreignId, epoch: 0 })).err?.code).toBe('NOT_OWNER');
-    expect((await c.call('session.validate', { sessionId: 1n, epoch: -1 })).err?.code).toBe('BAD_REQUEST');
-    expect((await c.call('session.open', { shard: 0, producer: '' })).err?.code).toBe('BAD_REQUEST');
-    expect((await c.call('tx.begin', { shard: 0 })).err?.code).toBe('UNKNOWN_OP');
+    expect((await c.request('session.validate', { sessionId: foreignId, epoch: 0 })).err?.code).toBe('NOT_OWNER');
+    expect((await c.request('session.validate', { sessionId: 1n, epoch: -1 })).err?.code).toBe('BAD_REQUEST');
+    expect((await c.request('session.open', { shard: 0, producer: '' })).err?.code).toBe('BAD_REQUEST');
+    expect((await c.request('tx.begin', { shard: 0 })).err?.code).toBe('UNKNOWN_OP');
     expect(await c.ok('session.open', { shard: 0 })).toHaveProperty('sessionId');
   });
 
@@ -92,7 +92,7 @@ describe('session-mgr over WebSocket', () => {
       status = (await c.ok<{ status: string }>('session.validate', { sessionId: s.sessionId, epoch: 0 })).status;
     }
     expect(status).toBe('EXPIRED');
-    expect((await c.call('session.heartbeat', { sessionId: s.sessionId, epoch: 0 })).err?.code).toBe('SESSION_EXPIRED');
+    expect((await c.request('session.heartbeat', { sessionId: s.sessionId, epoch: 0 })).err?.code).toBe('SESSION_EXPIRED');
   });
 
   it('stays up and keeps serving after hundreds of hostile but well-framed requests', async () => {
@@ -103,7 +103,7 @@ describe('session-mgr over WebSocket', () => {
     const ops = ['session.open', 'session.heartbeat', 'session.close', 'session.validate'];
     const replies = [];
     for (let i = 0; i < 400; i++) {
-      replies.push(c.call(ops[i % ops.length]!, { shard: pick(), producer: pick(), timeoutMs: pick(), sessionId: pick(), epoch: pick(), after: pick() }));
+      replies.push(c.request(ops[i % ops.length]!, { shard: pick(), producer: pick(), timeoutMs: pick(), sessionId: pick(), epoch: pick(), after: pick() }));
     }
     const allowed = ['BAD_REQUEST', 'NOT_OWNER', 'SESSION_UNKNOWN', 'SESSION_FENCED', 'SESSION_EXPIRED'];
     for (const r of await Promise.all(replies)) expect(r.ok !== undefined || allowed.includes(r.err!.code)).toBe(true);
@@ -135,7 +135,7 @@ describe('session-mgr across restarts', () => {
       for (let i = 0; !stop && i < 10_000; i++) {
         const named = (w + i) % 3 !== 0;
         const p = producers[(w * 7 + i) % producers.length]!;
-        const r = await c.call('session.open', named ? { shard: p.shard, producer: p.name } : { shard: SHARDS[w % SHARDS.length] });
+        const r = await c.request('session.open', named ? { shard: p.shard, producer: p.name } : { shard: SHARDS[w % SHARDS.length] });
         if (!r.ok) return;
         const o = r.ok as unknown as Opened;
         note(o.sessionId);
@@ -155,7 +155,7 @@ describe('session-mgr across restarts', () => {
     await stopApp(app, 'SIGKILL');
     stop = true;
     await Promise.all(workers);
-    c.close();
+    c.terminate();
 
     const c2 = await start();
     for (const [sessionId, epoch] of epochs) {

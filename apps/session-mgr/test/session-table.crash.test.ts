@@ -4,7 +4,7 @@ import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { SessionTable } from '../src/session-table.js';
 import type { SessionRecord } from '../src/records.js';
-import { FakeClock, FakeIds, SimDisk } from './fakes.js';
+import { FakeClock, FakeIds, SimDisk } from '@pharaoh/testkit';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SHARD = shardForKey('crash-test');

@@ -3,7 +3,7 @@ import { seededRandom } from '@pharaoh/journal';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
 import { TxTable } from '../src/tx-table.js';
 import type { TxRecord } from '../src/records.js';
-import { FakeClock, FakeIds, SimDisk } from './fakes.js';
+import { FakeClock, FakeIds, SimDisk } from '@pharaoh/testkit';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SEEDS = 25;

@@ -3,24 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
-import { Client, killAll, REPO_ROOT, startApp, stopApp, type RunningApp } from './harness.js';
+import { killAll, RawClient, REPO_ROOT, startApp, stopApp, type RunningApp } from '@pharaoh/testkit';
 
 const MAIN = join(REPO_ROOT, 'apps/txcoord/src/main.ts');
 const SHARDS = [0, 1, 2, 3];
-const ARGS = ['--shards', '0-3', '--sweep-interval-ms', '50', '--log-level', 'warn'];
+const ARGS = ['--port', '0', '--http-port', '0', '--shards', '0-3', '--sweep-interval-ms', '50', '--log-level', 'warn'];
 
 let dataDir: string;
 let app: RunningApp | undefined;
-let client: Client | undefined;
+let client: RawClient | undefined;
 
-async function start(): Promise<Client> {
+async function start(): Promise<RawClient> {
   app = await startApp(MAIN, [...ARGS, '--data', dataDir]);
-  client = await Client.connect(app.url);
+  client = await RawClient.connect(app.url);
   return client;
 }
 
 async function stopAndClean(): Promise<void> {
-  client?.close();
+  client?.terminate();
   client = undefined;
   await stopApp(app);
   app = undefined;
@@ -37,7 +37,7 @@ interface Begun {
 
 describe('txcoord over WebSocket', () => {
   // One server for the protocol checks: starting a tsx child costs seconds on a loaded machine.
-  let c: Client;
+  let c: RawClient;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'txcoord-it-'));
     c = await start();
@@ -53,13 +53,13 @@ describe('txcoord over WebSocket', () => {
     const { commitTs } = await c.ok<{ commitTs: bigint }>('tx.commit', { txId: tx.txId });
     expect(commitTs).toBeGreaterThan(tx.startTs);
     expect(await c.ok('tx.commit', { txId: tx.txId })).toEqual({ commitTs });
-    expect((await c.call('tx.abort', { txId: tx.txId })).err?.code).toBe('TX_COMMITTED');
+    expect((await c.request('tx.abort', { txId: tx.txId })).err?.code).toBe('TX_COMMITTED');
 
     const ab = await c.ok<Begun>('tx.begin', { shard: 0 });
     expect(await c.ok('tx.abort', { txId: ab.txId })).toEqual({});
     expect(await c.ok('tx.abort', { txId: ab.txId })).toEqual({});
-    expect((await c.call('tx.commit', { txId: ab.txId })).err?.code).toBe('TX_ABORTED');
-    expect((await c.call('tx.heartbeat', { txId: ab.txId })).err?.code).toBe('TX_ABORTED');
+    expect((await c.request('tx.commit', { txId: ab.txId })).err?.code).toBe('TX_ABORTED');
+    expect((await c.request('tx.heartbeat', { txId: ab.txId })).err?.code).toBe('TX_ABORTED');
     expect(await c.ok('tx.status', { txId: ab.txId })).toEqual({ status: 'ABORTED' });
 
     const after = tx.txId + (1n << 30n);
@@ -67,13 +67,13 @@ describe('txcoord over WebSocket', () => {
   });
 
   it('answers NOT_OWNER for a shard or a txId of a shard it does not host, BAD_REQUEST for malformed fields', async () => {
-    const r1 = await c.call('tx.begin', { shard: 9 });
+    const r1 = await c.request('tx.begin', { shard: 9 });
     expect(r1.err?.code).toBe('NOT_OWNER');
     const foreign = TX_LAYOUT.encode({ time: 1_000, shard: 9, seq: 1 });
-    expect((await c.call('tx.commit', { txId: foreign })).err?.code).toBe('NOT_OWNER');
-    expect((await c.call('tx.status', { txId: 'abc' })).err?.code).toBe('BAD_REQUEST');
-    expect((await c.call('tx.begin', { shard: 1, timeoutMs: 5 })).err?.code).toBe('BAD_REQUEST');
-    expect((await c.call('session.open', { shard: 1 })).err?.code).toBe('UNKNOWN_OP');
+    expect((await c.request('tx.commit', { txId: foreign })).err?.code).toBe('NOT_OWNER');
+    expect((await c.request('tx.status', { txId: 'abc' })).err?.code).toBe('BAD_REQUEST');
+    expect((await c.request('tx.begin', { shard: 1, timeoutMs: 5 })).err?.code).toBe('BAD_REQUEST');
+    expect((await c.request('session.open', { shard: 1 })).err?.code).toBe('UNKNOWN_OP');
     const ok = await c.ok<Begun>('tx.begin', { shard: 1 });
     expect(await c.ok('tx.status', { txId: ok.txId })).toEqual({ status: 'ACTIVE' });
   });
@@ -86,7 +86,7 @@ describe('txcoord over WebSocket', () => {
       status = (await c.ok<{ status: string }>('tx.status', { txId: tx.txId })).status;
     }
     expect(status).toBe('ABORTED');
-    expect((await c.call('tx.commit', { txId: tx.txId })).err?.code).toBe('TX_ABORTED');
+    expect((await c.request('tx.commit', { txId: tx.txId })).err?.code).toBe('TX_ABORTED');
   });
 
   it('stays up and keeps serving after hundreds of hostile but well-framed requests', async () => {
@@ -97,7 +97,7 @@ describe('txcoord over WebSocket', () => {
     const ops = ['tx.begin', 'tx.commit', 'tx.abort', 'tx.status', 'tx.heartbeat'];
     const replies = [];
     for (let i = 0; i < 400; i++) {
-      replies.push(c.call(ops[i % ops.length]!, { shard: pick(), txId: pick(), timeoutMs: pick(), after: pick() }));
+      replies.push(c.request(ops[i % ops.length]!, { shard: pick(), txId: pick(), timeoutMs: pick(), after: pick() }));
     }
     for (const r of await Promise.all(replies)) {
       expect(r.ok !== undefined || ['BAD_REQUEST', 'NOT_OWNER', 'TX_NOT_FOUND', 'TX_ABORTED'].includes(r.err!.code)).toBe(true);
@@ -128,7 +128,7 @@ describe('txcoord across restarts', () => {
     let stop = false;
     const worker = async (w: number) => {
       for (let i = 0; !stop && i < 10_000; i++) {
-        const r = await c.call('tx.begin', { shard: SHARDS[(w + i) % SHARDS.length] });
+        const r = await c.request('tx.begin', { shard: SHARDS[(w + i) % SHARDS.length] });
         if (!r.ok) return;
         const { txId, startTs } = r.ok as unknown as Begun;
         note(txId);
@@ -138,7 +138,7 @@ describe('txcoord across restarts', () => {
           continue;
         }
         inDoubt.add(txId);
-        const cr = await c.call('tx.commit', { txId });
+        const cr = await c.request('tx.commit', { txId });
         if (!cr.ok) return;
         inDoubt.delete(txId);
         const commitTs = cr.ok['commitTs'] as bigint;
@@ -152,7 +152,7 @@ describe('txcoord across restarts', () => {
     await stopApp(app, 'SIGKILL');
     stop = true;
     await Promise.all(workers);
-    c.close();
+    c.terminate();
 
     const c2 = await start();
     for (const [txId, commitTs] of committed) {
@@ -161,7 +161,7 @@ describe('txcoord across restarts', () => {
     }
     for (const txId of neverCommitted) {
       expect(await c2.ok('tx.status', { txId })).toEqual({ status: 'ABORTED' });
-      expect((await c2.call('tx.commit', { txId })).err?.code).toBe('TX_ABORTED');
+      expect((await c2.request('tx.commit', { txId })).err?.code).toBe('TX_ABORTED');
     }
     for (const txId of inDoubt) expect(['COMMITTED', 'ABORTED']).toContain((await c2.ok<{ status: string }>('tx.status', { txId })).status);
     for (const shard of SHARDS) {
