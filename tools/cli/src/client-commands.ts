@@ -66,7 +66,11 @@ async function withClient<T>(o: TargetOptions, body: (c: PharaohClient) => Promi
   } catch (err) {
     if (err instanceof ConnectError) {
       const where = o.endpoint?.length ? o.endpoint.join(', ') : (o.fleet ?? DEFAULT_FLEET_SOURCE);
-      throw new CliError(CLI_ERROR_CODES.START_FAILED, `cannot reach ${where}: ${err.message}\n  Is the fleet running? Start it with \`npx pharaoh fleet up\`.`, { cause: err });
+      // A refused upgrade (401/403) means the fleet runs but wants credentials: say that, not "is it running?".
+      const hint = /\bHTTP 40[13]\b/.test(err.message)
+        ? 'The fleet refused the credentials: pass a token with --token-file <file> or PHARAOH_TOKEN (docs/SECURITY.md).'
+        : 'Is the fleet running? Start it with `npx pharaoh fleet up`.';
+      throw new CliError(CLI_ERROR_CODES.START_FAILED, `cannot reach ${where}: ${err.message}\n  ${hint}`, { cause: err });
     }
     throw err;
   }
