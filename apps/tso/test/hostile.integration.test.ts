@@ -2,22 +2,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { TSO_LAYOUT } from '@pharaoh/snowflake';
-import { RawClient } from '../../../packages/server/test/raw-client.js';
+import { mulberry32, RawClient } from '@pharaoh/testkit';
 import { Ledger } from './ledger.js';
 import { startTso, tempDataDir } from './spawn.js';
 import type { TsoProcess } from './spawn.js';
-
-/** Seeded PRNG (mulberry32) so a failure can be replayed: the seed is in the test name. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261126);
 const FRAMES = 4000;
@@ -100,7 +88,8 @@ function hostileFrame(rnd: () => number, id: number): Buffer | string {
 
 it(`stays up, keeps serving a well-behaved client and never issues a duplicate under ${FRAMES} hostile frames (seed ${SEED})`, async () => {
   const ledger = new Ledger();
-  const rnd = prng(SEED);
+  // Seeded so a failure can be replayed: the seed is in the test name.
+  const rnd = mulberry32(SEED);
 
   // The well-behaved client keeps asking on its own connection throughout.
   const good = await RawClient.connect(tso.url);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient } from '../../../packages/server/test/raw-client.js';
+import { RawClient } from '@pharaoh/testkit';
 import { Ledger } from './ledger.js';
 import { startTso, tempDataDir } from './spawn.js';
 import type { TsoProcess } from './spawn.js';

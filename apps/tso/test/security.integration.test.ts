@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runToExit, tempDir, type RunResult } from '@pharaoh/testkit';
 import { TSO_MAIN } from './spawn.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'pharaoh-tso-sec-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, remove } = tempDir('pharaoh-tso-sec-');
+afterAll(remove);
 
 /** This process's environment without any PHARAOH_* security setting, plus `extra`. */
 function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -16,33 +15,21 @@ function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Run main.ts to its exit (it must exit by itself: a refused start never listens). */
-function runToExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', TSO_MAIN, '--port', '0', '--http-port', '0', '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: cleanEnv(env),
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => proc.pid !== undefined && process.kill(proc.pid, 'SIGKILL'), 45_000);
-  return new Promise((resolve) =>
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    }),
-  );
+function runTso(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runToExit(TSO_MAIN, ['--port', '0', '--http-port', '0', '--log-level', 'warn', ...args], { env: cleanEnv(env), timeoutMs: 45_000 });
 }
 
 describe('the refuse-to-start rule (tso process)', () => {
   it('exits 1 on a non-loopback --host without a token, saying why, before opening any shard', async () => {
     const data = join(dir, 'a');
-    const r = await runToExit(['--host', '0.0.0.0', '--shards', '0-3', '--data', data]);
+    const r = await runTso(['--host', '0.0.0.0', '--shards', '0-3', '--data', data]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/start failed: refusing to listen on 0\.0\.0\.0 without authentication.*--insecure.*\[INSECURE_LISTEN\]/s);
     expect(existsSync(join(data, 'tso'))).toBe(false);
   }, 60_000);
 
   it('refuses a malformed PHARAOH_TOKENS at start, naming the entry but not the token', async () => {
-    const r = await runToExit(['--shards', '0', '--data', join(dir, 'b')], { PHARAOH_TOKENS: 'client:tooshort' });
+    const r = await runTso(['--shards', '0', '--data', join(dir, 'b')], { PHARAOH_TOKENS: 'client:tooshort' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/PHARAOH_TOKENS: entry 1: a token must be at least 16 characters/);
     expect(r.stderr).not.toContain('tooshort');

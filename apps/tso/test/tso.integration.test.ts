@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TSO_LAYOUT } from '@pharaoh/snowflake';
-import { RawClient } from '../../../packages/server/test/raw-client.js';
+import { RawClient } from '@pharaoh/testkit';
 import { Ledger } from './ledger.js';
 import { startTso, startTsoExpectingFailure, tempDataDir } from './spawn.js';
 import type { TsoProcess } from './spawn.js';
