@@ -4,8 +4,7 @@
  * thin handlers. The host routes sessionId-addressed requests by the shard in
  * the ID's bits; the table refuses producer names of other shards.
  */
-import { join } from 'node:path';
-import { Journal, type JournalFs } from '@pharaoh/journal';
+import { openShardJournal, SHARD_JOURNAL_DIR } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { parseSessionOptions, SESSION_CLI_OPTIONS, type SessionMgrOptions } from './options.js';
@@ -13,21 +12,12 @@ import type { SessionRecord } from './records.js';
 import { SessionTable } from './session-table.js';
 
 /** The journal's directory inside a shard directory. */
-export const JOURNAL_DIR = 'journal';
+export const JOURNAL_DIR = SHARD_JOURNAL_DIR;
 
 export interface SessionShard {
   table: SessionTable;
   options: SessionMgrOptions;
   timer: NodeJS.Timeout;
-}
-
-/**
- * Test hook: `ServerOptions.app.journalFs` replaces the journal's file layer
- * (e.g. a SimulatedJournalFs that fails on demand), as `obeliskFs` does for counters.
- */
-function journalFsOf(app: Record<string, unknown>): { fs?: JournalFs } {
-  const fs = app['journalFs'];
-  return typeof fs === 'object' && fs !== null && typeof (fs as JournalFs).open === 'function' ? { fs: fs as JournalFs } : {};
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
@@ -38,14 +28,9 @@ async function openShard(ctx: ShardContext): Promise<SessionShard> {
       shard: ctx.id,
       ids: ctx.generator,
       clock: ctx.clock,
+      // `ctx.options.app.journalFs` (a test hook) replaces the file layer.
       openJournal: (hooks) =>
-        Journal.open<SessionRecord>(join(ctx.dir, JOURNAL_DIR), {
-          onRecord: hooks.onRecord,
-          snapshot: hooks.snapshot,
-          compactAtBytes: options.compactAtBytes,
-          logger: ctx.logger,
-          ...journalFsOf(ctx.options.app),
-        }),
+        openShardJournal<SessionRecord>(ctx.dir, { onRecord: hooks.onRecord, snapshot: hooks.snapshot, compactAtBytes: options.compactAtBytes, logger: ctx.logger }, ctx.options.app),
     },
     options,
   );

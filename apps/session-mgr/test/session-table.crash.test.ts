@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '@pharaoh/journal';
 import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
+import { FakeClock, FakeIds, mulberry32, SimDisk } from '@pharaoh/testkit';
 import { SessionTable } from '../src/session-table.js';
 import type { SessionRecord } from '../src/records.js';
-import { FakeClock, FakeIds, SimDisk } from '@pharaoh/testkit';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SHARD = shardForKey('crash-test');
@@ -73,7 +72,7 @@ describe('SessionTable under simulated power cuts', () => {
   it('keeps every acknowledged epoch and producer mapping, fenced stays fenced, no ID twice, across random crashes', async () => {
     expect(NAMES.length).toBe(6);
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const rng = seededRandom(seed);
+      const rng = mulberry32(seed);
       const clock = new FakeClock(T0);
       const ids = new FakeIds(SESSION_LAYOUT, SHARD, clock);
       const disk = new SimDisk();

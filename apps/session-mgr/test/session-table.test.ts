@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
+import { FakeClock, FakeIds, SimDisk, codeOf } from '@pharaoh/testkit';
 import { MAX_EPOCH, SessionTable } from '../src/session-table.js';
 import type { SessionTableOptions } from '../src/options.js';
 import type { SessionRecord } from '../src/records.js';
-import { FakeClock, FakeIds, SimDisk, codeOf } from '@pharaoh/testkit';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SHARD = shardForKey('orders-producer');

@@ -4,8 +4,7 @@
  * handlers. The host routes ID-addressed requests by the shard in the txId's
  * bits and answers NOT_OWNER for shards it does not host.
  */
-import { join } from 'node:path';
-import { Journal, type JournalFs } from '@pharaoh/journal';
+import { openShardJournal, SHARD_JOURNAL_DIR } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
 import { parseTxcoordOptions, TXCOORD_CLI_OPTIONS, type TxcoordOptions } from './options.js';
@@ -13,21 +12,12 @@ import type { TxRecord } from './records.js';
 import { TxTable } from './tx-table.js';
 
 /** The journal's directory inside a shard directory. */
-export const JOURNAL_DIR = 'journal';
+export const JOURNAL_DIR = SHARD_JOURNAL_DIR;
 
 export interface TxcoordShard {
   table: TxTable;
   options: TxcoordOptions;
   timer: NodeJS.Timeout;
-}
-
-/**
- * Test hook: `ServerOptions.app.journalFs` replaces the journal's file layer
- * (e.g. a SimulatedJournalFs that fails on demand), as `obeliskFs` does for counters.
- */
-function journalFsOf(app: Record<string, unknown>): { fs?: JournalFs } {
-  const fs = app['journalFs'];
-  return typeof fs === 'object' && fs !== null && typeof (fs as JournalFs).open === 'function' ? { fs: fs as JournalFs } : {};
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
@@ -38,14 +28,9 @@ async function openShard(ctx: ShardContext): Promise<TxcoordShard> {
       ids: ctx.generator,
       layout: TX_LAYOUT,
       clock: ctx.clock,
+      // `ctx.options.app.journalFs` (a test hook) replaces the file layer.
       openJournal: (hooks) =>
-        Journal.open<TxRecord>(join(ctx.dir, JOURNAL_DIR), {
-          onRecord: hooks.onRecord,
-          snapshot: hooks.snapshot,
-          compactAtBytes: options.compactAtBytes,
-          logger: ctx.logger,
-          ...journalFsOf(ctx.options.app),
-        }),
+        openShardJournal<TxRecord>(ctx.dir, { onRecord: hooks.onRecord, snapshot: hooks.snapshot, compactAtBytes: options.compactAtBytes, logger: ctx.logger }, ctx.options.app),
     },
     options,
   );

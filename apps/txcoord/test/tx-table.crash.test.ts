@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '@pharaoh/journal';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
+import { FakeClock, FakeIds, mulberry32, SimDisk } from '@pharaoh/testkit';
 import { TxTable } from '../src/tx-table.js';
 import type { TxRecord } from '../src/records.js';
-import { FakeClock, FakeIds, SimDisk } from '@pharaoh/testkit';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SEEDS = 25;
@@ -63,7 +62,7 @@ async function check(t: TxTable, truth: Truth): Promise<void> {
 describe('TxTable under simulated power cuts', () => {
   it('keeps every acknowledged decision (and its commitTs) and never issues an ID twice, across random crashes', async () => {
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const rng = seededRandom(seed);
+      const rng = mulberry32(seed);
       const clock = new FakeClock(T0);
       const ids = new FakeIds(TX_LAYOUT, 3, clock);
       const disk = new SimDisk();

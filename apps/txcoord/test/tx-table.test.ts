@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
+import { FakeClock, FakeIds, SimDisk, codeOf } from '@pharaoh/testkit';
 import { TxTable } from '../src/tx-table.js';
 import type { TxTableOptions } from '../src/options.js';
 import type { TxRecord } from '../src/records.js';
-import { FakeClock, FakeIds, SimDisk, codeOf } from '@pharaoh/testkit';
 
 const T0 = Date.UTC(2026, 0, 1);
 const OPTS: TxTableOptions = { defaultTimeoutMs: 1_000, retentionMs: 60_000, maxOpen: 100, maxRemembered: 1_000 };

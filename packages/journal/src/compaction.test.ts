@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Journal, SimulatedJournalFs, seededRandom, type JournalFs } from './index.js';
+import { mulberry32 } from '@pharaoh/obelisk';
+import { Journal, SimulatedJournalFs, type JournalFs } from './index.js';
 import { LOG_NAME } from './recovery.js';
 import { memoryLogger, settle } from './test-util.js';
 
@@ -103,7 +104,7 @@ describe('compaction', () => {
         };
         for (let v = 0; v < 30; v++) await put(`k${v % 4}`, v);
 
-        fs.crashAfterOps(k, seededRandom(k * 7 + Math.round(roll * 100)));
+        fs.crashAfterOps(k, mulberry32(k * 7 + Math.round(roll * 100)));
         const compacting = settle(kv.journal.compact());
         const during = Array.from({ length: 6 }, (_, i) => settle(put(`k${i % 5}`, 100 + i)));
         await compacting;

@@ -6,7 +6,8 @@
  * order — never a corrupt or invented record.
  */
 import { describe, expect, it } from 'vitest';
-import { Journal, SimulatedJournalFs, seededRandom } from './index.js';
+import { mulberry32 } from '@pharaoh/obelisk';
+import { Journal, SimulatedJournalFs } from './index.js';
 
 interface Rec {
   seq: number;
@@ -84,7 +85,7 @@ describe('randomized power cuts', () => {
     const rounds: Round[] = [];
     for (let seed = 1; seed <= SEEDS; seed++) {
       const fs = new SimulatedJournalFs();
-      const rng = seededRandom(seed);
+      const rng = mulberry32(seed);
       const nextSeq = { n: 0 };
       let replayed: Rec[] = [];
       for (let round = 0; round <= ROUNDS; round++) {

@@ -5,5 +5,6 @@ export { DEFAULT_COMPACT_AT_BYTES, DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_LI
 export type { JournalOptions, JournalLogger } from './options.js';
 export { nodeJournalFs } from './fs.js';
 export type { JournalFs, JournalFile, JournalLock } from './fs.js';
-export { SimulatedJournalFs, seededRandom } from './simulated-fs.js';
+export { SimulatedJournalFs } from './simulated-fs.js';
+export { journalFsFrom, openShardJournal, SHARD_JOURNAL_DIR } from './shard-journal.js';
 export type { SimFault, SimFaultCode, SimOp } from './simulated-fs.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatedJournalFs, seededRandom } from './index.js';
+import { mulberry32 } from '@pharaoh/obelisk';
+import { SimulatedJournalFs } from './index.js';
 
 describe('SimulatedJournalFs', () => {
   it('loses written bytes that were not fdatasynced when the power is cut', async () => {
@@ -22,7 +23,7 @@ describe('SimulatedJournalFs', () => {
       await f.write(Buffer.from('SYNCED'), 0);
       await f.datasync();
       await f.write(Buffer.from('abcdefgh'), 6);
-      fs.crash(seededRandom(seed));
+      fs.crash(mulberry32(seed));
       const after = fs.contents('/d/a')!;
       expect(after.subarray(0, 6).toString()).toBe('SYNCED');
       expect(after.length).toBeLessThanOrEqual(14);
