@@ -4,39 +4,25 @@
  * regeneration of `npm run bench`, both writing into a temp dir
  * (PHARAOH_BENCH_OUT) instead of docs/. No assertion is about speed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killAll, runToExit } from '@pharaoh/testkit';
 import { barChart, lineChart } from '../../../bench/lib/plot.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const OUT = mkdtempSync(join(os.tmpdir(), 'pharaoh-bench-smoke-'));
-const children = new Set<ChildProcess>();
 
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.pid !== undefined) c.kill('SIGKILL');
+afterAll(async () => {
+  await killAll();
   rmSync(OUT, { recursive: true, force: true });
 });
 
-/** Run a bench script as one node process; resolves with its exit code and output. */
-function runScript(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PHARAOH_BENCH_OUT: OUT },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('close', (code) => {
-      children.delete(child);
-      resolve({ code, output });
-    });
-  });
+/** Run a bench script as one node process; resolves with its exit code and output (stdout, then stderr). */
+async function runScript(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  const r = await runToExit(join(ROOT, 'bench', script), args, { cwd: ROOT, env: { ...process.env, PHARAOH_BENCH_OUT: OUT }, timeoutMs: 110_000 });
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 interface PeerRow {

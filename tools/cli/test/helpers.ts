@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shardForKey } from '@pharaoh/protocol';
+import { runToExit } from '@pharaoh/testkit';
 import { freePorts } from '../src/fleet/preflight.js';
 
 export const BIN = fileURLToPath(new URL('../bin/pharaoh.mjs', import.meta.url));
@@ -14,24 +14,11 @@ export interface CliResult {
 }
 
 /** Run `pharaoh <args>` as ONE node process (the bin registers tsx in-process). */
-export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`pharaoh ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 90_000);
-    const t0 = Date.now();
-    p.once('exit', (code) => {
-      if (process.env.PHARAOH_TEST_TIMING) console.log(`${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`);
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const t0 = Date.now();
+  const r = await runToExit(BIN, args, { cwd: opts.cwd ?? process.cwd(), timeoutMs: opts.timeoutMs ?? 90_000, tsx: false });
+  if (process.env.PHARAOH_TEST_TIMING) console.log(`${args.slice(0, 2).join(' ')}: ${Date.now() - t0} ms`);
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A small fleet on free loopback ports: tso split over two processes, txcoord and session-mgr one each. */

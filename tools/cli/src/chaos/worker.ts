@@ -7,8 +7,8 @@
  * Started by the harness as ONE process: node --import tsx worker.ts '<json config>'.
  */
 import { PharaohClient } from '@pharaoh/client';
+import { mulberry32 } from '@pharaoh/obelisk';
 import { NdjsonWriter } from './events.js';
-import { mulberry32 } from './random.js';
 
 export interface WorkerConfig {
   w: number;
