@@ -1,10 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
-import { killAll, RawClient, REPO_ROOT, startApp, stopApp, type RunningApp } from '@pharaoh/testkit';
+import { DataDirApp, killAll, REPO_ROOT, type RawClient } from '@pharaoh/testkit';
 
 const MAIN = join(REPO_ROOT, 'apps/session-mgr/src/main.ts');
 const SHARDS = [0, 1, 2, 3];
@@ -23,23 +21,8 @@ interface Opened {
   timeoutMs: number;
 }
 
-let dataDir: string;
-let app: RunningApp | undefined;
-let client: RawClient | undefined;
-
-async function start(): Promise<RawClient> {
-  app = await startApp(MAIN, [...ARGS, '--data', dataDir]);
-  client = await RawClient.connect(app.url);
-  return client;
-}
-
-async function stopAndClean(): Promise<void> {
-  client?.terminate();
-  client = undefined;
-  await stopApp(app);
-  app = undefined;
-  await rm(dataDir, { recursive: true, force: true });
-}
+// One process on one data directory, restarted on the same data; a fresh directory after each cleanup.
+const node = new DataDirApp(MAIN, ARGS, 'session-it-');
 
 afterAll(killAll);
 
@@ -47,10 +30,9 @@ describe('session-mgr over WebSocket', () => {
   // One server for the protocol checks: starting a tsx child costs seconds on a loaded machine.
   let c: RawClient;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'session-it-'));
-    c = await start();
+    c = await node.start();
   });
-  afterAll(stopAndClean);
+  afterAll(() => node.cleanup());
 
   it('opens, fences, heartbeats, validates and closes sessions end to end', async () => {
     const anon = await c.ok<Opened>('session.open', { shard: 1 });
@@ -113,13 +95,10 @@ describe('session-mgr over WebSocket', () => {
 });
 
 describe('session-mgr across restarts', () => {
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'session-it-'));
-  });
-  afterEach(stopAndClean);
+  afterEach(() => node.cleanup());
 
   it('after SIGKILL in a stream of opens keeps every acknowledged epoch, fenced stays fenced, and new IDs are larger', async () => {
-    const c = await start();
+    const c = await node.start();
     const producers = SHARDS.flatMap((s) => namesFor(s, 4).map((name) => ({ name, shard: s })));
     const owner = new Map<string, bigint>();
     const epochs = new Map<bigint, number>();
@@ -152,12 +131,12 @@ describe('session-mgr across restarts', () => {
     const workers = Array.from({ length: 32 }, (_, w) => worker(w));
     for (let i = 0; i < 400 && acks < 600; i++) await new Promise((r) => setTimeout(r, 25));
     expect(acks).toBeGreaterThan(50);
-    await stopApp(app, 'SIGKILL');
+    await node.stop('SIGKILL');
     stop = true;
     await Promise.all(workers);
     c.terminate();
 
-    const c2 = await start();
+    const c2 = await node.start();
     for (const [sessionId, epoch] of epochs) {
       if (epoch > 0) expect(await c2.ok('session.validate', { sessionId, epoch: epoch - 1 })).toEqual({ status: 'FENCED' });
       // Live at the kill: a restart grants a fresh timeout (or a newer, unacknowledged epoch fenced it).
@@ -181,12 +160,12 @@ describe('session-mgr across restarts', () => {
   });
 
   it('keeps a producer fenced across a graceful restart', async () => {
-    const c = await start();
+    const c = await node.start();
     const name = namesFor(0, 1, 'grace')[0]!;
     const zombie = await c.ok<Opened>('session.open', { shard: 0, producer: name });
     const current = await c.ok<Opened>('session.open', { shard: 0, producer: name });
-    expect(await stopApp(app, 'SIGTERM')).toBe(0);
-    const c2 = await start();
+    expect(await node.stop('SIGTERM')).toBe(0);
+    const c2 = await node.start();
     expect(await c2.ok('session.validate', { sessionId: zombie.sessionId, epoch: zombie.epoch })).toEqual({ status: 'FENCED' });
     expect(await c2.ok('session.validate', { sessionId: current.sessionId, epoch: current.epoch })).toEqual({ status: 'OK' });
   });

@@ -1,31 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
-import { killAll, RawClient, REPO_ROOT, startApp, stopApp, type RunningApp } from '@pharaoh/testkit';
+import { DataDirApp, killAll, REPO_ROOT, type RawClient } from '@pharaoh/testkit';
 
 const MAIN = join(REPO_ROOT, 'apps/txcoord/src/main.ts');
 const SHARDS = [0, 1, 2, 3];
 const ARGS = ['--port', '0', '--http-port', '0', '--shards', '0-3', '--sweep-interval-ms', '50', '--log-level', 'warn'];
 
-let dataDir: string;
-let app: RunningApp | undefined;
-let client: RawClient | undefined;
-
-async function start(): Promise<RawClient> {
-  app = await startApp(MAIN, [...ARGS, '--data', dataDir]);
-  client = await RawClient.connect(app.url);
-  return client;
-}
-
-async function stopAndClean(): Promise<void> {
-  client?.terminate();
-  client = undefined;
-  await stopApp(app);
-  app = undefined;
-  await rm(dataDir, { recursive: true, force: true });
-}
+// One process on one data directory, restarted on the same data; a fresh directory after each cleanup.
+const node = new DataDirApp(MAIN, ARGS, 'txcoord-it-');
 
 afterAll(killAll);
 
@@ -39,10 +22,9 @@ describe('txcoord over WebSocket', () => {
   // One server for the protocol checks: starting a tsx child costs seconds on a loaded machine.
   let c: RawClient;
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'txcoord-it-'));
-    c = await start();
+    c = await node.start();
   });
-  afterAll(stopAndClean);
+  afterAll(() => node.cleanup());
 
   it('speaks the transaction protocol end to end', async () => {
     const tx = await c.ok<Begun>('tx.begin', { shard: 2 });
@@ -108,13 +90,10 @@ describe('txcoord over WebSocket', () => {
 });
 
 describe('txcoord across restarts', () => {
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'txcoord-it-'));
-  });
-  afterEach(stopAndClean);
+  afterEach(() => node.cleanup());
 
   it('after SIGKILL in a stream of commits keeps every acknowledged commitTs, aborts the undecided, and issues only larger IDs', async () => {
-    const c = await start();
+    const c = await node.start();
     const committed = new Map<bigint, bigint>();
     const neverCommitted = new Set<bigint>();
     const inDoubt = new Set<bigint>();
@@ -149,12 +128,12 @@ describe('txcoord across restarts', () => {
     const workers = Array.from({ length: 32 }, (_, w) => worker(w));
     for (let i = 0; i < 400 && committed.size < 400; i++) await new Promise((r) => setTimeout(r, 25));
     expect(committed.size).toBeGreaterThan(50);
-    await stopApp(app, 'SIGKILL');
+    await node.stop('SIGKILL');
     stop = true;
     await Promise.all(workers);
     c.terminate();
 
-    const c2 = await start();
+    const c2 = await node.start();
     for (const [txId, commitTs] of committed) {
       expect(await c2.ok('tx.status', { txId })).toEqual({ status: 'COMMITTED' });
       expect(await c2.ok('tx.commit', { txId })).toEqual({ commitTs });
@@ -174,12 +153,12 @@ describe('txcoord across restarts', () => {
   });
 
   it('shuts down gracefully on SIGTERM and keeps decisions across a clean restart', async () => {
-    const c = await start();
+    const c = await node.start();
     const tx = await c.ok<Begun>('tx.begin', { shard: 1 });
     const { commitTs } = await c.ok<{ commitTs: bigint }>('tx.commit', { txId: tx.txId });
     const open = await c.ok<Begun>('tx.begin', { shard: 1 });
-    expect(await stopApp(app, 'SIGTERM')).toBe(0);
-    const c2 = await start();
+    expect(await node.stop('SIGTERM')).toBe(0);
+    const c2 = await node.start();
     expect(await c2.ok('tx.commit', { txId: tx.txId })).toEqual({ commitTs });
     expect(await c2.ok('tx.status', { txId: open.txId })).toEqual({ status: 'ABORTED' });
   });

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AppExitedError, killAll, mulberry32, parseListening, RawClient, runToExit, startApp, stopApp } from '../src/index.js';
+import { AppExitedError, DataDirApp, killAll, mulberry32, parseListening, RawClient, runToExit, startApp, stopApp } from '../src/index.js';
 
 const ECHO = join(import.meta.dirname, 'fixtures', 'echo-server.ts');
 
@@ -49,6 +50,22 @@ describe('startApp, RawClient and stopApp against a real child process', () => {
     const app = await startApp(ECHO, []);
     await killAll();
     expect(await app.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+});
+
+describe('DataDirApp', () => {
+  it('restarts the app on the same data directory and removes it on cleanup', async () => {
+    const node = new DataDirApp(ECHO, [], 'pharaoh-testkit-');
+    const dir = node.dir;
+    expect(await (await node.start()).ok('echo', { a: 1 })).toEqual({ a: 1 });
+    const first = node.app!.pid;
+    expect(await node.stop('SIGKILL')).toBeNull();
+    expect(await (await node.start()).ok('echo', { a: 2 })).toEqual({ a: 2 });
+    expect(node.app!.pid).not.toBe(first);
+    expect(node.dir).toBe(dir);
+    await node.cleanup();
+    expect(existsSync(dir)).toBe(false);
+    expect(node.app).toBeUndefined();
   });
 });
 
