@@ -2,6 +2,7 @@ export { AppExitedError, DEFAULT_START_TIMEOUT_MS, killAll, parseListening, REPO
 export type { ExitStatus, Listening, RunningApp, RunResult, StartAppOptions } from './spawn.js';
 export { RawClient } from './raw-client.js';
 export { DataDirApp } from './data-dir-app.js';
+export { TestScope } from './scope.js';
 export type { RawConnectOptions, Res } from './raw-client.js';
 export { codeOf, FakeClock, FakeIds, SimDisk } from './fakes.js';
 // One seeded PRNG for the whole repo: the storage layer's, re-exported for tests.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AppExitedError, DataDirApp, killAll, mulberry32, parseListening, RawClient, runToExit, startApp, stopApp } from '../src/index.js';
+import { AppExitedError, DataDirApp, killAll, TestScope, mulberry32, parseListening, RawClient, runToExit, startApp, stopApp } from '../src/index.js';
 
 const ECHO = join(import.meta.dirname, 'fixtures', 'echo-server.ts');
 
@@ -66,6 +66,26 @@ describe('DataDirApp', () => {
     await node.cleanup();
     expect(existsSync(dir)).toBe(false);
     expect(node.app).toBeUndefined();
+  });
+});
+
+describe('TestScope', () => {
+  it('releases what a test opened, last opened first, and runs every release even when one fails', async () => {
+    const scope = new TestScope();
+    const order: string[] = [];
+    const dir = scope.tempDir('pharaoh-scope-');
+    scope.closeLater({ close: () => order.push('server') });
+    scope.closeLater({
+      close: () => {
+        order.push('failing');
+        throw new Error('close failed');
+      },
+    });
+    scope.closeLater({ close: () => order.push('client') });
+    await expect(scope.cleanup()).rejects.toThrow('close failed');
+    expect(order).toEqual(['client', 'failing', 'server']);
+    expect(existsSync(dir)).toBe(false);
+    await scope.cleanup(); // nothing left
   });
 });
 
