@@ -29,7 +29,12 @@ async function main(cfg: WorkerConfig): Promise<void> {
   const rnd = mulberry32(cfg.seed);
   let clock = 0;
   const tick = () => ++clock;
-  const client = await PharaohClient.connect({ fleet: cfg.fleetFile }, { timeoutMs: cfg.timeoutMs });
+  // Most workers spread keyless calls round-robin so restarted shards are used
+  // again (the across-restart checks need IDs from one shard on both sides of
+  // its restart); every third keeps the default sticky policy, whose failover
+  // moves it off a killed shard for good.
+  const policy = cfg.w % 3 === 0 ? 'sticky' : 'round-robin';
+  const client = await PharaohClient.connect({ fleet: cfg.fleetFile }, { timeoutMs: cfg.timeoutMs, policy });
   let stopping = false;
   const epochs = new Map<string, Array<{ id: string; ep: number }>>();
 
