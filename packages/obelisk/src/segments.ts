@@ -96,8 +96,11 @@ async function lockAndSettle(
   try {
     if (created) await fs.syncDir(dir);
     // The size we read may be volatile (the previous owner died before its
-    // fdatasync); make it durable before reporting it as the value.
-    await best.handle.datasync();
+    // fdatasync); make it durable before reporting it as the value. A file we
+    // just created with size 0 holds nothing to make durable: the directory
+    // fsync above persisted its entry, and losing it would mean value 0, which
+    // is what it is. (Skipping it halves the fsyncs of a fresh 1024-shard start.)
+    if (!(created && best.value === 0)) await best.handle.datasync();
   } catch (err) {
     throw ioError('cannot make counter durable', best.path, err);
   }

@@ -10,6 +10,8 @@ const require = createRequire(import.meta.url);
 const fsx = require('fs-native-extensions') as { tryLock(fd: number): boolean; unlock(fd: number): void };
 
 export const IDENTITY_FILE = 'identity.json';
+/** Name of the generator's bound counter (an Obelisk) inside the shard dir. */
+export const BOUND_COUNTER = 'bound';
 export const LOCK_FILE = 'LOCK';
 /** Bumped only if the identity file's meaning changes. */
 export const IDENTITY_FORMAT = 1;
@@ -145,10 +147,17 @@ export async function checkIdentity(dir: string, expected: Omit<ShardIdentity, '
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   if (text === undefined) {
-    const foreign = (await readdir(dir)).filter((n) => !PRE_IDENTITY_ENTRIES.has(n));
+    const entries = await readdir(dir);
+    // An empty bound counter can be left by a crash during first creation (its
+    // entry reached the disk before the identity's): it never handed out an ID.
+    const emptyBound = entries.includes(BOUND_COUNTER) && (await stat(join(dir, BOUND_COUNTER))).size === 0;
+    const foreign = entries.filter((n) => !PRE_IDENTITY_ENTRIES.has(n) && !(n === BOUND_COUNTER && emptyBound));
     if (foreign.length > 0) throw mismatch(`no ${IDENTITY_FILE} but foreign files (${foreign.slice(0, 5).join(', ')})`);
     const identity: ShardIdentity = { format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() };
-    await writeFileDurably(path, JSON.stringify(identity, null, 2) + '\n');
+    // With no bound counter yet, creating it next fsyncs this directory, which
+    // makes the identity's rename durable too: skip a second directory fsync
+    // (1024 fewer fsyncs on a fresh 1024-shard start). Otherwise fsync here.
+    await writeFileDurably(path, JSON.stringify(identity, null, 2) + '\n', { syncDir: entries.includes(BOUND_COUNTER) });
     return identity;
   }
   let found: ShardIdentity;
@@ -171,8 +180,11 @@ export async function checkIdentity(dir: string, expected: Omit<ShardIdentity, '
   return found;
 }
 
-/** Write `path` atomically: temp file, fsync, rename, fsync the directory. */
-async function writeFileDurably(path: string, text: string): Promise<void> {
+/**
+ * Write `path` atomically: temp file, fsync, rename, then fsync the directory
+ * unless the caller fsyncs it next anyway (`syncDir: false`).
+ */
+async function writeFileDurably(path: string, text: string, o: { syncDir: boolean }): Promise<void> {
   const tmp = `${path}.tmp`;
   const h = await open(tmp, 'w');
   try {
@@ -182,5 +194,5 @@ async function writeFileDurably(path: string, text: string): Promise<void> {
     await h.close();
   }
   await rename(tmp, path);
-  await fsyncDir(dirname(path));
+  if (o.syncDir) await fsyncDir(dirname(path));
 }

@@ -8,12 +8,11 @@ import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { checkIdentity, createShardDirs, lockShard, shardDir } from './shard-dir.js';
+import { BOUND_COUNTER, checkIdentity, createShardDirs, lockShard, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import type { ServiceDefinition, ShardHandle } from './types.js';
 
-/** Name of the generator's bound counter inside the shard dir. */
-export const BOUND_COUNTER = 'bound';
+export { BOUND_COUNTER };
 
 export type ShardStatus = 'open' | 'failed' | 'closing' | 'closed';
 

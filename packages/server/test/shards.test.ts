@@ -88,6 +88,23 @@ describe('shard directories', () => {
     expect(err.message).toContain('somebody-elses.db');
   });
 
+  it('adopts a directory left by a crash during creation: an empty bound counter but no identity yet', async () => {
+    const dir = shardDir(data.dir, 'tso', 6);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'bound'), ''); // value 0: it never handed out an ID
+    await run('6');
+    expect(JSON.parse(readFileSync(join(dir, IDENTITY_FILE), 'utf8'))).toMatchObject({ service: 'tso', shard: 6 });
+  });
+
+  it('refuses a directory with a non-empty bound counter but no identity (IDs may have been issued)', async () => {
+    const dir = shardDir(data.dir, 'tso', 7);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'bound'), Buffer.alloc(10));
+    const err = await startError('7');
+    expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
+    expect(err.message).toContain('bound');
+  });
+
   it('refuses a second host of the same shard, naming it, and releases the locks it took', async () => {
     await run('2');
     const err = await startError('0-3');
