@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectError, PharaohClient } from '../src/index.js';
 import { cleanupApps, startApp, tempDir } from './apps.js';
 import { expectIncreasing } from './helpers.js';
-import { makeCert, opensslAvailable } from './tls-cert.js';
+import { makeCert, opensslAvailable } from '@pharaoh/testkit/tls-cert';
 
 const TOKEN = 'client-token-for-the-router-test';
 const quick = { connectTimeoutMs: 10_000, timeoutMs: 10_000, reconnect: { initialMs: 50, maxMs: 200, jitter: 0.5 } };

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { encodeFrame } from '@pharaoh/protocol';
 import type { RunningServer } from '../src/index.js';
 import { start, tempDir, testService } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import { RawClient } from '@pharaoh/testkit';
 
 let data: ReturnType<typeof tempDir>;
 let server: RunningServer | undefined;

@@ -9,8 +9,8 @@ import { CLOSE_CODES } from '@pharaoh/protocol';
 import { ServerError, TokenStore, isLoopbackHost, parseTokenLines, startServer } from '../src/index.js';
 import type { RunningServer, ServerOptions } from '../src/index.js';
 import { metricValue, quietLogger, start, tempDir, testService } from './helpers.js';
-import { RawClient } from './raw-client.js';
-import { makeCert, opensslAvailable } from './tls-cert.js';
+import { RawClient } from '@pharaoh/testkit';
+import { makeCert, opensslAvailable } from '@pharaoh/testkit/tls-cert';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const CLIENT = 'client-token-0123456789abcdef';
@@ -36,7 +36,7 @@ afterEach(async () => {
 const bearer = (token: string): ClientOptions => ({ headers: { authorization: `Bearer ${token}` } });
 
 async function connect(url: string, options: ClientOptions = {}): Promise<RawClient> {
-  const c = await RawClient.connect(url, 10_000, options);
+  const c = await RawClient.connect(url, { timeoutMs: 10_000, ws: options });
   clients.push(c);
   return c;
 }

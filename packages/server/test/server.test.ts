@@ -5,7 +5,7 @@ import { TSO_LAYOUT } from '@pharaoh/snowflake';
 import type { RunningServer } from '../src/index.js';
 import { BIG_SHARD, BUGGY_SHARD, HELD_SHARD, OVERLOADED_SHARD, httpGet, metricValue, scrape, start, tempDir, testService } from './helpers.js';
 import type { Held } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import { RawClient } from '@pharaoh/testkit';
 
 let data: ReturnType<typeof tempDir>;
 let server: RunningServer | undefined;

@@ -6,7 +6,7 @@ import { TSO_LAYOUT } from '@pharaoh/snowflake';
 import { IDENTITY_FILE, ServerError, shardDir } from '../src/index.js';
 import type { RunningServer } from '../src/index.js';
 import { httpGet, metricValue, scrape, start, tempDir, testService } from './helpers.js';
-import { RawClient } from './raw-client.js';
+import { RawClient } from '@pharaoh/testkit';
 
 let data: ReturnType<typeof tempDir>;
 const servers: RunningServer[] = [];

@@ -1,6 +1,7 @@
 /**
  * A self-signed certificate for 127.0.0.1 / localhost, made at test time with
- * the `openssl` command (EC P-256, valid one day). `opensslAvailable` is false
+ * the `openssl` command (EC P-256, valid one day). A separate entry
+ * (`@pharaoh/testkit/tls-cert`) because importing it probes for openssl. `opensslAvailable` is false
  * when the command is missing: TLS tests skip with a message then.
  */
 import { spawnSync } from 'node:child_process';
