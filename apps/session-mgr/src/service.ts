@@ -17,7 +17,6 @@ export const JOURNAL_DIR = SHARD_JOURNAL_DIR;
 export interface SessionShard {
   table: SessionTable;
   options: SessionMgrOptions;
-  timer: NodeJS.Timeout;
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
@@ -34,19 +33,8 @@ async function openShard(ctx: ShardContext): Promise<SessionShard> {
     },
     options,
   );
-  let sweeping = false;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    table
-      .sweep()
-      .catch((err: unknown) => ctx.fail(err instanceof Error ? err : new Error(String(err))))
-      .finally(() => {
-        sweeping = false;
-      });
-  }, options.sweepIntervalMs);
-  timer.unref();
-  return { table, options, timer };
+  ctx.every(options.sweepIntervalMs, () => table.sweep());
+  return { table, options };
 }
 
 const bySessionId = (args: { sessionId: bigint }): number => SESSION_LAYOUT.shardOf(args.sessionId);
@@ -57,7 +45,6 @@ export const sessionService: ServiceDefinition<SessionShard> = {
   cliOptions: SESSION_CLI_OPTIONS,
   openShard,
   async closeShard(state) {
-    clearInterval(state.timer);
     await state.table.close();
   },
   handlers: {

@@ -23,6 +23,8 @@ export class HostedShard<S> {
   /** Request counters per op, created on first use. */
   readonly opMetrics = new Map<string, ShardOpStats>();
   handle!: ShardHandle<S>;
+  /** Periodic tasks started through `ShardContext.every`, stopped at close. */
+  private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
     readonly id: number,
@@ -56,14 +58,37 @@ export class HostedShard<S> {
     this.logger.error({ err }, `shard ${this.id} failed and stops serving until restart`);
   }
 
+  /** See ShardContext.every: no overlapping runs; a failed run fails the shard. */
+  every(intervalMs: number, task: () => Promise<unknown>): void {
+    if (this.status === 'closing' || this.status === 'closed') return;
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      task()
+        .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Stop every periodic task (runs already started finish on their own). */
+  stopTasks(): void {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
   /**
-   * Close app state, then the generator, then its counter, then release the lock.
+   * Stop periodic tasks, then close app state, then the generator, then its counter, then release the lock.
    * Errors are logged, not thrown: one broken shard must not keep the others from closing.
    */
   async close(def: ServiceDefinition<S>): Promise<void> {
     if (this.status === 'closing' || this.status === 'closed') return;
     this.status = 'closing';
     this.metrics.shardUp.set({ shard: String(this.id) }, 0);
+    this.stopTasks();
     const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
       try {
         await fn();
@@ -117,6 +142,8 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number): Promise<Ho
     });
     undo.push(() => generator.close());
     shard = new HostedShard<S>(id, dir, lock, bound, generator, logger, metrics);
+    const hosted = shard;
+    undo.push(async () => hosted.stopTasks());
     const ctx = {
       id,
       dir,
@@ -124,7 +151,8 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number): Promise<Ho
       logger,
       clock: options.clock,
       options,
-      fail: (err: Error) => shard!.fail(err),
+      fail: (err: Error) => hosted.fail(err),
+      every: (intervalMs: number, task: () => Promise<unknown>) => hosted.every(intervalMs, task),
     };
     const state = def.openShard ? await def.openShard(ctx) : (undefined as S);
     shard.handle = { ...ctx, state };

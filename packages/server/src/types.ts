@@ -61,6 +61,12 @@ export interface ShardContext {
   options: ResolvedServerOptions;
   /** Mark this shard unavailable (e.g. its journal failed): later requests get SHARD_UNAVAILABLE. */
   fail(err: Error): void;
+  /**
+   * Run `task` every `intervalMs` for the life of the shard (e.g. expiry sweeps).
+   * A run never overlaps the previous one; a rejected run fails the shard; the
+   * host stops the timer before `closeShard`. The timer does not keep the process alive.
+   */
+  every(intervalMs: number, task: () => Promise<unknown>): void;
 }
 
 export interface ShardHandle<S> extends ShardContext {

@@ -157,3 +157,42 @@ describe('a failed shard', () => {
     expect(metricValue(m, 'pharaoh_requests_total', { op: 'ts.get', outcome: 'SHARD_UNAVAILABLE' })).toBe(2);
   });
 });
+
+describe('periodic shard tasks (ShardContext.every)', () => {
+  it('runs a task without overlapping runs, fails only its shard when a run rejects, and stops it at close', async () => {
+    const runs = new Map<number, number>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const def = testService();
+    def.openShard = async (ctx) => {
+      ctx.every(5, async () => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 20)); // longer than the interval
+        inFlight -= 1;
+        if (ctx.id === 1) throw new Error('sweep failed');
+      });
+      return { opened: Date.now() };
+    };
+    const s = await start(def, data.dir, { shards: '0-1' });
+    servers.push(s);
+    for (let i = 0; i < 200 && !((runs.get(0) ?? 0) >= 3 && (runs.get(1) ?? 0) >= 1); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(runs.get(0)).toBeGreaterThanOrEqual(3);
+    expect(maxInFlight).toBeLessThanOrEqual(2); // at most one run per shard at a time, two shards
+    const c = await RawClient.connect(s.url);
+    clients.push(c);
+    for (let i = 0; i < 50 && (await c.request('ts.get', { shard: 1, count: 1 })).err?.code !== 'SHARD_UNAVAILABLE'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await c.request('ts.get', { shard: 1, count: 1 })).err?.code).toBe('SHARD_UNAVAILABLE');
+    expect((await c.ok<{ count: number }>('ts.get', { shard: 0, count: 1 })).count).toBe(1);
+    await s.close();
+    servers.length = 0;
+    const after = runs.get(0)!;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs.get(0)).toBe(after);
+  });
+});
