@@ -1,5 +1,5 @@
 /** @pharaoh/session-mgr: the Session Manager (idempotent producers, journaled epochs and fencing). */
-export { sessionService, JOURNAL_DIR } from './service.js';
+export { sessionService } from './service.js';
 export type { SessionShard } from './service.js';
 export { SessionTable, MAX_EPOCH } from './session-table.js';
 export type { SessionIdSource, SessionJournal, SessionJournalHooks, SessionTableDeps } from './session-table.js';

@@ -4,15 +4,12 @@
  * thin handlers. The host routes sessionId-addressed requests by the shard in
  * the ID's bits; the table refuses producer names of other shards.
  */
-import { openShardJournal, SHARD_JOURNAL_DIR } from '@pharaoh/journal';
+import { openShardJournal } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { parseSessionOptions, SESSION_CLI_OPTIONS, type SessionMgrOptions } from './options.js';
 import type { SessionRecord } from './records.js';
 import { SessionTable } from './session-table.js';
-
-/** The journal's directory inside a shard directory. */
-export const JOURNAL_DIR = SHARD_JOURNAL_DIR;
 
 export interface SessionShard {
   table: SessionTable;

@@ -1,5 +1,5 @@
 /** @pharaoh/txcoord: the Transaction Coordinator (presumed-abort, journaled decisions). */
-export { txcoordService, JOURNAL_DIR } from './service.js';
+export { txcoordService } from './service.js';
 export type { TxcoordShard } from './service.js';
 export { TxTable } from './tx-table.js';
 export type { TxIdSource, TxLayout, TxJournal, TxJournalHooks, TxTableDeps } from './tx-table.js';

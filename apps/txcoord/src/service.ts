@@ -4,15 +4,12 @@
  * handlers. The host routes ID-addressed requests by the shard in the txId's
  * bits and answers NOT_OWNER for shards it does not host.
  */
-import { openShardJournal, SHARD_JOURNAL_DIR } from '@pharaoh/journal';
+import { openShardJournal } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
 import { parseTxcoordOptions, TXCOORD_CLI_OPTIONS, type TxcoordOptions } from './options.js';
 import type { TxRecord } from './records.js';
 import { TxTable } from './tx-table.js';
-
-/** The journal's directory inside a shard directory. */
-export const JOURNAL_DIR = SHARD_JOURNAL_DIR;
 
 export interface TxcoordShard {
   table: TxTable;
