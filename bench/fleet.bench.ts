@@ -3,17 +3,19 @@
  * hosted shards — first start (shard directories created) and restart after
  * SIGKILL (reopen: lock, identity, bound, journal). Restart time is how long a
  * crashed process's shards are unavailable, so it sizes SHARDS_PER_POD.
- * Baseline measured in the same run: a bare `node --import tsx` process that
- * imports the server package and exits (process start + module loading).
+ * Processes run as deployed: `pharaoh serve tso` (the launcher's bundle).
+ * Baseline measured in the same run: `pharaoh --help`, which starts Node and
+ * loads the same bundle, then exits (process start + module loading).
  * Usage: npm run bench:fleet [-- --quick]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseFleet } from '../tools/cli/src/fleet-file.js';
 import type { FleetMember } from '../tools/cli/src/fleet-file.js';
-import { exited, probeReady, spawnMember, TSX_IMPORT } from '../tools/cli/src/fleet/child.js';
+import { exited, probeReady, spawnMember } from '../tools/cli/src/fleet/child.js';
+import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 import { freePorts } from '../tools/cli/src/fleet/preflight.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 
@@ -42,12 +44,10 @@ async function timeToReady(m: FleetMember): Promise<{ ms: number; kill: () => Pr
 }
 
 async function baselineMs(): Promise<number> {
-  const script = join(DIR, 'baseline.ts');
-  writeFileSync(script, "import '@pharaoh/server';\nimport '@pharaoh/tso';\n");
   const samples: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    const p = spawn(process.execPath, ['--import', TSX_IMPORT, script], { cwd: REPO_ROOT, stdio: 'ignore' });
+    const p = spawn(process.execPath, [PHARAOH_BIN, '--help'], { cwd: REPO_ROOT, stdio: 'ignore' });
     await exited(p);
     samples.push(performance.now() - t0);
   }
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       '',
       `Machine: ${machineLine(machine)}; 1-min load average at start ${load.toFixed(1)}.`,
       '',
-      `One tso process (\`apps/tso/src/main.ts\` under tsx), time from spawn until \`/readyz\` answers 200. "Restart" is the median of ${RESTARTS} restarts after SIGKILL (reopening existing shard directories): how long that process's shards are unavailable after a crash. Baseline: a process that only loads the server and tso modules and exits, ${fmt(base)} ms.`,
+      `One tso process (\`pharaoh serve tso\`, which runs the launcher's bundle), time from spawn until \`/readyz\` answers 200. "Restart" is the median of ${RESTARTS} restarts after SIGKILL (reopening existing shard directories): how long that process's shards are unavailable after a crash. Baseline: \`pharaoh --help\`, which starts Node, loads the same bundle and exits, ${fmt(base)} ms.`,
       '',
       '| shards | first start (ms) | restart after SIGKILL (ms) | restart / baseline |',
       '|---:|---:|---:|---:|',

@@ -5,7 +5,10 @@
  *   - single-ID requests (count 1) with 1 and 64 in flight on one connection;
  *   - batched requests (count 100) with 64 in flight;
  *   - startup of one process hosting all 1024 shards: fresh data dir and restart,
- *     wall time to "listening", the server's own open time, and RSS.
+ *     wall time to "listening", the server's own open time, and RSS; as
+ *     deployed (`pharaoh serve tso`: the launcher's bundle) and, for
+ *     comparison, `apps/tso/src/main.ts` through tsx.
+ * The server under load runs as deployed (`pharaoh serve tso`).
  * Floors: single-ID requests/s >= 0.7x the echo baseline's; batched >= 2M IDs/s.
  * Usage: npm run bench:tso [-- --quick]     (internal: --role echo)
  */
@@ -19,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.5 : 5;
@@ -28,6 +32,12 @@ const ROUNDS = QUICK ? 1 : 3;
 const FLOOR_SINGLE_RATIO = 0.7;
 const FLOOR_BATCH_IDS = 2_000_000;
 const TSO_MAIN = join(REPO_ROOT, 'apps', 'tso', 'src', 'main.ts');
+/** How the TSO is started: as deployed (the launcher's bundle) or from its sources through tsx. */
+const TSO_COMMANDS = {
+  bundle: { label: '`pharaoh serve tso` (bundle)', args: [PHARAOH_BIN, 'serve', 'tso'], tsx: false },
+  tsx: { label: '`tsx apps/tso/src/main.ts`', args: [TSO_MAIN], tsx: true },
+} as const;
+const START_REPEATS = QUICK ? 1 : 3;
 const SELF = fileURLToPath(import.meta.url);
 const DATA = join(REPO_ROOT, '.tmp', `bench-tso-${process.pid}`);
 
@@ -89,9 +99,9 @@ interface Child {
  * JSON `listening` log line on stdout (port, openMs) or, when logs are quieter
  * than info, the human line on stderr.
  */
-function spawnListening(args: string[], timeoutMs = 60_000): Promise<Child> {
+function spawnListening(args: readonly string[], o: { tsx: boolean }, timeoutMs = 60_000): Promise<Child> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+  const proc = spawn(process.execPath, o.tsx ? ['--import', 'tsx', ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -241,11 +251,48 @@ function merge(runs: Run[]): Run {
 
 // ---------------------------------------------------------------- main
 
-async function startup(label: string): Promise<{ label: string; wallMs: number; openMs: number | undefined; rssMiB: number }> {
-  const c = await spawnListening([TSO_MAIN, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'info']);
-  const r = { label, wallMs: c.wallMs, openMs: c.openMs, rssMiB: rssMiB(c.proc.pid!) };
+interface StartFigure {
+  command: keyof typeof TSO_COMMANDS;
+  kind: 'fresh' | 'restart';
+  wallMs: number;
+  openMs: number | undefined;
+  rssMiB: number;
+}
+
+async function startup(command: keyof typeof TSO_COMMANDS, kind: StartFigure['kind'], data: string): Promise<StartFigure> {
+  const how = TSO_COMMANDS[command];
+  const c = await spawnListening([...how.args, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', data, '--log-level', 'info'], how);
+  const r = { command, kind, wallMs: c.wallMs, openMs: c.openMs, rssMiB: rssMiB(c.proc.pid!) };
   await stop(c);
   return r;
+}
+
+/**
+ * Per command: START_REPEATS fresh starts (each on a new data dir), then as many
+ * restarts over the last one. Fresh and restart alternate between the two
+ * commands so a slow spell of the disk hits both alike.
+ */
+async function startups(): Promise<StartFigure[]> {
+  const out: StartFigure[] = [];
+  const dirs = { bundle: '', tsx: '' };
+  for (let i = 0; i < START_REPEATS; i++) {
+    for (const command of ['bundle', 'tsx'] as const) {
+      rmSync(dirs[command] || join(DATA, 'none'), { recursive: true, force: true });
+      dirs[command] = join(DATA, `start-${command}-${i}`);
+      const f = await startup(command, 'fresh', dirs[command]);
+      out.push(f);
+      console.log(`start ${command} fresh: ${fmt(f.wallMs)} ms (open ${f.openMs} ms)`);
+    }
+  }
+  for (let i = 0; i < START_REPEATS; i++) {
+    for (const command of ['bundle', 'tsx'] as const) {
+      const f = await startup(command, 'restart', dirs[command]);
+      out.push(f);
+      console.log(`start ${command} restart: ${fmt(f.wallMs)} ms (open ${f.openMs} ms)`);
+    }
+  }
+  for (const d of Object.values(dirs)) rmSync(d, { recursive: true, force: true });
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -253,11 +300,10 @@ async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   const machine = describeMachine(DATA);
   const load0 = loadavg()[0]!;
-  const starts = [await startup('fresh data dir (creates 1024 shard dirs)'), await startup('restart (existing dirs)')];
-  console.log('startup', starts);
+  const starts = await startups();
 
-  const tso = await spawnListening([TSO_MAIN, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'warn']);
-  const echo = await spawnListening([SELF, '--role', 'echo']);
+  const tso = await spawnListening([...TSO_COMMANDS.bundle.args, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'warn'], TSO_COMMANDS.bundle);
+  const echo = await spawnListening([SELF, '--role', 'echo'], { tsx: true });
   const results: Array<{ case: Case; echo: Run; tso: Run }> = [];
   let firstTouchMs = NaN;
   let serverStats = { fsyncs: 0, fsyncMeanMs: NaN, windowWaits: NaN };
@@ -296,7 +342,7 @@ async function main(): Promise<void> {
 function report(
   machine: ReturnType<typeof describeMachine>,
   load0: number,
-  starts: Array<{ label: string; wallMs: number; openMs: number | undefined; rssMiB: number }>,
+  starts: StartFigure[],
   results: Array<{ case: Case; echo: Run; tso: Run }>,
   rssAfterLoad: number,
   firstTouchMs: number,
@@ -342,17 +388,35 @@ is less sensitive to other load on the machine than requests/s: tso/echo CPU per
 request: ${results.filter((r) => r.case.count === 1).map((r) => `${fmt(cpuUs(r.tso) / cpuUs(r.echo), 2)}x (${r.case.name})`).join(', ')}.
 Every answer was checked to be above its shard's previous one: ${checks === 0 ? 'no regressions or errors' : `${checks} regressions/errors`}.
 
-Startup of one process hosting all 1024 shards (wall time from spawn, including loading
-TypeScript through tsx, to the \`listening\` line; "open" is the server's own time to open
-every shard):
+Startup of one process hosting all 1024 shards: wall time from spawn to the
+\`listening\` line (Node start, loading the code, opening every shard); "open" is the
+server's own time to open every shard. ${START_REPEATS} runs of each, fresh runs on a new data dir
+each, alternating the two commands:
 
-| start | wall ms | open ms | RSS MiB |
-|---|---:|---:|---:|
-${starts.map((s) => `| ${s.label} | ${fmt(s.wallMs)} | ${s.openMs === undefined ? '?' : fmt(s.openMs)} | ${fmt(s.rssMiB, 1)} |`).join('\n')}
+| command | start | wall ms, each run | open ms, each run | under 2 s | RSS MiB |
+|---|---|---|---|---:|---:|
+${startRows(starts)}
 
 RSS of the 1024-shard process after the load runs: ${fmt(rssAfterLoad, 1)} MiB. Targets: start < 2 s, RSS < 300 MB.`;
   console.log(md);
   writeSection('tso', md, { machine, quick: QUICK, load0, starts, rssAfterLoad, firstTouchMs, serverStats, results: results.map((r) => ({ case: r.case, echo: summary(r.echo), tso: summary(r.tso) })) });
+}
+
+function startRows(starts: StartFigure[]): string {
+  const rows: string[] = [];
+  for (const command of ['bundle', 'tsx'] as const) {
+    for (const kind of ['fresh', 'restart'] as const) {
+      const fs = starts.filter((s) => s.command === command && s.kind === kind);
+      if (fs.length === 0) continue;
+      const under = fs.filter((f) => f.wallMs < 2000).length;
+      rows.push(
+        `| ${TSO_COMMANDS[command].label} | ${kind === 'fresh' ? 'fresh data dir (creates 1024 shard dirs)' : 'restart (existing dirs)'} | ` +
+          `${fs.map((f) => fmt(f.wallMs)).join(', ')} | ${fs.map((f) => (f.openMs === undefined ? '?' : fmt(f.openMs))).join(', ')} | ` +
+          `${under} of ${fs.length} | ${fmt(Math.max(...fs.map((f) => f.rssMiB)), 1)} |`,
+      );
+    }
+  }
+  return rows.join('\n');
 }
 
 function summary(r: Run): Record<string, number> {

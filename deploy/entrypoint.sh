@@ -56,7 +56,7 @@ elif [ "${PHARAOH_DRY_RUN:-}" != 1 ]; then
   mkdir -p "$DATA" && printf '%s\n' "$want" > "$marker.tmp" && mv "$marker.tmp" "$marker"
 fi
 
-set -- node /app/tools/cli/bin/pharaoh.mjs serve "$PHARAOH_SERVICE" \
+set -- node /app/tools/cli/bin/pharaoh.cjs serve "$PHARAOH_SERVICE" \
   --shards "$shards" --host 0.0.0.0 --port "${PORT:-7100}" --http-port "${HTTP_PORT:-7101}" --data "$DATA" "$@"
 if [ "${PHARAOH_DRY_RUN:-}" = 1 ]; then
   echo "$*"

@@ -182,8 +182,8 @@ function addClientCommands(program: Command): void {
     .action(run(async (id: string, epoch: string, o) => (await client()).sessionValidateCommand(id, epoch, o)));
 }
 
-// Run when executed (bin/pharaoh.mjs or `tsx src/main.ts`), not when imported by a test.
-const invokedDirectly = process.argv[1] !== undefined && /(?:main\.ts|pharaoh(?:\.mjs)?)$/.test(process.argv[1]);
+// Run when executed (bin/pharaoh.cjs or `tsx src/main.ts`), not when imported by a test.
+const invokedDirectly = process.argv[1] !== undefined && /(?:main\.ts|pharaoh(?:\.[cm]?js)?)$/.test(process.argv[1]);
 if (invokedDirectly) {
   await buildProgram().parseAsync(process.argv);
 }

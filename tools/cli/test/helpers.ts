@@ -5,7 +5,7 @@ import { shardForKey } from '@pharaoh/protocol';
 import { runToExit } from '@pharaoh/testkit';
 import { freePorts } from '../src/fleet/preflight.js';
 
-export const BIN = fileURLToPath(new URL('../bin/pharaoh.mjs', import.meta.url));
+export const BIN = fileURLToPath(new URL('../bin/pharaoh.cjs', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -13,7 +13,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `pharaoh <args>` as ONE node process (the bin registers tsx in-process). */
+/** Run `pharaoh <args>` as ONE node process (the bin runs the launcher bundle, or tsx, in-process). */
 export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   const t0 = Date.now();
   const r = await runToExit(BIN, args, { cwd: opts.cwd ?? process.cwd(), timeoutMs: opts.timeoutMs ?? 90_000, tsx: false });

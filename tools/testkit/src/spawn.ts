@@ -44,6 +44,8 @@ export interface StartAppOptions {
   timeoutMs?: number;
   /** Names the child in error messages (default: the script's path). */
   name?: string;
+  /** false: run `script` with plain node (a .cjs/.mjs bin); default: through tsx's loader. */
+  tsx?: boolean;
 }
 
 /** The app exited before it printed its listening line. */

@@ -11,9 +11,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '@pharaoh/obelisk';
-import { TSX_IMPORT, exited } from '../fleet/child.js';
+import { exited } from '../fleet/child.js';
+import { CHAOS_WORKER_TS, TSX_IMPORT } from '../paths.js';
 import { runChecks } from './check.js';
 import type { CheckResult } from './check.js';
 import { readNdjson } from './events.js';
@@ -67,7 +67,6 @@ export interface ChaosSummary extends CheckResult {
   load: [number, number];
 }
 
-const WORKER_TS = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 const CLIENT_TIMEOUT_MS = 5_000;
 
@@ -120,7 +119,7 @@ function startWorker(dir: string, fleetFile: string, w: number, opts: ChaosOptio
     producers: producerNames(w, opts.loopsPerWorker, 3, opts.shardsPerService),
     timeoutMs: CLIENT_TIMEOUT_MS,
   };
-  return spawn(process.execPath, ['--import', TSX_IMPORT, WORKER_TS, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['--import', TSX_IMPORT, CHAOS_WORKER_TS, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 /** Resolves when the worker printed `ready` (connected, loops running); rejects if it exits or takes over a minute. */

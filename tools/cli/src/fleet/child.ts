@@ -1,32 +1,28 @@
 /**
- * One fleet process: how to start it (ONE node process running the app's
- * main.ts through tsx's loader, so its pid is the server's pid), how to tell
- * it is ready, and how to stop it.
+ * One fleet process: how to start it (ONE node process running
+ * `pharaoh serve <service>`, so its pid is the server's pid), how to tell it
+ * is ready, and how to stop it.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatShardRanges } from '@pharaoh/protocol';
 import type { ServiceName } from '@pharaoh/protocol';
 import type { FleetMember } from '../fleet-file.js';
+import { PHARAOH_BIN } from '../paths.js';
 
-/** `--import` value that makes plain `node` run TypeScript: tsx's loader, by absolute URL (works from any cwd). */
-export const TSX_IMPORT = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-/** Absolute path of an app's entry point. */
-export function appMainPath(service: ServiceName): string {
-  return fileURLToPath(new URL(`../../../../apps/${service}/src/main.ts`, import.meta.url));
+/** Command-line markers of a fleet process serving `service` (see isOurProcess). */
+export function memberMarkers(service: ServiceName): string[] {
+  return [PHARAOH_BIN, 'serve', service];
 }
 
-/** Arguments after `node` that start `member` (what `pharaoh serve` would get). */
+/** Arguments after `node` that start `member`: `pharaoh serve <service> <flags>`. */
 export function childArgs(member: FleetMember, extra: readonly string[] = []): string[] {
   return [
-    '--import',
-    TSX_IMPORT,
-    appMainPath(member.service),
+    PHARAOH_BIN,
+    'serve',
+    member.service,
     '--shards',
     formatShardRanges(member.shards),
     '--host',

@@ -5,7 +5,7 @@
  */
 import { CliError, CLI_ERROR_CODES } from '../errors.js';
 import { loadFleet } from '../fleet-file.js';
-import { appMainPath } from './child.js';
+import { memberMarkers } from './child.js';
 import { isAlive, isOurProcess, pidFilePath, readPidFile, removePidFile, SUPERVISOR_MARKERS } from './pidfile.js';
 import { DEFAULT_STOP_GRACE_MS } from './supervisor.js';
 
@@ -58,7 +58,7 @@ export async function fleetDown(file: string | undefined, opts: { graceMs?: numb
   const members = new Map(fleet.members.map((m) => [m.label, m]));
   for (const c of pf.children) {
     const m = members.get(c.label);
-    if (m && isOurProcess(c.pid, [appMainPath(m.service)])) {
+    if (m && isOurProcess(c.pid, memberMarkers(m.service))) {
       print(`${c.label} pid ${c.pid} ${await terminate(c.pid, grace)}`);
     }
   }

@@ -6,7 +6,7 @@ import { formatShardRanges } from '@pharaoh/protocol';
 import { formatTable } from '../decode.js';
 import { loadFleet } from '../fleet-file.js';
 import type { FleetMember } from '../fleet-file.js';
-import { appMainPath } from './child.js';
+import { memberMarkers } from './child.js';
 import { isOurProcess, readPidFile } from './pidfile.js';
 
 export interface MemberStatus {
@@ -41,7 +41,7 @@ async function memberStatus(m: FleetMember, pids: Map<string, number>): Promise<
     http: m.http ?? '-',
     health,
     ready,
-    pid: pid !== undefined && isOurProcess(pid, [appMainPath(m.service)]) ? pid : undefined,
+    pid: pid !== undefined && isOurProcess(pid, memberMarkers(m.service)) ? pid : undefined,
   };
 }
 

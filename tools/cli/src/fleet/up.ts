@@ -5,13 +5,12 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatShardRanges } from '@pharaoh/protocol';
 import { CliError, CLI_ERROR_CODES } from '../errors.js';
 import { DEFAULT_FLEET_SOURCE, loadFleet, uncoveredShards } from '../fleet-file.js';
 import type { Fleet } from '../fleet-file.js';
 import { formatTable } from '../decode.js';
-import { TSX_IMPORT } from './child.js';
+import { PHARAOH_BIN } from '../paths.js';
 import { isOurProcess, LOG_FILE_NAME, readPidFile, removePidFile, SUPERVISOR_MARKERS, writePidFile } from './pidfile.js';
 import { checkDataDirs, checkPorts } from './preflight.js';
 import { DEFAULT_START_TIMEOUT_MS, FleetSupervisor } from './supervisor.js';
@@ -26,8 +25,6 @@ export interface FleetUpOptions {
   /** Where messages go (default stdout). */
   print?: (text: string) => void;
 }
-
-const MAIN_TS = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 /** Validate, check ports and data directories, then run the fleet. Resolves with the exit status. */
 export async function fleetUp(opts: FleetUpOptions): Promise<number> {
@@ -105,7 +102,7 @@ async function foreground(fleet: Fleet, opts: FleetUpOptions, print: (t: string)
 async function detach(fleet: Fleet, opts: FleetUpOptions, print: (t: string) => void): Promise<number> {
   const logPath = join(fleet.dataDir, LOG_FILE_NAME);
   const logFd = openSync(logPath, 'a');
-  const args = ['--import', TSX_IMPORT, MAIN_TS, 'fleet', 'up'];
+  const args = [PHARAOH_BIN, 'fleet', 'up'];
   if (opts.file !== undefined) args.push(resolve(opts.file));
   if (opts.restartOnCrash) args.push('--restart-on-crash');
   if (opts.logLevel) args.push('--log-level', opts.logLevel);
