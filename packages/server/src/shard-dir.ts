@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -9,14 +10,20 @@ const require = createRequire(import.meta.url);
 /** OFD locks: exclusive, per open file description, released by the kernel when the process dies. */
 const fsx = require('fs-native-extensions') as { tryLock(fd: number): boolean; unlock(fd: number): void };
 
+/** The shard's identity, and its lock: an OFD lock on this file is held while the shard is hosted. */
 export const IDENTITY_FILE = 'identity.json';
 /** Name of the generator's bound counter (an Obelisk) inside the shard dir. */
 export const BOUND_COUNTER = 'bound';
+/** Lock file of earlier builds (they locked a separate file); tolerated, no longer created. */
 export const LOCK_FILE = 'LOCK';
 /** Bumped only if the identity file's meaning changes. */
 export const IDENTITY_FORMAT = 1;
-/** Entries a shard dir may hold before its identity file exists (a crash during first creation). */
-const PRE_IDENTITY_ENTRIES = new Set([LOCK_FILE, `${IDENTITY_FILE}.tmp`]);
+/**
+ * Entries a shard dir may hold while it has no valid identity yet (a crash
+ * during first creation), besides an empty bound: the identity file itself
+ * (empty or torn), and what older versions left (LOCK, a temp identity).
+ */
+const PRE_IDENTITY_ENTRIES = new Set([IDENTITY_FILE, LOCK_FILE, `${IDENTITY_FILE}.tmp`]);
 
 /** What a shard directory is: written once when the shard is created, checked on every open. */
 export interface ShardIdentity {
@@ -83,32 +90,6 @@ export async function createShardDirs(dataDir: string, service: string, ids: num
   if (created) await fsyncDir(parent);
 }
 
-/**
- * Take the shard's exclusive lock on `<dir>/LOCK`. The returned handle must stay
- * open for the life of the process: closing it (or the process dying) releases
- * the lock. Throws SHARD_LOCKED naming the shard and the directory.
- */
-export async function lockShard(dir: string, service: string, shard: number): Promise<FileHandle> {
-  const path = join(dir, LOCK_FILE);
-  const h = await open(path, 'a+');
-  let granted: boolean;
-  try {
-    granted = fsx.tryLock(h.fd);
-  } catch (cause) {
-    await h.close();
-    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${service} shard ${shard}: cannot lock ${path}: ${(cause as Error).message}`, { cause, shard, dir });
-  }
-  if (!granted) {
-    await h.close();
-    throw new ServerError(
-      SERVER_ERROR_CODES.SHARD_LOCKED,
-      `${service} shard ${shard} is already hosted by another process (lock held on ${path})`,
-      { shard, dir },
-    );
-  }
-  return h;
-}
-
 function sameLayout(a: WireLayout, b: WireLayout): boolean {
   return (
     a.name === b.name &&
@@ -125,14 +106,33 @@ function describeIdentity(i: Pick<ShardIdentity, 'service' | 'shard' | 'layout'>
   return `service=${i.service} shard=${i.shard} layout=${l?.name}(${l?.timeBits}/${l?.shardBits}/${l?.seqBits}, epoch ${l?.epochMs}, unit ${l?.unitMs} ms)`;
 }
 
+/** A hosted shard's claim: the open, locked identity file (closing it releases the lock) and what it says. */
+export interface ShardClaim {
+  lock: FileHandle;
+  identity: ShardIdentity;
+}
+
 /**
- * Check (or, for a new empty directory, create) the shard's identity file. The
- * caller holds the shard lock. A directory that belongs to another service,
- * shard or layout, or that holds files but no identity, is refused with
- * SHARD_IDENTITY_MISMATCH naming what was expected and what was found.
- * When this resolves after creating the file, the file and its directory entry are durable.
+ * Claim shard `expected.shard` in `dir` (which exists: see createShardDirs):
+ * take the exclusive OFD lock on its identity file, then check the identity,
+ * or write it for a new shard. The lock is held until the returned handle is
+ * closed or the process dies (the kernel releases it; no stale locks).
+ *
+ * Refused with SHARD_LOCKED when another process holds the shard, and with
+ * SHARD_IDENTITY_MISMATCH (naming what was expected and what was found) when
+ * the identity names another service, shard or layout, or the directory holds
+ * files but no valid identity. A foreign directory is refused before anything
+ * is written into it.
+ *
+ * One file is both lock and identity, so a new shard costs one file create
+ * less than a separate lock file (1024 fewer on a fresh 1024-shard start). The
+ * identity is written in place and fdatasynced before the shard's bound can
+ * move above 0, so an empty or torn identity means the shard never issued an
+ * ID: if the directory holds nothing else but an empty bound, it is rewritten.
+ * When this resolves after writing, the identity and its directory entry are
+ * durable, or will be made durable by creating `bound` next (its directory fsync).
  */
-export async function checkIdentity(dir: string, expected: Omit<ShardIdentity, 'format' | 'createdAt'>): Promise<ShardIdentity> {
+export async function claimShard(dir: string, expected: Omit<ShardIdentity, 'format' | 'createdAt'>): Promise<ShardClaim> {
   const path = join(dir, IDENTITY_FILE);
   const mismatch = (found: string): ServerError =>
     new ServerError(
@@ -140,59 +140,87 @@ export async function checkIdentity(dir: string, expected: Omit<ShardIdentity, '
       `refusing to open ${dir}: expected ${describeIdentity(expected)}, found ${found}`,
       { shard: expected.shard, dir },
     );
-  let text: string | undefined;
+  let h: FileHandle | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    h = await open(path, constants.O_RDWR);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  if (text === undefined) {
-    const entries = await readdir(dir);
-    // An empty bound counter can be left by a crash during first creation (its
-    // entry reached the disk before the identity's): it never handed out an ID.
-    const emptyBound = entries.includes(BOUND_COUNTER) && (await stat(join(dir, BOUND_COUNTER))).size === 0;
-    const foreign = entries.filter((n) => !PRE_IDENTITY_ENTRIES.has(n) && !(n === BOUND_COUNTER && emptyBound));
-    if (foreign.length > 0) throw mismatch(`no ${IDENTITY_FILE} but foreign files (${foreign.slice(0, 5).join(', ')})`);
-    const identity: ShardIdentity = { format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() };
-    // With no bound counter yet, creating it next fsyncs this directory, which
-    // makes the identity's rename durable too: skip a second directory fsync
-    // (1024 fewer fsyncs on a fresh 1024-shard start). Otherwise fsync here.
-    await writeFileDurably(path, JSON.stringify(identity, null, 2) + '\n', { syncDir: entries.includes(BOUND_COUNTER) });
-    return identity;
+  if (h === undefined) {
+    // A new shard (or someone else's directory): look before writing anything into it.
+    await checkNoData(dir, 'no identity', mismatch);
+    h = await open(path, constants.O_RDWR | constants.O_CREAT);
   }
-  let found: ShardIdentity;
   try {
-    found = JSON.parse(text) as ShardIdentity;
-  } catch {
-    throw mismatch(`an unreadable ${IDENTITY_FILE}`);
+    let granted: boolean;
+    try {
+      granted = fsx.tryLock(h.fd);
+    } catch (cause) {
+      throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${expected.service} shard ${expected.shard}: cannot lock ${path}: ${(cause as Error).message}`, {
+        cause,
+        shard: expected.shard,
+        dir,
+      });
+    }
+    if (!granted) {
+      throw new ServerError(
+        SERVER_ERROR_CODES.SHARD_LOCKED,
+        `${expected.service} shard ${expected.shard} is already hosted by another process (lock held on ${path})`,
+        { shard: expected.shard, dir },
+      );
+    }
+    const text = await h.readFile('utf8');
+    const found = parseIdentity(text);
+    if (found !== undefined) {
+      if (!matches(found, expected)) throw mismatch(describeIdentity(found));
+      return { lock: h, identity: found };
+    }
+    // Empty (new, or a crash before the first write) or torn (a crash during it).
+    const entries = await checkNoData(dir, text.length === 0 ? `an empty ${IDENTITY_FILE}` : `an unreadable ${IDENTITY_FILE}`, mismatch);
+    const identity: ShardIdentity = { format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() };
+    if (text.length > 0) await h.truncate(0);
+    await h.write(JSON.stringify(identity, null, 2) + '\n', 0, 'utf8');
+    await h.datasync();
+    // With no bound counter yet, creating it next fsyncs this directory, which
+    // makes the identity's entry durable too: skip a second directory fsync.
+    if (entries.includes(BOUND_COUNTER)) await fsyncDir(dir);
+    return { lock: h, identity };
+  } catch (err) {
+    await h.close().catch(() => undefined);
+    throw err;
   }
-  if (
-    typeof found !== 'object' ||
-    found === null ||
-    found.service !== expected.service ||
-    found.shard !== expected.shard ||
-    typeof found.layout !== 'object' ||
-    found.layout === null ||
-    !sameLayout(found.layout, expected.layout)
-  ) {
-    throw mismatch(typeof found === 'object' && found !== null ? describeIdentity(found) : `a malformed ${IDENTITY_FILE}`);
-  }
-  return found;
 }
 
 /**
- * Write `path` atomically: temp file, fsync, rename, then fsync the directory
- * unless the caller fsyncs it next anyway (`syncDir: false`).
+ * The directory's entries, after checking it holds no data a shard without a
+ * valid identity could have written: only PRE_IDENTITY_ENTRIES and an empty
+ * bound (value 0: it never issued an ID). Anything else is refused.
  */
-async function writeFileDurably(path: string, text: string, o: { syncDir: boolean }): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const h = await open(tmp, 'w');
+async function checkNoData(dir: string, what: string, mismatch: (found: string) => ServerError): Promise<string[]> {
+  const entries = await readdir(dir);
+  const emptyBound = entries.includes(BOUND_COUNTER) && (await stat(join(dir, BOUND_COUNTER))).size === 0;
+  const data = entries.filter((n) => !PRE_IDENTITY_ENTRIES.has(n) && !(n === BOUND_COUNTER && emptyBound));
+  if (data.length > 0) throw mismatch(`${what} but data files (${data.slice(0, 5).join(', ')})`);
+  return entries;
+}
+
+/** The identity in `text`, or undefined if it is empty or not a complete JSON object. */
+function parseIdentity(text: string): ShardIdentity | undefined {
+  if (text.length === 0) return undefined;
   try {
-    await h.writeFile(text, 'utf8');
-    await h.sync();
-  } finally {
-    await h.close();
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as ShardIdentity) : undefined;
+  } catch {
+    return undefined;
   }
-  await rename(tmp, path);
-  if (o.syncDir) await fsyncDir(dirname(path));
+}
+
+function matches(found: ShardIdentity, expected: Omit<ShardIdentity, 'format' | 'createdAt'>): boolean {
+  return (
+    found.service === expected.service &&
+    found.shard === expected.shard &&
+    typeof found.layout === 'object' &&
+    found.layout !== null &&
+    sameLayout(found.layout, expected.layout)
+  );
 }

@@ -8,7 +8,7 @@ import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { BOUND_COUNTER, checkIdentity, createShardDirs, lockShard, shardDir } from './shard-dir.js';
+import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import type { ServiceDefinition, ShardHandle } from './types.js';
 
@@ -112,7 +112,7 @@ export interface ShardOpenEnv<S> {
 }
 
 /**
- * Open one shard (its dir exists: see createShardDirs): lock its dir, check its identity, open its bound
+ * Open one shard (its dir exists: see createShardDirs): lock and check its identity, open its bound
  * counter and generator, then the app's state. On failure everything opened so
  * far is closed again (so its lock is released) and a ServerError names the shard and dir.
  */
@@ -122,9 +122,8 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number): Promise<Ho
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const lock = await lockShard(dir, def.name, id);
+    const { lock } = await claimShard(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) });
     undo.push(() => lock.close());
-    await checkIdentity(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) });
     const bound = await Obelisk.open(join(dir, BOUND_COUNTER), {
       ...(options.obeliskFs ? { fs: options.obeliskFs } : {}),
       onSync: (info) => metrics.fsync.observe(info.ms / 1000),

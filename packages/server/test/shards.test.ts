@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedDisk } from '@pharaoh/obelisk';
@@ -86,6 +86,55 @@ describe('shard directories', () => {
     const err = await startError('5');
     expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
     expect(err.message).toContain('somebody-elses.db');
+    expect(readdirSync(dir)).toEqual(['somebody-elses.db']); // nothing was written into it
+  });
+
+  it('holds a new shard as two files: its identity (which is also its lock) and its bound', async () => {
+    await run('8');
+    expect(readdirSync(shardDir(data.dir, 'tso', 8)).sort()).toEqual(['bound', IDENTITY_FILE]);
+  });
+
+  it('rewrites an empty or torn identity when the shard holds no data (a crash while creating it)', async () => {
+    const torn = shardDir(data.dir, 'tso', 1);
+    const empty = shardDir(data.dir, 'tso', 2);
+    mkdirSync(torn, { recursive: true });
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(torn, IDENTITY_FILE), '{\n  "format": 1,\n  "serv\0\0\0\0');
+    writeFileSync(join(torn, 'bound'), ''); // created, never advanced
+    writeFileSync(join(empty, IDENTITY_FILE), '');
+    writeFileSync(join(empty, 'LOCK'), ''); // what earlier builds left
+    const s = await run('1-2');
+    const c = await RawClient.connect(s.url);
+    clients.push(c);
+    for (const [shard, dir] of [[1, torn], [2, empty]] as const) {
+      expect(JSON.parse(readFileSync(join(dir, IDENTITY_FILE), 'utf8'))).toMatchObject({ format: 1, service: 'tso', shard });
+      expect(await c.ok('ts.get', { shard, count: 1 })).toMatchObject({ count: 1 });
+    }
+  });
+
+  it('refuses an unreadable identity when the shard holds data (its bound moved: IDs may have been issued)', async () => {
+    const s = await run('3');
+    const c = await RawClient.connect(s.url);
+    await c.ok('ts.get', { shard: 3, count: 1 });
+    c.ws.terminate();
+    await s.close();
+    servers.length = 0;
+    const dir = shardDir(data.dir, 'tso', 3);
+    const bound = readFileSync(join(dir, 'bound')).length;
+    expect(bound).toBeGreaterThan(0);
+    writeFileSync(join(dir, IDENTITY_FILE), '{"format": 1, "serv');
+    const err = await startError('3');
+    expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
+    expect(err.message).toMatch(/found an unreadable identity\.json but data files \(bound\)/);
+    expect(readFileSync(join(dir, IDENTITY_FILE), 'utf8')).toBe('{"format": 1, "serv'); // left for the operator
+  });
+
+  it('opens a shard directory written by an earlier version (with a LOCK file)', async () => {
+    await (await run('4')).close();
+    servers.length = 0;
+    writeFileSync(join(shardDir(data.dir, 'tso', 4), 'LOCK'), '');
+    await run('4');
+    expect(existsSync(join(shardDir(data.dir, 'tso', 4), 'LOCK'))).toBe(true);
   });
 
   it('adopts a directory left by a crash during creation: an empty bound counter but no identity yet', async () => {
