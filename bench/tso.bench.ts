@@ -422,9 +422,9 @@ each, alternating the two commands. Baseline for a fresh start: "bare creates", 
 system's own time for what it creates (1024 directories with two empty files each, 32 at a
 time, no fsync), measured just before it. On this VM's disk (ext4 without a journal) a create
 scans past every inode deleted in the last minutes (the kernel's \`recently_deleted()\`; seen
-with \`perf\`: ~7 ms of kernel CPU per create after the test suite or an earlier benchmark
-deleted thousands of files, against ~0.1 ms on a quiet disk), so fresh starts right after such
-deletes are several times slower, and the baseline moves with them:
+with \`perf\`: 7.2 s of kernel CPU for these 4,096 creates, ~1.75 ms each, while tests and
+benchmarks were deleting thousands of files, against 0.38 s two minutes after the last delete),
+so fresh starts right after such deletes are several times slower, and the baseline moves with them:
 
 | command | start | wall ms, each run | open ms, each run | under 2 s | bare creates ms (baseline) | open / baseline | RSS MiB |
 |---|---|---|---|---:|---|---|---:|
