@@ -33,8 +33,8 @@ interface Result {
 }
 
 async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const main = join(REPO_ROOT, 'apps', 'tso', 'src', 'main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
+  const bin = join(REPO_ROOT, 'tools', 'cli', 'bin', 'pharaoh.cjs');
+  const child = spawn(process.execPath, [bin, 'serve', 'tso', '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -58,10 +58,9 @@ function connect(url: string): Promise<Conn> {
 }
 
 function startApp(app: 'txcoord' | 'session-mgr'): Promise<{ child: ChildProcess; url: string }> {
-  const main = join(REPO_ROOT, 'apps', app, 'src', 'main.ts');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, '--shards', `0-${SHARDS - 1}`, '--data', join(DATA, app), '--port', '0', '--http-port', '0', '--log-level', 'warn'],
+    [join(REPO_ROOT, 'tools', 'cli', 'bin', 'pharaoh.cjs'), 'serve', app, '--shards', `0-${SHARDS - 1}`, '--data', join(DATA, app), '--port', '0', '--http-port', '0', '--log-level', 'warn'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';

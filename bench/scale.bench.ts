@@ -169,7 +169,7 @@ function restartTable(rep: ScaleReport): string[] {
   const out = [
     `### Startup and recovery of a ${rep.restartShards}-shard TSO process over existing data`,
     '',
-    'Start = spawn of `node --import tsx apps/tso/src/main.ts` → its "listening" line (includes Node and TypeScript loading); ' +
+    'Start = spawn of `pharaoh serve tso` → its "listening" line (includes Node start and loading the launcher\'s bundle); ' +
       "open = the server's own time to open every shard (lock, identity check, counter open + fstat). Median of the repetitions. " +
       '"IDs above" checks, for every shard, that its first ID after the restart is larger than its last ID before it (or than the pre-advanced bound).',
     '',

@@ -51,8 +51,23 @@ export function makeTempDir(prefix: string): string {
   return mkdtempSync(join(benchTmpRoot(), `pharaoh-bench-${prefix}-`));
 }
 
+const doomed = new Set<string>();
+let exitHook = false;
+
+/**
+ * Remove `dir` when this benchmark process exits, not now: on ext4 without a
+ * journal (this VM's disk) file creates scan past inodes deleted in the last
+ * minutes, so deleting a 1024-shard data dir would slow the next fresh start
+ * measured in this run several-fold (see the TSO section of docs/BENCHMARKS.md).
+ */
 export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  doomed.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of doomed) rmSync(d, { recursive: true, force: true });
+    });
+  }
 }
 
 /** Absolute path of an executable on PATH, or undefined. */

@@ -1,7 +1,7 @@
 /**
- * Start and stop Pharaoh service processes (apps/<service>/src/main.ts) for the
- * benchmarks: one node process each (node --import tsx, no tsx CLI fork), so the
- * pid we hold is the server itself and can be signalled and measured (RSS).
+ * Start and stop Pharaoh service processes for the benchmarks as deployed:
+ * `pharaoh serve <service>` (the launcher's bundle), one node process each, so
+ * the pid we hold is the server itself and can be signalled and measured (RSS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +18,7 @@ export interface ServiceProcess {
   url: string;
   httpUrl: string;
   pid: number;
-  /** Spawn → the "listening" line (node start, tsx load, opening every shard). */
+  /** Spawn → the "listening" line (node start, loading the bundle, opening every shard). */
   startMs: number;
   /** The server's own measure of opening its shards, from its `listening` log line (NaN if absent). */
   openMs: number;
@@ -31,6 +31,8 @@ export interface ServiceProcess {
 export function serviceMain(service: ServiceName): string {
   return join(REPO_ROOT, 'apps', service, 'src', 'main.ts');
 }
+
+const PHARAOH_BIN = join(REPO_ROOT, 'tools', 'cli', 'bin', 'pharaoh.cjs');
 
 export function serviceAvailable(service: ServiceName): boolean {
   return existsSync(serviceMain(service));
@@ -46,7 +48,7 @@ export interface StartOptions {
 const LISTENING = /listening on (ws:\/\/\S+) .*?(http:\/\/\S+) serves/;
 
 export async function startService(service: ServiceName, o: StartOptions): Promise<ServiceProcess> {
-  const args = ['--import', 'tsx', serviceMain(service), '--shards', o.shards, '--port', '0', '--http-port', '0', '--data', o.dataDir];
+  const args = [PHARAOH_BIN, 'serve', service, '--shards', o.shards, '--port', '0', '--http-port', '0', '--data', o.dataDir];
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...args, ...(o.extraArgs ?? [])], {
     cwd: REPO_ROOT,

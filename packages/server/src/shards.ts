@@ -116,13 +116,13 @@ export interface ShardOpenEnv<S> {
  * counter and generator, then the app's state. On failure everything opened so
  * far is closed again (so its lock is released) and a ServerError names the shard and dir.
  */
-export async function openShard<S>(env: ShardOpenEnv<S>, id: number): Promise<HostedShard<S>> {
+export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = false): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const dir = shardDir(options.dataDir, def.name, id);
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const { lock } = await claimShard(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) });
+    const { lock } = await claimShard(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir);
     undo.push(() => lock.close());
     const bound = await Obelisk.open(join(dir, BOUND_COUNTER), {
       ...(options.obeliskFs ? { fs: options.obeliskFs } : {}),
@@ -191,8 +191,9 @@ function onGeneratorEvent<S>(e: GeneratorEvent, logger: Logger, shard: () => Hos
  * the first error is thrown, with how many others failed.
  */
 export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promise<Map<number, HostedShard<S>>> {
+  let created: Set<number>;
   try {
-    await createShardDirs(env.options.dataDir, env.def.name, ids);
+    created = await createShardDirs(env.options.dataDir, env.def.name, ids);
   } catch (err) {
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot create shard directories under ${env.options.dataDir}: ${(err as Error).message}`, { cause: err });
   }
@@ -203,7 +204,7 @@ export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promis
     while (next < ids.length && errors.length === 0) {
       const id = ids[next++]!;
       try {
-        opened.set(id, await openShard(env, id));
+        opened.set(id, await openShard(env, id, created.has(id)));
       } catch (err) {
         errors.push(err);
       }
