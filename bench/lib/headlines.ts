@@ -5,6 +5,8 @@
  * nothing rather than guessing (the section itself still has the numbers).
  */
 
+import { percentile } from './report.js';
+
 export interface Headline {
   bench: string;
   measure: string;
@@ -89,12 +91,30 @@ function tso(j: J): Headline[] {
   const batchIds = num(obj(batch?.tso).idsPerSec);
   const worst = single.length ? Math.min(...single) : undefined;
   const starts = arr(j.starts);
-  const wall = starts.map((s) => num(s.wallMs)).filter((x): x is number => x !== undefined);
+  const walls = (command: string, kind: string): number[] =>
+    starts
+      .filter((s) => s.command === command && s.kind === kind)
+      .map((s) => num(s.wallMs))
+      .filter((x): x is number => x !== undefined);
+  const startLines = (['fresh', 'restart'] as const).flatMap((kind) => {
+    const w = walls('bundle', kind);
+    if (w.length === 0) return [];
+    const worst = Math.max(...w);
+    const under = w.filter((x) => x < 2000).length;
+    const what = kind === 'fresh' ? 'fresh data dir' : 'restart';
+    return atMost('tso', `1024-shard start, ${what}, \`pharaoh serve\` (worst of ${w.length}, spawn → listening)`, worst, 2000, `${Math.round(worst)} ms (${under} of ${w.length} under 2 s)`, '< 2000 ms');
+  });
+  const tsxLines = (['fresh', 'restart'] as const).flatMap((kind) => {
+    const w = walls('tsx', kind);
+    if (w.length === 0) return [];
+    return [{ bench: 'tso', measure: `1024-shard start, ${kind === 'fresh' ? 'fresh data dir' : 'restart'}, sources through tsx (median of ${w.length})`, value: `${Math.round(percentile(w, 50))} ms` }];
+  });
   const rss = num(j.rssAfterLoad);
   return [
     ...atLeast('tso', 'single-ID requests/s vs echo server (worst case)', worst, 0.7, `${worst?.toFixed(2)}×`, '≥ 0.7×'),
     ...atLeast('tso', 'batched IDs/s', batchIds, 2e6, si(batchIds ?? 0), '≥ 2.00 M'),
-    ...atMost('tso', '1024-shard start (worst, spawn → listening)', wall.length ? Math.max(...wall) : undefined, 2000, `${Math.round(Math.max(...wall))} ms`, '< 2000 ms'),
+    ...startLines,
+    ...tsxLines,
     ...atMost('tso', '1024-shard RSS after load', rss === undefined ? undefined : rss * 2 ** 20, 300e6, `${((rss ?? 0) * 2 ** 20 / 1e6).toFixed(0)} MB`, '< 300 MB'),
   ];
 }
