@@ -394,7 +394,7 @@ function report(
 
 ${machineLine(machine)}. Load average at start: ${fmt(load0, 2)}.${QUICK ? ' **Quick run (tiny sizes): numbers are not meaningful.**' : ''}
 
-One \`apps/tso\` process hosting shards 0-1023, loaded from the benchmark process over one
+One \`pharaoh serve tso\` process (apps/tso, as deployed) hosting shards 0-1023, loaded from the benchmark process over one
 WebSocket connection per case (requests rotate over shards 0..1023 unless the case says one shard). Baseline in the same run: a bare
 ws + msgpackr echo server in its own process, decoding each request and answering a
 same-shaped response without any work. ${ROUNDS} interleaved rounds per case, ${SECONDS} s per side.
