@@ -33,7 +33,7 @@ const EXTERNAL = ['fs-native-extensions', 'tsx', 'esbuild'];
 const STALE_BUILD_MS = 10 * 60_000;
 
 function cacheKey(esbuildVersion) {
-  return `node ${process.version}; esbuild ${esbuildVersion}; format 1`;
+  return `node ${process.version}; esbuild ${esbuildVersion}; format 2`;
 }
 
 function readPointer(cacheDir) {
@@ -80,11 +80,12 @@ function build(esbuild, cacheDir, entry) {
     external: EXTERNAL,
     // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
     banner: { js: "import { createRequire as __pharaohRequire } from 'node:module'; const require = __pharaohRequire(import.meta.url);" },
-    // Where the CLI's own files are (src/paths.ts): import.meta.url is the bundle's.
-    define: { __PHARAOH_CLI_DIR__: JSON.stringify(CLI_DIR) },
+    // Where the repository is (src/paths.ts, bench/lib/report.ts): import.meta.url is the bundle's.
+    define: { __PHARAOH_REPO_ROOT__: JSON.stringify(REPO_ROOT) },
   });
-  const inputs = Object.keys(result.metafile.inputs)
-    .filter((f) => !f.includes(':')) // skip esbuild's virtual inputs
+  // This file too: a change to how the bundle is built makes it stale.
+  // (esbuild's virtual inputs have a ':' in their names.)
+  const inputs = [...Object.keys(result.metafile.inputs).filter((f) => !f.includes(':')), path.relative(REPO_ROOT, __filename)]
     .map((f) => {
       const s = fs.statSync(path.resolve(REPO_ROOT, f));
       return [f, s.size, s.mtimeMs];

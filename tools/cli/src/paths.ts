@@ -1,17 +1,19 @@
 /**
  * Where the CLI's own files are. From the TypeScript sources that is known from
  * import.meta.url; inside the launcher's bundle (bin/bundle.cjs) import.meta.url
- * is the bundle's own location, so the bundler writes the directory in.
+ * is the bundle's own location, so the bundler writes the repository root in.
+ * Any other module in the bundle that finds files from import.meta.url must do
+ * the same (test/launcher.test.ts checks the bundle for unguarded uses).
  */
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ServiceName } from '@pharaoh/protocol';
 
-declare const __PHARAOH_CLI_DIR__: string | undefined;
+declare const __PHARAOH_REPO_ROOT__: string | undefined;
 
 /** tools/cli, absolute. */
-export const CLI_DIR: string = typeof __PHARAOH_CLI_DIR__ === 'string' ? __PHARAOH_CLI_DIR__ : fileURLToPath(new URL('..', import.meta.url));
+export const CLI_DIR: string = typeof __PHARAOH_REPO_ROOT__ === 'string' ? join(__PHARAOH_REPO_ROOT__, 'tools', 'cli') : fileURLToPath(new URL('..', import.meta.url));
 
 /** The `pharaoh` command's entry (runs the bundle, or the sources through tsx). */
 export const PHARAOH_BIN = join(CLI_DIR, 'bin', 'pharaoh.cjs');

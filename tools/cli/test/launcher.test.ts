@@ -3,11 +3,11 @@
  * the CLI kept fresh in a cache, falls back to the TypeScript sources through
  * tsx, and sizes libuv's thread pool before anything uses it.
  */
-import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killAll, startApp, stopApp, tempDir } from '@pharaoh/testkit';
+import { REPO_ROOT as TESTKIT_ROOT, killAll, startApp, stopApp, tempDir } from '@pharaoh/testkit';
 import { BIN, runCli } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -15,6 +15,7 @@ const { bundleEntry } = require('../bin/bundle.cjs') as {
   bundleEntry(warn: (m: string) => void, opts?: { entry?: string; cacheDir?: string }): string | undefined;
 };
 
+const REPO_ROOT = TESTKIT_ROOT.replace(/\/$/, '');
 const dirs: Array<{ remove(): void }> = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) d.remove();
@@ -61,6 +62,22 @@ describe('the bundle cache', () => {
     expect(bundleEntry((m) => warnings.push(m), { entry, cacheDir: join(dir, 'cache') })).toBeUndefined();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/could not build the launcher bundle .*running the TypeScript sources through tsx/);
+  });
+});
+
+describe('the CLI bundle', () => {
+  it('finds repository files only through the root the bundler writes in, never from its own location', () => {
+    const file = bundleEntry((m) => {
+      throw new Error(m);
+    });
+    const lines = readFileSync(file!, 'utf8').split('\n');
+    const uses = lines.filter((l) => l.includes('import.meta.url'));
+    expect(uses.length).toBeGreaterThan(0);
+    // Allowed: createRequire(import.meta.url) (resolves packages upward into node_modules, which
+    // works from the cache dir) and `X = true ? <defined root> : <from import.meta.url>` guards.
+    const unguarded = uses.filter((l) => !/Require\w*\(import\.meta\.url\)/.test(l) && !/= true \? /.test(l));
+    expect(unguarded).toEqual([]);
+    expect(lines.some((l) => l.includes(`= true ? ${JSON.stringify(REPO_ROOT)}`))).toBe(true); // bench/lib/report.ts
   });
 });
 
