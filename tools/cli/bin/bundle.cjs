@@ -26,9 +26,11 @@ const POINTER_NAME = 'cli.json';
 const BUNDLE_NAME = 'pharaoh.mjs';
 /**
  * Kept out of the bundle and loaded from node_modules at run time: native
- * addons, and packages the CLI only resolves to hand to child processes.
+ * addons (they find their .node files from their own __dirname; msgpackr's
+ * optional decoder acceleration would otherwise be silently lost), and
+ * packages the CLI only resolves to hand to child processes.
  */
-const EXTERNAL = ['fs-native-extensions', 'tsx', 'esbuild'];
+const EXTERNAL = ['fs-native-extensions', 'msgpackr-extract', 'tsx', 'esbuild'];
 /** Builds older than this that the pointer no longer names are removed. */
 const STALE_BUILD_MS = 10 * 60_000;
 

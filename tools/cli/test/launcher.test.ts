@@ -79,6 +79,12 @@ describe('the CLI bundle', () => {
     expect(unguarded).toEqual([]);
     expect(lines.some((l) => l.includes(`= true ? ${JSON.stringify(REPO_ROOT)}`))).toBe(true); // bench/lib/report.ts
   });
+
+  it('leaves native addons out (they locate their .node files from their own directory)', () => {
+    const text = readFileSync(bundleEntry(() => undefined)!, 'utf8');
+    expect(text).not.toMatch(/node_modules\/(?:node-gyp-build[^/]*|msgpackr-extract|fs-native-extensions)\//);
+    expect(text).toContain('__require("msgpackr-extract")'); // loaded at run time, from node_modules
+  });
 });
 
 describe('bin/pharaoh.cjs', () => {
