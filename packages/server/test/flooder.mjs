@@ -1,6 +1,6 @@
 // A flooding peer for fairness.test.ts, run as its own process (plain Node, no tsx):
 // keeps `window` copies of one pre-encoded request in flight on one connection, a new
-// one for each answer, and prints how many answers it got every 100 ms.
+// one for each answer, and prints how many answers it got every 25 ms.
 // argv: <ws url> <request frame as hex> <window>
 import { WebSocket } from 'ws';
 
@@ -19,6 +19,6 @@ ws.on('message', () => {
   answered++;
   ws.send(frame);
 });
-setInterval(() => process.stdout.write(`answered ${answered}\n`), 100);
+setInterval(() => process.stdout.write(`answered ${answered}\n`), 25);
 ws.on('close', () => process.exit(0));
 ws.on('error', () => process.exit(1));
