@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import { PharaohClient } from '@pharaoh/client';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.3 : 4;
@@ -33,8 +34,7 @@ interface Result {
 }
 
 async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const bin = join(REPO_ROOT, 'tools', 'cli', 'bin', 'pharaoh.cjs');
-  const child = spawn(process.execPath, [bin, 'serve', 'tso', '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [PHARAOH_BIN, 'serve', 'tso', '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

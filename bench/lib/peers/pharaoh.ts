@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
 import { REPO_ROOT } from '../report.js';
+import { PHARAOH_BIN, appMainPath } from '../../../tools/cli/src/paths.js';
 import { peakRssBytes, rssBytes, stopChild, tail, waitFor } from './common.js';
 import type { ConnectClient, TsoClient } from './targets.js';
 
@@ -28,14 +28,8 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function serviceMain(service: ServiceName): string {
-  return join(REPO_ROOT, 'apps', service, 'src', 'main.ts');
-}
-
-const PHARAOH_BIN = join(REPO_ROOT, 'tools', 'cli', 'bin', 'pharaoh.cjs');
-
 export function serviceAvailable(service: ServiceName): boolean {
-  return existsSync(serviceMain(service));
+  return existsSync(appMainPath(service));
 }
 
 export interface StartOptions {
