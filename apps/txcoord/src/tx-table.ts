@@ -141,29 +141,22 @@ export class TxTable {
    * restart); TX_NOT_FOUND if unknown.
    */
   async commit(txId: bigint): Promise<OpResults['tx.commit']> {
-    for (let i = 0; i < MAX_LOOKUPS; i++) {
-      const inFlight = this.pending.get(txId);
-      if (inFlight) {
-        await inFlight;
-        continue;
-      }
-      const d = this.decided.get(txId);
-      if (d) {
-        if (d.commitTs === undefined) throw txAborted(txId, 'decided earlier');
-        return { commitTs: d.commitTs };
-      }
-      const a = this.active.get(txId);
-      if (!a) {
-        if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
-        throw txNotFound(txId);
-      }
-      if (a.deadline <= this.deps.clock.now()) {
-        await this.decide(txId, false);
-        throw txAborted(txId, 'timed out');
-      }
-      await this.decide(txId, true);
-    }
-    return this.lookupAfterDecision(txId);
+    return this.settle(
+      txId,
+      (d, a) => {
+        if (d) {
+          if (d.commitTs === undefined) throw txAborted(txId, 'decided earlier');
+          return { commitTs: d.commitTs };
+        }
+        if (!a) {
+          if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
+          throw txNotFound(txId);
+        }
+        if (a.deadline <= this.deps.clock.now()) return this.decideThenThrow(txId, txAborted(txId, 'timed out'));
+        return this.decide(txId, true);
+      },
+      () => this.lookupAfterDecision(txId),
+    );
   }
 
   /**
@@ -171,68 +164,75 @@ export class TxTable {
    * aborted: idempotent). TX_COMMITTED if it was committed, TX_NOT_FOUND if unknown.
    */
   async abort(txId: bigint): Promise<OpResults['tx.abort']> {
-    for (let i = 0; i < MAX_LOOKUPS; i++) {
-      const inFlight = this.pending.get(txId);
-      if (inFlight) {
-        await inFlight;
-        continue;
-      }
-      const d = this.decided.get(txId);
+    return this.settle(txId, (d, a) => {
       if (d) {
         if (d.commitTs !== undefined) throw txCommitted(txId);
         return {};
       }
-      if (!this.active.has(txId)) {
+      if (!a) {
         if (this.presumedAborted(txId)) return {};
         throw txNotFound(txId);
       }
-      await this.decide(txId, false);
-    }
-    throw this.stuck(txId);
+      return this.decide(txId, false);
+    });
   }
 
   /** Status; an ACTIVE tx past its deadline is aborted (durably) first. */
   async status(txId: bigint): Promise<TxStatus> {
-    for (let i = 0; i < MAX_LOOKUPS; i++) {
-      const inFlight = this.pending.get(txId);
-      if (inFlight) {
-        await inFlight;
-        continue;
-      }
-      const d = this.decided.get(txId);
+    return this.settle(txId, (d, a): TxStatus | Promise<void> => {
       if (d) return d.commitTs === undefined ? 'ABORTED' : 'COMMITTED';
-      const a = this.active.get(txId);
       if (!a) return this.presumedAborted(txId) ? 'ABORTED' : 'UNKNOWN';
       if (a.deadline > this.deps.clock.now()) return 'ACTIVE';
-      await this.decide(txId, false);
-    }
-    throw this.stuck(txId);
+      return this.decide(txId, false);
+    });
   }
 
   /** Extend an ACTIVE tx's deadline to now + its timeout. TX_ABORTED / TX_COMMITTED / TX_NOT_FOUND otherwise. */
   async heartbeat(txId: bigint): Promise<OpResults['tx.heartbeat']> {
-    for (let i = 0; i < MAX_LOOKUPS; i++) {
-      const inFlight = this.pending.get(txId);
-      if (inFlight) {
-        await inFlight;
-        continue;
-      }
-      const d = this.decided.get(txId);
+    return this.settle(txId, (d, a) => {
       if (d) throw d.commitTs === undefined ? txAborted(txId, 'decided earlier') : txCommitted(txId);
-      const a = this.active.get(txId);
       if (!a) {
         if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
         throw txNotFound(txId);
       }
       const now = this.deps.clock.now();
-      if (a.deadline <= now) {
-        await this.decide(txId, false);
-        throw txAborted(txId, 'timed out');
-      }
+      if (a.deadline <= now) return this.decideThenThrow(txId, txAborted(txId, 'timed out'));
       a.deadline = now + a.timeoutMs;
       return { timeoutMs: a.timeoutMs };
+    });
+  }
+
+  /**
+   * The loop every request about one txId runs: wait out a decision about it
+   * in flight, then `look` at its durable decision and its ACTIVE entry.
+   * `look` runs synchronously right after that check, so what it reads cannot
+   * change under it (an await in between would let a decision start unseen).
+   * It returns the answer, or the promise of a decision it started, after
+   * which the state is looked at again; it throws (or that promise rejects)
+   * to fail the request. `exhausted` answers if the state kept changing.
+   */
+  private async settle<T>(
+    txId: bigint,
+    look: (d: Decision | undefined, a: Active | undefined) => T | Promise<void>,
+    exhausted: () => Promise<T> = () => Promise.reject(this.stuck(txId)),
+  ): Promise<T> {
+    for (let i = 0; i < MAX_LOOKUPS; i++) {
+      const inFlight = this.pending.get(txId);
+      if (inFlight) {
+        await inFlight;
+        continue;
+      }
+      const r = look(this.decided.get(txId), this.active.get(txId));
+      if (!(r instanceof Promise)) return r;
+      await r;
     }
-    throw this.stuck(txId);
+    return exhausted();
+  }
+
+  /** Decide `txId` aborted (durably), then fail the request with `err`. */
+  private async decideThenThrow(txId: bigint, err: Error): Promise<never> {
+    await this.decide(txId, false);
+    throw err;
   }
 
   /**
