@@ -10,9 +10,9 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Journal } from '@pharaoh/journal';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { timeLoops } from './lib/loops.js';
 
 const QUICK = process.argv.includes('--quick');
 /** Total seconds per case, split into interleaved slices. */
@@ -56,36 +56,18 @@ const perSec = (r: Result): number => r.ops / r.seconds;
 
 /** (a) one record written then fdatasync'd, strictly one after another, for one slice. */
 async function rawSlice(fh: FileHandle, frame: Buffer, r: Result, pos: { at: number }): Promise<void> {
-  const start = performance.now();
-  const end = start + SLICE_MS;
-  for (let t = start; t < end; ) {
+  await timeLoops(r, 1, SLICE_MS, async () => {
     await fh.write(frame, 0, frame.length, pos.at);
     pos.at += frame.length;
     await fh.datasync();
-    const now = performance.now();
-    r.latenciesMs.push(now - t);
-    t = now;
-    r.ops++;
     r.syncs++;
-  }
-  r.seconds += (performance.now() - start) / 1000;
+  });
 }
 
 /** (b) `r.appenders` concurrent loops of `await journal.append(rec)`, for one slice. */
 async function journalSlice(journal: Journal<DecisionRecord>, r: Result, seq: { i: number }): Promise<void> {
   const syncsBefore = journal.stats.syncs;
-  const start = performance.now();
-  const end = start + SLICE_MS;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      await journal.append(makeRecord(seq.i++));
-      r.latenciesMs.push(performance.now() - t);
-      r.ops++;
-    }
-  };
-  await Promise.all(Array.from({ length: r.appenders }, worker));
-  r.seconds += (performance.now() - start) / 1000;
+  await timeLoops(r, r.appenders, SLICE_MS, () => journal.append(makeRecord(seq.i++)));
   r.syncs += journal.stats.syncs - syncsBefore;
   r.compactions = journal.stats.compactions;
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Obelisk } from '@pharaoh/obelisk';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { timeLoops } from './lib/loops.js';
 
 const QUICK = process.argv.includes('--quick');
 /** Seconds per measured case (the single-caller comparison is split into interleaved slices). */
@@ -43,18 +44,11 @@ async function rawBaseline(path: string, seconds: number, into?: Result): Promis
   const fh = await open(path, 'a+');
   let size = (await fh.stat()).size;
   const r = into ?? { name: 'raw ftruncate(+1) + fdatasync', ops: 0, seconds: 0, syncs: 0, latenciesMs: [], allocatedBytes: 0, fileBytes: 0 };
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  for (let t = start; t < end; ) {
+  await timeLoops(r, 1, seconds * 1000, async () => {
     await fh.truncate(++size);
     await fh.datasync();
-    const now = performance.now();
-    r.latenciesMs.push(now - t);
-    t = now;
-    r.ops++;
     r.syncs++;
-  }
-  r.seconds += (performance.now() - start) / 1000;
+  });
   await fh.close();
   r.allocatedBytes = allocated(path);
   r.fileBytes = statSync(path).size;
@@ -65,19 +59,7 @@ async function rawBaseline(path: string, seconds: number, into?: Result): Promis
 async function obeliskIncrements(path: string, callers: number, seconds: number, into?: Result): Promise<Result> {
   const r = into ?? { name: `Obelisk increment(), ${callers} caller${callers > 1 ? 's' : ''}`, ops: 0, seconds: 0, syncs: 0, latenciesMs: [], allocatedBytes: 0, fileBytes: 0 };
   const c = await Obelisk.open(path, { onSync: () => r.syncs++ });
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  const loop = async () => {
-    for (let t = performance.now(); t < end; ) {
-      await c.increment();
-      const now = performance.now();
-      r.latenciesMs.push(now - t);
-      t = now;
-      r.ops++;
-    }
-  };
-  await Promise.all(Array.from({ length: callers }, loop));
-  r.seconds += (performance.now() - start) / 1000;
+  await timeLoops(r, callers, seconds * 1000, () => c.increment());
   await c.close();
   r.allocatedBytes = allocated(path);
   r.fileBytes = statSync(path).size;
@@ -115,18 +97,11 @@ async function appendZeroByte(path: string, seconds: number, into?: Result): Pro
   const r: Result = into ?? { name: 'append one zero byte + fsync', ops: 0, seconds: 0, syncs: 0, latenciesMs: [], allocatedBytes: 0, fileBytes: 0 };
   const fh = await open(path, 'a');
   const zero = Buffer.alloc(1);
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  for (let t = start; t < end; ) {
+  await timeLoops(r, 1, seconds * 1000, async () => {
     await fh.write(zero);
     await fh.sync();
-    const now = performance.now();
-    r.latenciesMs.push(now - t);
-    t = now;
-    r.ops++;
     r.syncs++;
-  }
-  r.seconds += (performance.now() - start) / 1000;
+  });
   await fh.close();
   r.allocatedBytes = allocated(path);
   r.fileBytes = statSync(path).size;
