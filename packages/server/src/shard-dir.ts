@@ -187,15 +187,17 @@ export async function claimShard(dir: string, expected: Omit<ShardIdentity, 'for
       return { lock: h, identity: found };
     }
     // Empty (new, or a crash before the first write) or torn (a crash during it).
-    const entries =
-      newDir && text.length === 0 ? [IDENTITY_FILE] : await checkNoData(dir, text.length === 0 ? `an empty ${IDENTITY_FILE}` : `an unreadable ${IDENTITY_FILE}`, mismatch);
+    // A dir this start created and found empty under the lock holds no bound (see above).
+    const hasBound =
+      !(newDir && text.length === 0) &&
+      (await checkNoData(dir, text.length === 0 ? `an empty ${IDENTITY_FILE}` : `an unreadable ${IDENTITY_FILE}`, mismatch)).includes(BOUND_COUNTER);
     const identity: ShardIdentity = { format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() };
     if (text.length > 0) await h.truncate(0);
     await h.write(JSON.stringify(identity, null, 2) + '\n', 0, 'utf8');
     await h.datasync();
     // With no bound counter yet, creating it next fsyncs this directory, which
     // makes the identity's entry durable too: skip a second directory fsync.
-    if (entries.includes(BOUND_COUNTER)) await fsyncDir(dir);
+    if (hasBound) await fsyncDir(dir);
     return { lock: h, identity };
   } catch (err) {
     await h.close().catch(() => undefined);
