@@ -12,16 +12,13 @@
  */
 import { ERROR_CODES } from '@pharaoh/protocol';
 import type { Connection } from './connection.js';
-import type { CallEntry, Router } from './router.js';
-import { ConnectionLostError, ProtocolViolationError, TimeoutError, isRetryable, type PharaohError } from './errors.js';
+import { TimedCall, type Router } from './router.js';
+import { ConnectionLostError, ProtocolViolationError, isRetryable, type PharaohError } from './errors.js';
 
 /** Queue key of calls without a key: the policy picks a shard per batch. */
 const ANY = -1;
 
-class Waiter implements CallEntry {
-  done = false;
-  deadline = 0;
-  lastError: PharaohError | undefined;
+class Waiter extends TimedCall {
   constructor(
     /** IDs wanted: 1 for next(), n for range(n). */
     readonly want: number,
@@ -29,11 +26,12 @@ class Waiter implements CallEntry {
     readonly asRange: boolean,
     readonly resolve: (v: bigint | { first: bigint; count: number }) => void,
     readonly reject: (err: Error) => void,
-    private readonly timeoutMs: number,
-  ) {}
+    timeoutMs: number,
+  ) {
+    super(timeoutMs);
+  }
   expire(): void {
-    const why = this.lastError ? `: last error: ${this.lastError.message}` : '';
-    this.reject(new TimeoutError(`tso call did not succeed within ${this.timeoutMs} ms${why}`, { cause: this.lastError }));
+    this.reject(this.timedOut('tso call'));
   }
   fail(err: Error): void {
     this.reject(err);

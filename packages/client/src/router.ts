@@ -43,21 +43,37 @@ export interface CallEntry extends Expirable {
   fail(err: Error): void;
 }
 
-class OpCall implements CallEntry {
+/**
+ * What every caller-visible call (an op call here, a batched tso call in the
+ * batcher) keeps for its deadline, and the TimeoutError it ends with.
+ */
+export abstract class TimedCall implements CallEntry {
   done = false;
   deadline = 0;
+  /** The last retryable error, named in the TimeoutError. */
   lastError: PharaohError | undefined;
+  constructor(private readonly timeoutMs: number) {}
+  abstract expire(): void;
+  abstract fail(err: Error): void;
+  /** `<what> did not succeed within <timeout> ms[: last error: …]`, caused by the last error. */
+  protected timedOut(what: string): TimeoutError {
+    const why = this.lastError ? `: last error: ${this.lastError.message}` : '';
+    return new TimeoutError(`${what} did not succeed within ${this.timeoutMs} ms${why}`, { cause: this.lastError });
+  }
+}
+
+class OpCall extends TimedCall {
   constructor(
     readonly spec: OpSpec,
     readonly site: CallSite,
     readonly resolve: (ok: Record<string, unknown>) => void,
     readonly rejectRaw: (err: Error) => void,
-    private readonly timeoutMs: number,
-  ) {}
+    timeoutMs: number,
+  ) {
+    super(timeoutMs);
+  }
   expire(): void {
-    const why = this.lastError ? `: last error: ${this.lastError.message}` : '';
-    const err = new TimeoutError(`${this.spec.op} did not succeed within ${this.timeoutMs} ms${why}`, { cause: this.lastError });
-    this.rejectRaw(this.site.stamp(err));
+    this.rejectRaw(this.site.stamp(this.timedOut(this.spec.op)));
   }
   fail(err: Error): void {
     this.rejectRaw(err);
