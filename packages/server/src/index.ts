@@ -22,7 +22,7 @@ export {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_LOG_LEVEL,
 } from './options.js';
-export type { ServerLimits, ResolvedServerOptions, Clock, FileLayerOption, TlsOptions, AuthOptions } from './options.js';
+export type { ServerLimits, ResolvedServerOptions, Clock, TlsOptions, AuthOptions } from './options.js';
 export { TokenStore, parseTokenLines, isLoopbackHost, MIN_TOKEN_LENGTH } from './auth.js';
 export type { TokenEntry, AuthResult, AuthFailure } from './auth.js';
 export { ServerError, SERVER_ERROR_CODES, classifyError } from './errors.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseShardRanges, expandShardRanges, toShardRanges, MAX_SHARD } from '@pharaoh/protocol';
 import type { ShardRanges } from '@pharaoh/protocol';
-import type { Obelisk } from '@pharaoh/obelisk';
+import { nodeFileSystem, type FileSystem } from '@pharaoh/storage';
 import type { Logger } from 'pino';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerOptions } from './types.js';
@@ -12,8 +12,6 @@ export interface Clock {
   now(): number;
 }
 
-/** The file layer Obelisk.open accepts (test-only injection, e.g. SimulatedDisk). */
-export type FileLayerOption = NonNullable<NonNullable<Parameters<typeof Obelisk.open>[1]>['fs']>;
 
 /** Per-process resource limits; every one has a default so a bare server is safe to expose. */
 export interface ServerLimits {
@@ -116,7 +114,8 @@ export interface ResolvedServerOptions {
   app: Record<string, unknown>;
   openConcurrency: number;
   shutdownTimeoutMs: number;
-  obeliskFs: FileLayerOption | undefined;
+  /** The file system of every shard: real files unless a test injected one. */
+  fs: FileSystem;
   tls: Required<TlsOptions> | undefined;
   auth: { tokenFile: string | undefined; tokens: TokenEntry[] };
   insecure: boolean;
@@ -182,7 +181,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     app: options.app ?? {},
     openConcurrency: int('openConcurrency', options.openConcurrency ?? DEFAULT_OPEN_CONCURRENCY, 1, 1024),
     shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
-    obeliskFs: options.obeliskFs,
+    fs: options.fs ?? nodeFileSystem,
     tls: parseTls(options.tls),
     auth: parseAuth(options.auth),
     insecure: options.insecure === true,

@@ -125,10 +125,12 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = fa
     const { lock } = await claimShard(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir);
     undo.push(() => lock.close());
     const bound = await Obelisk.open(join(dir, BOUND_COUNTER), {
-      ...(options.obeliskFs ? { fs: options.obeliskFs } : {}),
+      fs: options.fs,
       onSync: (info) => metrics.fsync.observe(info.ms / 1000),
     });
     undo.push(() => bound.close());
+    // Read before the generator exists: only a request for an ID moves the bound.
+    const servedBefore = bound.value > 0;
     let shard: HostedShard<S> | undefined;
     const generator = await IdGenerator.open({
       layout: def.layout,
@@ -148,6 +150,8 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = fa
       dir,
       generator,
       logger,
+      fs: options.fs,
+      servedBefore,
       clock: options.clock,
       options,
       fail: (err: Error) => hosted.fail(err),

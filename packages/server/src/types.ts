@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { IdGenerator, Layout } from '@pharaoh/snowflake';
 import type { OpName, OpResults, RequestArgs, ServiceName, ShardRanges } from '@pharaoh/protocol';
-import type { ResolvedServerOptions, ServerLimits, Clock, FileLayerOption, TlsOptions, AuthOptions } from './options.js';
+import type { FileSystem } from '@pharaoh/storage';
+import type { ResolvedServerOptions, ServerLimits, Clock, TlsOptions, AuthOptions } from './options.js';
 
 export type { Logger };
 
@@ -56,6 +57,19 @@ export interface ShardContext {
   generator: IdGenerator;
   /** pino child logger with { service, shard } */
   logger: Logger;
+  /**
+   * The file system every durable structure of this shard must use (the
+   * server's `fs` option: real files, or the crash simulator in tests).
+   */
+  fs: FileSystem;
+  /**
+   * True when the shard's bound was above 0 at open: its generator has issued
+   * IDs before, so any state the app keeps on disk (a journal) must already
+   * exist. A journaled app refuses to start an empty one then (presumed abort
+   * would turn committed transactions into aborted ones). The bound only moves
+   * once a request asks for an ID, i.e. after `openShard` returned.
+   */
+  servedBefore: boolean;
   /** injected clock (ms since Unix epoch), Date.now by default */
   clock: Clock;
   options: ResolvedServerOptions;
@@ -98,8 +112,11 @@ export interface ServerOptions {
   openConcurrency?: number;
   /** How long close() waits for in-flight requests before closing connections anyway (ms). */
   shutdownTimeoutMs?: number;
-  /** Test-only: the file layer every shard's Obelisk uses (e.g. obelisk's SimulatedDisk). */
-  obeliskFs?: FileLayerOption;
+  /**
+   * Test-only: the file system of every shard (identity, bound, journal), e.g.
+   * the crash simulator of `@pharaoh/storage/testing`. Default: real files.
+   */
+  fs?: FileSystem;
   /** Serve wss:// (and https:// on the HTTP port) with this certificate. */
   tls?: TlsOptions;
   /** Bearer tokens; when none is configured, every connection may do everything. */

@@ -1,0 +1,70 @@
+/**
+ * Small durable-file recipes on top of a FileSystem, shared by every package
+ * so each is written (and crash-tested) once.
+ */
+import { posix } from 'node:path';
+import { errnoCode, type FileHandle, type FileSystem } from './file-system.js';
+
+/**
+ * `mkdir -p` whose result survives a power cut: every directory it creates
+ * has its parent fsynced before this resolves. Resolves true if `dir` itself
+ * was created. Rejects ENOTDIR/EEXIST if a part of the path is a file.
+ */
+export async function ensureDirDurable(fs: FileSystem, dir: string): Promise<boolean> {
+  const missing: string[] = [];
+  for (let d = posix.normalize(dir); ; d = posix.dirname(d)) {
+    const st = await fs.stat(d);
+    if (st !== undefined) {
+      if (!st.isDirectory) throw Object.assign(new Error(`${d} exists and is not a directory`), { code: 'ENOTDIR', path: d });
+      break;
+    }
+    missing.push(d);
+    if (posix.dirname(d) === d) break;
+  }
+  let created = false;
+  for (const d of missing.reverse()) {
+    created = await fs.mkdir(d);
+    await fs.syncDir(posix.dirname(d));
+  }
+  return created && missing.length > 0;
+}
+
+/** The whole content of an open file. */
+export async function readAll(h: FileHandle): Promise<Buffer> {
+  const size = await h.size();
+  const buf = Buffer.alloc(size);
+  let got = 0;
+  while (got < size) {
+    const n = await h.read(got === 0 ? buf : buf.subarray(got), size - got, got);
+    if (n <= 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/**
+ * Open (creating if needed) the file `path` and take its exclusive lock.
+ * Resolves the locked handle, or undefined (handle closed) if another holder
+ * has the lock. A created file's entry is not synced here.
+ */
+export async function openLocked(fs: FileSystem, path: string): Promise<FileHandle | undefined> {
+  const h = await fs.open(path, { create: true });
+  let locked = false;
+  try {
+    locked = await h.tryLock();
+  } finally {
+    if (!locked) await h.close().catch(() => undefined);
+  }
+  return locked ? h : undefined;
+}
+
+/** `unlink` that treats a missing file as done. */
+export async function unlinkIfExists(fs: FileSystem, path: string): Promise<boolean> {
+  try {
+    await fs.unlink(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
