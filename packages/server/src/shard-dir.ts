@@ -1,14 +1,7 @@
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServiceName, WireLayout } from '@pharaoh/protocol';
+import { ensureDirDurable, errnoCode, readAll, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
-
-const require = createRequire(import.meta.url);
-/** OFD locks: exclusive, per open file description, released by the kernel when the process dies. */
-const fsx = require('fs-native-extensions') as { tryLock(fd: number): boolean; unlock(fd: number): void };
 
 /** The shard's identity, and its lock: an OFD lock on this file is held while the shard is hosted. */
 export const IDENTITY_FILE = 'identity.json';
@@ -24,6 +17,8 @@ export const IDENTITY_FORMAT = 1;
  * (empty or torn), and what older versions left (LOCK, a temp identity).
  */
 const PRE_IDENTITY_ENTRIES = new Set([IDENTITY_FILE, LOCK_FILE, `${IDENTITY_FILE}.tmp`]);
+// Shard dirs created at once: bounds the open mkdir calls of a 1024-shard start.
+const MKDIR_BATCH = 64;
 
 /** What a shard directory is: written once when the shard is created, checked on every open. */
 export interface ShardIdentity {
@@ -38,57 +33,34 @@ export function shardDir(dataDir: string, service: string, shard: number): strin
   return join(dataDir, service, `shard-${shard}`);
 }
 
-/** fsync a directory so a create/rename inside it is durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-/** mkdir -p that fsyncs the parent of every directory it created, so the new entries survive a power cut. */
-export async function ensureDir(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
-  if (first === undefined) {
-    const s = await stat(dir);
-    if (!s.isDirectory()) throw new Error(`${dir} exists and is not a directory`);
-    return;
-  }
-  // Every directory from `first` down to `dir` is new: fsync each one's parent.
-  for (let d = dir; ; d = dirname(d)) {
-    await fsyncDir(dirname(d));
-    if (d === first || dirname(d) === d) break;
-  }
-}
-
 /**
- * Make sure every shard directory exists, with one directory fsync for all the
- * new ones (not one per shard: a fresh 1024-shard start would otherwise pay
- * 1024 extra fsyncs). When this resolves, every shard dir's entry is durable.
- * Resolves with the ids whose directory this call created (empty when made).
+ * Make sure every shard directory exists and its entry is durable, with one
+ * directory fsync for all of them (not one per shard: a fresh 1024-shard start
+ * would otherwise pay 1024 extra fsyncs). The service dir, the data dir and
+ * the data dir's parent are fsynced on every start, created or not: a previous
+ * process may have created them (or shard dirs) and died before syncing,
+ * leaving entries that only the page cache holds. (Directories above the data
+ * dir's parent are the operator's: a mount point, or made before.) Resolves with the ids whose directory this call created.
  */
-export async function createShardDirs(dataDir: string, service: string, ids: number[]): Promise<Set<number>> {
+export async function createShardDirs(fs: FileSystem, dataDir: string, service: string, ids: number[]): Promise<Set<number>> {
   const parent = join(dataDir, service);
-  await ensureDir(parent);
+  await ensureDirDurable(fs, parent);
   const created = new Set<number>();
-  const BATCH = 64;
-  for (let i = 0; i < ids.length; i += BATCH) {
+  for (let i = 0; i < ids.length; i += MKDIR_BATCH) {
     await Promise.all(
-      ids.slice(i, i + BATCH).map(async (id) => {
-        const dir = shardDir(dataDir, service, id);
+      ids.slice(i, i + MKDIR_BATCH).map(async (id) => {
         try {
-          await mkdir(dir);
-          created.add(id);
+          if (await fs.mkdir(shardDir(dataDir, service, id))) created.add(id);
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-          if (!(await stat(dir)).isDirectory()) throw new Error(`${dir} exists and is not a directory`);
+          if (errnoCode(e) === 'EEXIST') throw new Error(`${shardDir(dataDir, service, id)} exists and is not a directory`);
+          throw e;
         }
       }),
     );
   }
-  if (created.size > 0) await fsyncDir(parent);
+  await fs.syncDir(parent);
+  await fs.syncDir(dataDir);
+  await fs.syncDir(dirname(dataDir));
   return created;
 }
 
@@ -114,6 +86,8 @@ export interface ShardClaim {
   identity: ShardIdentity;
 }
 
+type Expected = Omit<ShardIdentity, 'format' | 'createdAt'>;
+
 /**
  * Claim shard `expected.shard` in `dir` (which exists: see createShardDirs):
  * take the exclusive OFD lock on its identity file, then check the identity,
@@ -123,16 +97,21 @@ export interface ShardClaim {
  * Refused with SHARD_LOCKED when another process holds the shard, and with
  * SHARD_IDENTITY_MISMATCH (naming what was expected and what was found) when
  * the identity names another service, shard or layout, or the directory holds
- * files but no valid identity. A foreign directory is refused before anything
- * is written into it.
+ * data but an identity that cannot be proven to be this shard's. A foreign
+ * directory is refused before anything is written into it.
  *
- * One file is both lock and identity, so a new shard costs one file create
- * less than a separate lock file (1024 fewer on a fresh 1024-shard start). The
- * identity is written in place and fdatasynced before the shard's bound can
- * move above 0, so an empty or torn identity means the shard never issued an
- * ID: if the directory holds nothing else but an empty bound, it is rewritten.
- * When this resolves after writing, the identity and its directory entry are
- * durable, or will be made durable by creating `bound` next (its directory fsync).
+ * Durability: when this resolves, the identity's bytes are durable — also
+ * when they were only read: a previous process may have written them and died
+ * before its fdatasync, and the page cache that shows them to this process
+ * does not survive a power cut. (Its directory entry is made durable by the
+ * caller's fsync of the shard dir before the shard serves.) The identity is
+ * written once, before the shard's bound can move above 0.
+ *
+ * An empty or torn identity (a crash while writing it) is rewritten when that
+ * is provably safe: the directory holds nothing but an empty bound (the shard
+ * never issued an ID), or what survived of the identity is a prefix of this
+ * very shard's identity that names its service, shard and layout in full.
+ * Otherwise the shard is refused, and the message says exactly how to repair it.
  *
  * `newDir`: this process just created `dir` (createShardDirs), so it was empty
  * a moment ago. The identity file is then created at once, with no look for
@@ -141,63 +120,51 @@ export interface ShardClaim {
  * identity file meanwhile (a bound is created only after a written identity),
  * which the lock and the read below handle.
  */
-export async function claimShard(dir: string, expected: Omit<ShardIdentity, 'format' | 'createdAt'>, newDir = false): Promise<ShardClaim> {
+export async function claimShard(fs: FileSystem, dir: string, expected: Expected, newDir = false, onRepair?: (what: string) => void): Promise<ShardClaim> {
   const path = join(dir, IDENTITY_FILE);
-  const mismatch = (found: string): ServerError =>
+  const mismatch = (found: string, fix = ''): ServerError =>
     new ServerError(
       SERVER_ERROR_CODES.SHARD_IDENTITY_MISMATCH,
-      `refusing to open ${dir}: expected ${describeIdentity(expected)}, found ${found}`,
+      `refusing to open ${dir}: expected ${describeIdentity(expected)}, found ${found}${fix}`,
       { shard: expected.shard, dir },
     );
   let h: FileHandle | undefined;
   if (!newDir) {
     try {
-      h = await open(path, constants.O_RDWR);
+      h = await fs.open(path);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (errnoCode(e) !== 'ENOENT') throw e;
     }
   }
   if (h === undefined && !newDir) {
     // A new shard (or someone else's directory): look before writing anything into it.
-    await checkNoData(dir, 'no identity', mismatch);
+    const data = await dataEntries(fs, dir);
+    if (data.length > 0) throw mismatch(`no ${IDENTITY_FILE} but data files (${data.slice(0, 5).join(', ')})`, repairHint(path, expected));
   }
-  h ??= await open(path, constants.O_RDWR | constants.O_CREAT);
+  h ??= await fs.open(path, { create: true });
   try {
-    let granted: boolean;
-    try {
-      granted = fsx.tryLock(h.fd);
-    } catch (cause) {
-      throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${expected.service} shard ${expected.shard}: cannot lock ${path}: ${(cause as Error).message}`, {
-        cause,
-        shard: expected.shard,
-        dir,
-      });
-    }
-    if (!granted) {
-      throw new ServerError(
-        SERVER_ERROR_CODES.SHARD_LOCKED,
-        `${expected.service} shard ${expected.shard} is already hosted by another process (lock held on ${path})`,
-        { shard: expected.shard, dir },
-      );
-    }
-    const text = newDir && (await h.stat()).size === 0 ? '' : await h.readFile('utf8');
+    await lockIdentity(h, expected, dir, path);
+    const text = newDir && (await h.size()) === 0 ? '' : (await readAll(h)).toString('utf8');
     const found = parseIdentity(text);
     if (found !== undefined) {
       if (!matches(found, expected)) throw mismatch(describeIdentity(found));
+      await h.datasync();
       return { lock: h, identity: found };
     }
     // Empty (new, or a crash before the first write) or torn (a crash during it).
-    // A dir this start created and found empty under the lock holds no bound (see above).
-    const hasBound =
-      !(newDir && text.length === 0) &&
-      (await checkNoData(dir, text.length === 0 ? `an empty ${IDENTITY_FILE}` : `an unreadable ${IDENTITY_FILE}`, mismatch)).includes(BOUND_COUNTER);
+    // A dir this start created and found empty under the lock holds no data.
+    if (!(newDir && text.length === 0)) {
+      const what = text.length === 0 ? `an empty ${IDENTITY_FILE}` : `an unreadable ${IDENTITY_FILE}`;
+      const data = await dataEntries(fs, dir);
+      if (data.length > 0) {
+        if (!tornPrefixOf(text, expected)) throw mismatch(`${what} but data files (${data.slice(0, 5).join(', ')})`, repairHint(path, expected));
+        onRepair?.(`${IDENTITY_FILE} was torn by a crash; what survived names this shard (${describeIdentity(expected)}): rewritten`);
+      }
+    }
     const identity: ShardIdentity = { format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() };
     if (text.length > 0) await h.truncate(0);
-    await h.write(JSON.stringify(identity, null, 2) + '\n', 0, 'utf8');
+    await h.write(Buffer.from(identityText(identity)), 0);
     await h.datasync();
-    // With no bound counter yet, creating it next fsyncs this directory, which
-    // makes the identity's entry durable too: skip a second directory fsync.
-    if (hasBound) await fsyncDir(dir);
     return { lock: h, identity };
   } catch (err) {
     await h.close().catch(() => undefined);
@@ -205,17 +172,61 @@ export async function claimShard(dir: string, expected: Omit<ShardIdentity, 'for
   }
 }
 
+async function lockIdentity(h: FileHandle, expected: Expected, dir: string, path: string): Promise<void> {
+  let granted: boolean;
+  try {
+    granted = await h.tryLock();
+  } catch (cause) {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${expected.service} shard ${expected.shard}: cannot lock ${path}: ${(cause as Error).message}`, {
+      cause,
+      shard: expected.shard,
+      dir,
+    });
+  }
+  if (!granted) {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_LOCKED, `${expected.service} shard ${expected.shard} is already hosted by another process (lock held on ${path})`, {
+      shard: expected.shard,
+      dir,
+    });
+  }
+}
+
+function identityText(identity: ShardIdentity): string {
+  return JSON.stringify(identity, null, 2) + '\n';
+}
+
 /**
- * The directory's entries, after checking it holds no data a shard without a
- * valid identity could have written: only PRE_IDENTITY_ENTRIES and an empty
- * bound (value 0: it never issued an ID). Anything else is refused.
+ * Is `text` what a crash while writing this shard's identity could leave? It
+ * must be an exact prefix of the identity text, long enough to name the
+ * service, shard and layout in full (only `createdAt`, the last field, may be
+ * cut off), with nothing but zeros after it (a size that reached the disk
+ * before the bytes did).
  */
-async function checkNoData(dir: string, what: string, mismatch: (found: string) => ServerError): Promise<string[]> {
-  const entries = await readdir(dir);
-  const emptyBound = entries.includes(BOUND_COUNTER) && (await stat(join(dir, BOUND_COUNTER))).size === 0;
-  const data = entries.filter((n) => !PRE_IDENTITY_ENTRIES.has(n) && !(n === BOUND_COUNTER && emptyBound));
-  if (data.length > 0) throw mismatch(`${what} but data files (${data.slice(0, 5).join(', ')})`);
-  return entries;
+function tornPrefixOf(text: string, expected: Expected): boolean {
+  const body = text.replace(/\0+$/, '');
+  const canonical = identityText({ format: IDENTITY_FORMAT, ...expected, createdAt: '' });
+  const mustCover = canonical.indexOf('"createdAt"');
+  return body.length >= mustCover && !body.includes('\0') && body.slice(0, mustCover) === canonical.slice(0, mustCover);
+}
+
+function repairHint(path: string, expected: Expected): string {
+  const identity = identityText({ format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() });
+  return (
+    `. Its identity cannot be proven from what is left, so nothing was changed. If this directory really is ${expected.service} shard ${expected.shard} ` +
+    `(check where it came from), write exactly this to ${path} and start again:\n${identity}` +
+    `Otherwise move the directory away: the shard then starts empty (time-based IDs resume above the clock; its journal's decisions are lost).`
+  );
+}
+
+/**
+ * What the directory holds beyond what a shard without a valid identity can
+ * have written: anything but PRE_IDENTITY_ENTRIES and an empty bound (value 0:
+ * it never issued an ID).
+ */
+async function dataEntries(fs: FileSystem, dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir);
+  const emptyBound = entries.includes(BOUND_COUNTER) && (await fs.stat(join(dir, BOUND_COUNTER)))?.size === 0;
+  return entries.filter((n) => !PRE_IDENTITY_ENTRIES.has(n) && !(n === BOUND_COUNTER && emptyBound)).sort();
 }
 
 /** The identity in `text`, or undefined if it is empty or not a complete JSON object. */

@@ -1,6 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Obelisk } from '@pharaoh/obelisk';
+import type { FileHandle } from '@pharaoh/storage';
 import { IdGenerator } from '@pharaoh/snowflake';
 import type { GeneratorEvent } from '@pharaoh/snowflake';
 import type { Logger } from 'pino';
@@ -122,7 +122,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = fa
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const { lock } = await claimShard(dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir);
+    const { lock } = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir, (what) => logger.warn(what));
     undo.push(() => lock.close());
     const bound = await Obelisk.open(join(dir, BOUND_COUNTER), {
       fs: options.fs,
@@ -158,6 +158,11 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = fa
       every: (intervalMs: number, task: () => Promise<unknown>) => hosted.every(intervalMs, task),
     };
     const state = def.openShard ? await def.openShard(ctx) : (undefined as S);
+    if (def.closeShard) undo.push(() => def.closeShard!(state, ctx));
+    // The entries this open read or made (identity, bound, the app's files) may
+    // be in the page cache only, left by a process that died before syncing:
+    // make them durable before the shard serves anything read from them.
+    await options.fs.syncDir(dir);
     shard.handle = { ...ctx, state };
     return shard;
   } catch (err) {
@@ -197,7 +202,7 @@ function onGeneratorEvent<S>(e: GeneratorEvent, logger: Logger, shard: () => Hos
 export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promise<Map<number, HostedShard<S>>> {
   let created: Set<number>;
   try {
-    created = await createShardDirs(env.options.dataDir, env.def.name, ids);
+    created = await createShardDirs(env.options.fs, env.options.dataDir, env.def.name, ids);
   } catch (err) {
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot create shard directories under ${env.options.dataDir}: ${(err as Error).message}`, { cause: err });
   }

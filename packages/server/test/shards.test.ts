@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatedDisk } from '@pharaoh/obelisk';
+import { SimulatedFs } from '@pharaoh/storage/testing';
 import { TSO_LAYOUT } from '@pharaoh/snowflake';
 import { IDENTITY_FILE, ServerError, shardDir } from '../src/index.js';
 import type { RunningServer } from '../src/index.js';
@@ -125,7 +125,8 @@ describe('shard directories', () => {
     writeFileSync(join(dir, IDENTITY_FILE), '{"format": 1, "serv');
     const err = await startError('3');
     expect(err.code).toBe('SHARD_IDENTITY_MISMATCH');
-    expect(err.message).toMatch(/found an unreadable identity\.json but data files \(bound\)/);
+    expect(err.message).toMatch(/found an unreadable identity\.json but data files \(bound\)\. Its identity cannot be proven/);
+    expect(err.message).toContain(`write exactly this to ${join(dir, IDENTITY_FILE)}`);
     expect(readFileSync(join(dir, IDENTITY_FILE), 'utf8')).toBe('{"format": 1, "serv'); // left for the operator
   });
 
@@ -181,8 +182,8 @@ describe('idle shards', () => {
 
 describe('a failed shard', () => {
   it('answers SHARD_UNAVAILABLE for a shard whose counter is poisoned while others keep serving', async () => {
-    const disk = new SimulatedDisk({ seed: 7 });
-    const s = await run('0-2', { obeliskFs: disk });
+    const disk = new SimulatedFs({ seed: 7, dirs: [data.dir] });
+    const s = await run('0-2', { fs: disk });
     const boundOf1 = join(shardDir(data.dir, 'tso', 1), 'bound');
     disk.injectFault({ op: 'datasync', code: 'EIO', path: boundOf1, times: Infinity });
     disk.injectFault({ op: 'truncate', code: 'EIO', path: boundOf1, times: Infinity });
