@@ -7,8 +7,12 @@ import { errnoCode, type FileHandle, type FileSystem } from './file-system.js';
 
 /**
  * `mkdir -p` whose result survives a power cut: every directory it creates
- * has its parent fsynced before this resolves. Resolves true if `dir` itself
- * was created. Rejects ENOTDIR/EEXIST if a part of the path is a file.
+ * has its parent fsynced before this resolves, and so does the deepest one
+ * that already existed (`dir` itself if it exists): a process that died
+ * between its `mkdir` and that fsync left the entry in the page cache only,
+ * and a power cut would take it, with everything below it, away. Resolves
+ * true if `dir` itself was created. Rejects ENOTDIR/EEXIST if a part of the
+ * path is a file.
  */
 export async function ensureDirDurable(fs: FileSystem, dir: string): Promise<boolean> {
   const missing: string[] = [];
@@ -16,6 +20,9 @@ export async function ensureDirDurable(fs: FileSystem, dir: string): Promise<boo
     const st = await fs.stat(d);
     if (st !== undefined) {
       if (!st.isDirectory) throw Object.assign(new Error(`${d} exists and is not a directory`), { code: 'ENOTDIR', path: d });
+      // Before anything is created below it: a level made under an entry
+      // that a power cut can still take away would go with it.
+      await fs.syncDir(posix.dirname(d));
       break;
     }
     missing.push(d);
