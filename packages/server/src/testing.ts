@@ -7,6 +7,7 @@
  */
 import { pino } from 'pino';
 import type { FileSystem } from '@pharaoh/storage';
+import { exploreSchedules, type ExploreReport, type Schedule, type SimulatedFs } from '@pharaoh/storage/testing';
 import { ServerMetrics } from './metrics.js';
 import { resolveServerOptions, type Clock } from './options.js';
 import { openShards } from './shards.js';
@@ -27,6 +28,8 @@ export interface TestShard<S> {
   handle: ShardHandle<S>;
   /** Close it as a graceful shutdown does. */
   close(): Promise<void>;
+  /** Its process died: stop its timers, touch nothing on disk. */
+  abandon(): void;
 }
 
 const silent = pino({ level: 'silent' });
@@ -52,5 +55,82 @@ export async function openTestShard<S>(def: ServiceDefinition<S>, o: TestShardOp
   }
   const shards = await openShards({ def, options, metrics, logger: silent }, [o.shard]);
   const hosted = shards.get(o.shard)!;
-  return { handle: hosted.handle, close: () => hosted.close(def) };
+  return { handle: hosted.handle, close: () => hosted.close(def), abandon: () => hosted.stopTasks() };
+}
+
+/** One process lifetime of a shard in a crash exploration. */
+export interface ShardLife<S> {
+  handle: ShardHandle<S>;
+  /** 0 for the first life of a schedule; the last life (after every fault) has `final` set. */
+  index: number;
+  final: boolean;
+  /** False once a fault ended this life: answers obtained after that were never given to anyone. */
+  alive(): boolean;
+  schedule: Schedule;
+}
+
+export interface ShardExploration<S> {
+  def: ServiceDefinition<S>;
+  schedules: number;
+  /** A scheduled fault strikes within this many file operations of a life's start (open included). */
+  opsPerLife: number;
+  /** The clock of life `index` (e.g. frozen, or stepping back), default the wall clock. */
+  clock?(schedule: Schedule, index: number): Clock;
+  app?: Record<string, unknown>;
+  /** Check every invariant against what earlier lives acknowledged; throw to report a violation. */
+  check(life: ShardLife<S>): Promise<void>;
+  /** Serve requests; record as acknowledged only answers that arrived while `life.alive()`. */
+  workload(life: ShardLife<S>): Promise<void>;
+}
+
+const DATA = '/data';
+
+/**
+ * Crash exploration of a whole shard (identity, bound, generator, the app's
+ * state): per schedule, each fault of its chain strikes a life at a random
+ * file operation (during open, check or workload) or after its workload; the
+ * next life reopens the shard from what the simulated disk kept and checks
+ * the invariants. After the last fault the shard must open (it is always safe
+ * to) and pass `check` once more.
+ */
+export function exploreShardCrashes<S>(o: ShardExploration<S>): Promise<ExploreReport> {
+  return exploreSchedules({
+    schedules: o.schedules,
+    fs: { dirs: [DATA] },
+    run: async (schedule) => {
+      const fs = schedule.fs;
+      const faults = (): number => fs.stats.processDeaths + fs.stats.powerLosses;
+      const open = (index: number): Promise<TestShard<S>> =>
+        openTestShard(o.def, { fs: fs.forProcess(), dataDir: DATA, shard: 0, ...(o.app ? { app: o.app } : {}), ...(o.clock ? { clock: o.clock(schedule, index) } : {}) });
+      for (const [index, kind] of schedule.chain.entries()) {
+        fs.crashAfterOps(schedule.crashPoint(o.opsPerLife), kind);
+        const before = faults();
+        const alive = (): boolean => faults() === before;
+        const shard = await open(index).catch((err: unknown) => {
+          if (alive()) throw err;
+          return undefined;
+        });
+        if (shard === undefined) continue;
+        const life: ShardLife<S> = { handle: shard.handle, index, final: false, alive, schedule };
+        try {
+          await o.check(life);
+          await o.workload(life);
+        } catch (err) {
+          if (alive()) throw err;
+        }
+        if (alive()) strike(fs, kind);
+        shard.abandon();
+      }
+      fs.cancelCrash();
+      const last = await open(schedule.chain.length);
+      await o.check({ handle: last.handle, index: schedule.chain.length, final: true, alive: () => true, schedule });
+      await last.close();
+    },
+  });
+}
+
+function strike(fs: SimulatedFs, kind: 'process' | 'power'): void {
+  fs.cancelCrash();
+  if (kind === 'power') fs.powerLoss();
+  else fs.killProcess();
 }
