@@ -1,3 +1,5 @@
+import { errnoCode } from '@pharaoh/storage';
+
 /**
  * Every failure of an Obelisk counter is an `ObeliskError` with a stable `code`.
  * Callers branch on `code`, never on the message.
@@ -28,12 +30,6 @@ export class ObeliskError extends Error {
     this.code = code;
     this.path = options.path;
   }
-}
-
-/** The errno-style code of a system error (`'EIO'`, `'ENOENT'`, ...), if it has one. */
-export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
 }
 
 /** Wrap a file-system error from opening/listing into an `IO` error that names the path and errno. */

@@ -4,7 +4,3 @@ export { ObeliskError } from './errors.js';
 export type { ObeliskErrorCode } from './errors.js';
 export { DEFAULT_MAX_FILE_SIZE, MAX_VALUE, parseOptions } from './options.js';
 export type { ObeliskOptions, SyncInfo } from './options.js';
-export type { FileLayer, FileLayerHandle, FileOp } from './file-layer.js';
-export { nodeFileLayer } from './node-file-layer.js';
-export { SimulatedDisk, mulberry32 } from './simulated-disk.js';
-export type { CrashOptions, Fault, FaultOp, SimulatedDiskOptions } from './simulated-disk.js';

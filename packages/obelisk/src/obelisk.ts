@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ObeliskError, errnoCode, ioError } from './errors.js';
-import type { FileLayer, FileLayerHandle } from './file-layer.js';
+import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
+import { ObeliskError, ioError } from './errors.js';
 import { MAX_VALUE, parseOptions, type ObeliskOptions, type SyncInfo } from './options.js';
 import { openOwnedSegment, segmentName } from './segments.js';
 
@@ -30,15 +30,17 @@ interface Waiter {
  * value is released only after an `fdatasync` made a size >= it durable; one
  * `ftruncate` then one `fdatasync` at a time (group commit: all calls queued
  * while a sync runs share the next one); one owner at a time (OFD lock); after a
- * failed `ftruncate`/`fdatasync` nothing more is released (poisoned).
+ * failed `ftruncate`/`fdatasync` nothing more is released (poisoned). The
+ * value is read under the lock, and an `ftruncate` that would shrink the file
+ * poisons the counter instead.
  */
 export class Obelisk implements DurableBound {
-  private readonly fs: FileLayer;
+  private readonly fs: FileSystem;
   private readonly dir: string;
   private readonly name: string;
   private readonly maxFileSize: number;
   private readonly onSync: ((info: SyncInfo) => void) | undefined;
-  private handle: FileLayerHandle;
+  private handle: FileHandle;
   private segmentPath: string;
   private base: number;
   /** Highest value made durable (and so releasable). */
@@ -50,7 +52,7 @@ export class Obelisk implements DurableBound {
   private poisonError: ObeliskError | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(readonly path: string, seg: { handle: FileLayerHandle; path: string; base: number; value: number }, o: ReturnType<typeof parseOptions>) {
+  private constructor(readonly path: string, seg: { handle: FileHandle; path: string; base: number; value: number }, o: ReturnType<typeof parseOptions>) {
     this.fs = o.fs;
     this.maxFileSize = o.maxFileSize;
     this.onSync = o.onSync;
@@ -65,8 +67,10 @@ export class Obelisk implements DurableBound {
 
   /**
    * Open (or create) the counter at `path` and take exclusive ownership.
-   * Creating fsyncs the parent directory. The value read is made durable before
-   * the promise resolves. Rejects `LOCKED` if another open counter owns it,
+   * The value is read (`fstat`) only once the lock is held, then it and the
+   * directory entry are made durable (`fdatasync`, directory `fsync`) before
+   * the promise resolves: a value a dead process left in the page cache
+   * survives a later power cut. Rejects `LOCKED` if another open counter owns it,
    * `INVALID_ARGUMENT` for bad options or a directory path, `IO` otherwise.
    */
   static async open(path: string, options?: ObeliskOptions): Promise<Obelisk> {
@@ -194,10 +198,15 @@ export class Obelisk implements DurableBound {
     }
   }
 
-  /** Make `target` durable: one ftruncate then one fdatasync, or a rollover. */
+  /**
+   * Make `target` durable: one ftruncate then one fdatasync, or a rollover.
+   * The ftruncate never shrinks the file: its size was read under the lock at
+   * open (that is `durable`), and only this loop has grown it since.
+   */
   private async persist(target: number): Promise<void> {
     const size = target - this.base;
     if (size > this.maxFileSize) return this.rollover(target);
+    if (target <= this.durable) throw shrinkRefused(this.segmentPath, size, this.durable - this.base);
     await this.handle.truncate(size);
     await this.handle.datasync();
   }
@@ -210,9 +219,13 @@ export class Obelisk implements DurableBound {
    */
   private async rollover(target: number): Promise<void> {
     const path = posix.join(this.dir, segmentName(this.name, target));
-    const h = await this.fs.open(path, true);
+    const h = await this.fs.open(path, { create: true });
     try {
       if (!(await h.tryLock())) throw new ObeliskError('LOCKED', `new segment ${path} is locked by another opener`);
+      // A file already there holds a value this counter never made: growing it
+      // from our base could shrink it. Stop (poison); reopening picks it up.
+      const found = await h.size();
+      if (found > 0) throw shrinkRefused(path, 0, found);
       await h.datasync();
       await this.fs.syncDir(this.dir);
     } catch (err) {
@@ -254,6 +267,11 @@ export class Obelisk implements DurableBound {
 function checkCount(n: number, what: string): ObeliskError | undefined {
   if (Number.isSafeInteger(n) && n >= 1) return undefined;
   return new ObeliskError('INVALID_ARGUMENT', `${what} needs a positive safe integer, got ${String(n)}`);
+}
+
+/** The guard of every ftruncate: the file never gets smaller. Thrown in the flush loop, it poisons the counter. */
+function shrinkRefused(path: string, size: number, floor: number): Error {
+  return Object.assign(new Error(`refusing to shrink ${path} to ${size}: it already holds ${floor}`), { code: 'ESHRINK' });
 }
 
 function exhausted(current: number, n: number): ObeliskError {

@@ -1,6 +1,5 @@
 import { ObeliskError } from './errors.js';
-import type { FileLayer } from './file-layer.js';
-import { nodeFileLayer } from './node-file-layer.js';
+import { nodeFileSystem, processView, type FileSystem } from '@pharaoh/storage';
 
 /**
  * ext4's largest file with 4 KiB blocks: 2^32 - 1 blocks of 4096 bytes
@@ -20,8 +19,11 @@ export interface SyncInfo {
 }
 
 export interface ObeliskOptions {
-  /** All file access goes through this layer. Default: `nodeFileLayer` (real files). */
-  fs?: FileLayer;
+  /**
+   * All file access goes through this file system. Default: `nodeFileSystem`
+   * (real files). The counter takes its process view (`processView`) once, at open.
+   */
+  fs?: FileSystem;
   /** Bytes; the size at which the counter rolls over to a new segment. Default `DEFAULT_MAX_FILE_SIZE`. */
   maxFileSize?: number;
   /** Metrics hook, called after each successful `fdatasync` of a batch. Must not throw. */
@@ -29,7 +31,8 @@ export interface ObeliskOptions {
 }
 
 export interface ResolvedOptions {
-  fs: FileLayer;
+  /** The process view of `ObeliskOptions.fs`. */
+  fs: FileSystem;
   maxFileSize: number;
   onSync: ((info: SyncInfo) => void) | undefined;
 }
@@ -45,6 +48,5 @@ export function parseOptions(options: ObeliskOptions | undefined): ResolvedOptio
   if (o.onSync !== undefined && typeof o.onSync !== 'function') {
     throw new ObeliskError('INVALID_ARGUMENT', 'onSync must be a function');
   }
-  const fs = o.fs ?? nodeFileLayer;
-  return { fs: fs.forProcess?.() ?? fs, maxFileSize, onSync: o.onSync };
+  return { fs: processView(o.fs ?? nodeFileSystem), maxFileSize, onSync: o.onSync };
 }

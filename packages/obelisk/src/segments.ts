@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { ObeliskError, errnoCode, ioError } from './errors.js';
-import type { FileLayer, FileLayerHandle } from './file-layer.js';
+import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
+import { ObeliskError, ioError } from './errors.js';
 
 /**
  * Segment files. A counter at `dir/name` starts as the file `dir/name` (base 0).
@@ -25,15 +25,15 @@ export function segmentBase(name: string, entry: string): number | undefined {
 }
 
 export interface OwnedSegment {
-  handle: FileLayerHandle;
+  handle: FileHandle;
   path: string;
   base: number;
-  /** base + size, made durable by an `fdatasync` during open. */
+  /** base + size, the size read while holding the lock and made durable (`fdatasync`) during open. */
   value: number;
 }
 
 interface Candidate {
-  handle: FileLayerHandle;
+  handle: FileHandle;
   path: string;
   base: number;
   value: number;
@@ -48,7 +48,7 @@ const OPEN_ATTEMPTS = 5;
  * smaller segments left by a crash during rollover. Cost: one directory listing
  * plus an open and fstat per segment (normally one), independent of the value.
  */
-export async function openOwnedSegment(fs: FileLayer, path: string): Promise<OwnedSegment> {
+export async function openOwnedSegment(fs: FileSystem, path: string): Promise<OwnedSegment> {
   const dir = posix.dirname(path);
   const name = posix.basename(path);
   for (let attempt = 0; attempt < OPEN_ATTEMPTS; attempt++) {
@@ -70,9 +70,12 @@ export async function openOwnedSegment(fs: FileLayer, path: string): Promise<Own
   throw new ObeliskError('IO', `cannot open counter ${path}: its directory kept changing while opening`, { path });
 }
 
-/** Lock `best`; undefined if the directory changed meanwhile (caller retries). */
+/**
+ * Lock `best`, then read its size and make it and the directory durable;
+ * undefined if the directory changed meanwhile (caller retries).
+ */
 async function lockAndSettle(
-  fs: FileLayer,
+  fs: FileSystem,
   dir: string,
   name: string,
   path: string,
@@ -93,23 +96,33 @@ async function lockAndSettle(
   const after = await listSegments(fs, dir, name, path);
   const expected = created ? [name] : before;
   if (after.length !== expected.length || after.some((e, i) => e !== expected[i])) return undefined;
+  // Only now is the size final: until we held the lock, a previous owner may
+  // have kept growing the file, and starting from an older size would reissue
+  // what it handed out meanwhile (and let our first ftruncate shrink the file).
+  let size: number;
   try {
-    if (created) await fs.syncDir(dir);
-    // The size we read may be volatile (the previous owner died before its
-    // fdatasync); make it durable before reporting it as the value. A file we
-    // just created with size 0 holds nothing to make durable: the directory
-    // fsync above persisted its entry, and losing it would mean value 0, which
-    // is what it is. (Skipping it halves the fsyncs of a fresh 1024-shard start.)
-    if (!(created && best.value === 0)) await best.handle.datasync();
+    size = await best.handle.size();
+  } catch (err) {
+    throw ioError('cannot stat counter', best.path, err);
+  }
+  try {
+    // Always, not only when we created it: a process that died before its own
+    // directory fsync leaves the entry in the page cache, where it looks
+    // durable to us but would vanish in a power cut.
+    await fs.syncDir(dir);
+    // The size may be volatile too (a previous owner died between its
+    // ftruncate and its fdatasync): make it durable before reporting it as the
+    // value. A size of 0 holds nothing to make durable.
+    if (size > 0) await best.handle.datasync();
   } catch (err) {
     throw ioError('cannot make counter durable', best.path, err);
   }
   await removeStale(fs, dir, all.filter((c) => c !== best));
-  return { handle: best.handle, path: best.path, base: best.base, value: best.value };
+  return { handle: best.handle, path: best.path, base: best.base, value: best.base + size };
 }
 
 /** Sorted segment entries of counter `name` in `dir`. */
-async function listSegments(fs: FileLayer, dir: string, name: string, path: string): Promise<string[]> {
+async function listSegments(fs: FileSystem, dir: string, name: string, path: string): Promise<string[]> {
   let entries: string[];
   try {
     entries = await fs.readdir(dir);
@@ -119,7 +132,7 @@ async function listSegments(fs: FileLayer, dir: string, name: string, path: stri
   return entries.filter((e) => segmentBase(name, e) !== undefined).sort();
 }
 
-async function createFirst(fs: FileLayer, path: string): Promise<Candidate[]> {
+async function createFirst(fs: FileSystem, path: string): Promise<Candidate[]> {
   const handle = await openFile(fs, path, true);
   try {
     return [{ handle, path, base: 0, value: await handle.size() }];
@@ -130,7 +143,7 @@ async function createFirst(fs: FileLayer, path: string): Promise<Candidate[]> {
 }
 
 async function openAll(
-  fs: FileLayer,
+  fs: FileSystem,
   dir: string,
   name: string,
   entries: string[],
@@ -165,9 +178,9 @@ async function openAll(
   }
 }
 
-async function openFile(fs: FileLayer, path: string, create: boolean): Promise<FileLayerHandle> {
+async function openFile(fs: FileSystem, path: string, create: boolean): Promise<FileHandle> {
   try {
-    return await fs.open(path, create);
+    return await fs.open(path, { create });
   } catch (err) {
     if (errnoCode(err) === 'EISDIR') {
       throw new ObeliskError('INVALID_ARGUMENT', `counter path ${path} is a directory, not a counter file`, { cause: err, path });
@@ -189,7 +202,7 @@ async function closeAll(cs: Candidate[]): Promise<void> {
  * Remove leftovers of an interrupted rollover. Best effort: a leftover that
  * stays has a smaller value than the live segment and is removed next time.
  */
-async function removeStale(fs: FileLayer, dir: string, stale: Candidate[]): Promise<void> {
+async function removeStale(fs: FileSystem, dir: string, stale: Candidate[]): Promise<void> {
   if (stale.length === 0) return;
   try {
     for (const c of stale) await fs.unlink(c.path);

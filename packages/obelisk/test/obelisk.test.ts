@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_VALUE, Obelisk, SimulatedDisk } from '../src/index.js';
+import { SimulatedFs } from '@pharaoh/storage/testing';
+import { MAX_VALUE, Obelisk } from '../src/index.js';
 import { rejectionCode, settle } from './helpers.js';
 
 const PATH = '/data/counter';
 
+/** A simulated disk with the counter's directory already there (durably). */
+function newDisk(options: { seed?: number; maxDelay?: number } = {}): SimulatedFs {
+  return new SimulatedFs({ ...options, dirs: ['/data'] });
+}
+
 async function fresh(options: { seed?: number; maxDelay?: number } = {}) {
-  const disk = new SimulatedDisk(options);
+  const disk = newDisk(options);
   const c = await Obelisk.open(PATH, { fs: disk });
   return { disk, c };
 }
@@ -73,7 +79,7 @@ describe('Obelisk basics', () => {
   });
 
   it('reports each sync to onSync with the number of calls it released', async () => {
-    const disk = new SimulatedDisk();
+    const disk = newDisk();
     const infos: { ms: number; waiters: number }[] = [];
     const c = await Obelisk.open(PATH, { fs: disk, onSync: (i) => infos.push(i) });
     await Promise.all(Array.from({ length: 7 }, () => c.increment()));
@@ -84,17 +90,20 @@ describe('Obelisk basics', () => {
 
   it('recovers with the same few file operations whatever the value and history', async () => {
     const opsToOpen = async (prepare: (c: Obelisk) => Promise<unknown>) => {
-      const disk = new SimulatedDisk();
+      const disk = newDisk();
       const c = await Obelisk.open(PATH, { fs: disk });
       await prepare(c);
       await c.close();
-      disk.crash();
+      disk.powerLoss();
       const before = Object.values(disk.stats.ops).reduce((a, b) => a + b, 0);
       await Obelisk.open(PATH, { fs: disk });
       return Object.values(disk.stats.ops).reduce((a, b) => a + b, 0) - before;
     };
     const small = await opsToOpen((c) => c.increment());
-    const huge = await opsToOpen((c) => c.advanceTo(2 ** 50));
+    const huge = await opsToOpen(async (c) => {
+      await c.advanceTo(2 ** 50); // past the default segment limit: a rollover
+      await c.increment();
+    });
     const many = await opsToOpen(async (c) => {
       for (let i = 0; i < 2000; i++) await c.increment();
     });
@@ -203,7 +212,7 @@ describe('bad input and limits', () => {
     expect(await c.reserve(2)).toEqual({ first: MAX_VALUE - 1, last: MAX_VALUE });
     expect(await rejectionCode(c.increment())).toBe('EXHAUSTED');
     expect(c.value).toBe(MAX_VALUE);
-    disk.crash();
+    disk.powerLoss();
     const again = await Obelisk.open(PATH, { fs: disk });
     expect(again.value).toBe(MAX_VALUE);
     expect(await rejectionCode(again.increment())).toBe('EXHAUSTED');
@@ -212,13 +221,13 @@ describe('bad input and limits', () => {
   it.each([{ maxFileSize: 0 }, { maxFileSize: -5 }, { maxFileSize: 1.5 }, { onSync: 3 }] as object[])(
     'refuses bad options %o with INVALID_ARGUMENT',
     async (options) => {
-      expect(await rejectionCode(Obelisk.open(PATH, { fs: new SimulatedDisk(), ...options }))).toBe('INVALID_ARGUMENT');
+      expect(await rejectionCode(Obelisk.open(PATH, { fs: newDisk(), ...options }))).toBe('INVALID_ARGUMENT');
     },
   );
 
   it('refuses a path that is a directory with INVALID_ARGUMENT naming it', async () => {
-    const disk = new SimulatedDisk();
-    disk.mkdir('/data/counter');
+    const disk = newDisk();
+    disk.mkdirp('/data/counter');
     await expect(Obelisk.open(PATH, { fs: disk })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('is a directory'),
@@ -226,7 +235,7 @@ describe('bad input and limits', () => {
   });
 
   it('reports a read-only location as an IO error that names the path and the errno', async () => {
-    const disk = new SimulatedDisk();
+    const disk = newDisk();
     disk.injectFault({ op: 'open', code: 'EROFS' });
     await expect(Obelisk.open(PATH, { fs: disk })).rejects.toMatchObject({
       code: 'IO',
@@ -242,6 +251,27 @@ describe('ownership and closing', () => {
     await c.close();
     const second = await Obelisk.open(PATH, { fs: disk });
     expect(second.value).toBe(0);
+  });
+
+  it('an opener that waited at the lock starts above every value the previous owner handed out meanwhile, and never shrinks the file', async () => {
+    const { disk, c: first } = await fresh();
+    expect(await first.increment(10)).toBe(10);
+    // The second opener lists, opens and stats the counter, then stops at the lock ...
+    const locksBefore = disk.stats.ops.lock;
+    const release = disk.hold('lock');
+    const opening = Obelisk.open(PATH, { fs: disk });
+    await settle();
+    expect(disk.stats.ops.lock).toBe(locksBefore + 1);
+    // ... while the owner hands out more values and then lets go.
+    expect(await first.increment(5)).toBe(15);
+    expect(await first.reserve(5)).toEqual({ first: 16, last: 20 });
+    await first.close();
+    release();
+    const second = await opening;
+    expect(second.value).toBe(20);
+    expect(await second.increment()).toBe(21);
+    expect(disk.sizeOf(PATH)).toBe(21);
+    expect(disk.durableSizeOf(PATH)).toBe(21);
   });
 
   it('finishes calls queued before close, then rejects new calls with CLOSED', async () => {

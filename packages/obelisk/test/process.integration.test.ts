@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Obelisk, mulberry32 } from '../src/index.js';
+import { mulberry32 } from '@pharaoh/storage/testing';
+import { Obelisk } from '../src/index.js';
 import { ReleasedLedger, rejectionCode } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/counter-child.ts', import.meta.url));

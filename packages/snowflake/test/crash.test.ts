@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Obelisk, SimulatedDisk, mulberry32 } from '@pharaoh/obelisk';
+import { Obelisk } from '@pharaoh/obelisk';
+import { SimulatedFs, mulberry32, type CrashKind } from '@pharaoh/storage/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdGenerator, TSO_LAYOUT } from '../src/index.js';
 import { Checker, FakeClock, HOUR, L, MemoryBound, setup, T0, U0 } from './helpers.js';
@@ -14,23 +15,30 @@ const CRASHES_PER_DISK = 6;
 const TICK_MS = 10;
 const WINDOW_MS = 30;
 
+/** Faults so far on `disk` (process deaths and power losses). */
+const faults = (disk: SimulatedFs) => disk.stats.processDeaths + disk.stats.powerLosses;
+
 /**
- * One generator lifetime on a simulated disk that loses power after a random
- * number of operations. Every ID is logged in issue order (a `.then` attached at
+ * One generator lifetime on a simulated disk that ends, after a random number
+ * of operations, in a process death (the page cache survives) or a power loss. Every ID is logged in issue order (a `.then` attached at
  * call time runs in resolution order, which is issue order) and must be above
  * `floor`, the largest ID of all earlier lifetimes. Returns the largest ID issued.
  */
-async function lifetime(disk: SimulatedDisk, clock: FakeClock, rand: () => number, floor: bigint, where: string): Promise<bigint> {
-  const keepVolatile = rand() < 0.5 ? 'random' : 'none';
+async function lifetime(disk: SimulatedFs, clock: FakeClock, rand: () => number, floor: bigint, where: string): Promise<bigint> {
+  const kind: CrashKind = rand() < 0.5 ? 'process' : 'power';
   const crashEarly = rand() < 0.1;
-  if (crashEarly) disk.crashAfterOps(1 + Math.floor(rand() * 4), { keepVolatile });
-  const bound = await Obelisk.open(PATH, { fs: disk.forProcess() }).catch(() => undefined);
-  if (bound === undefined) return floor; // power cut while recovering: nothing was issued
-  if (!crashEarly) disk.crashAfterOps(1 + Math.floor(rand() * 40), { keepVolatile });
+  if (crashEarly) disk.crashAfterOps(1 + Math.floor(rand() * 4), kind);
+  const faultsBefore = faults(disk);
+  const bound = await Obelisk.open(PATH, { fs: disk }).catch(() => undefined);
+  if (bound === undefined) {
+    if (faults(disk) === faultsBefore) throw new Error(`${where}: the bound refused to open with no crash`);
+    return floor; // crash while recovering: nothing was issued
+  }
+  if (!crashEarly) disk.crashAfterOps(1 + Math.floor(rand() * 40), kind);
   // The clock may sit hours behind the resume point after restarts: a lead wait would
   // wait for this fake clock forever, so allow a day of lead (lead waits have their own tests).
   const gen = await IdGenerator.open({ layout: L, shard: 3, bound, clock, windowMs: WINDOW_MS, boundTickMs: TICK_MS, maxLeadMs: 24 * HOUR });
-  const crashesBefore = disk.stats.crashes;
+  const crashesBefore = faults(disk);
   /** [first, last] of each answer, in issue order. */
   const log: Array<[bigint, bigint]> = [];
   const issue = (p: Promise<bigint | { first: bigint; count: number }>) =>
@@ -40,7 +48,7 @@ async function lifetime(disk: SimulatedDisk, clock: FakeClock, rand: () => numbe
         if (L.timeOf(last) >= bound.value * TICK_MS) throw new Error(`${where}: ID ${last} at/after the durable bound`);
         log.push([first, last]);
       },
-      () => undefined, // the generator died with the power cut
+      () => undefined, // the generator died with the process
     );
   for (let step = 0; step < 60 && gen.failed === undefined; step++) {
     const r = rand();
@@ -59,7 +67,12 @@ async function lifetime(disk: SimulatedDisk, clock: FakeClock, rand: () => numbe
   }
   await gen.close();
   await bound.close().catch(() => undefined);
-  if (disk.stats.crashes === crashesBefore) disk.crash({ keepVolatile }); // the workload ended first
+  if (faults(disk) === crashesBefore) {
+    // The workload ended first.
+    disk.cancelCrash();
+    if (kind === 'power') disk.powerLoss();
+    else disk.killProcess();
+  }
   return last;
 }
 
@@ -79,12 +92,12 @@ describe('restart after a crash', () => {
     expect(L.timeOf(first)).toBeGreaterThanOrEqual(U0 + 5000);
   });
 
-  it('after each of many seeded simulated power cuts, every new ID is above every ID issued before', async () => {
+  it('after each of many seeded process deaths and power cuts, in any order, every new ID is above every ID issued before', async () => {
     let crashes = 0;
     let issuedLifetimes = 0;
     for (let seed = 1; seed <= DISKS; seed++) {
       const rand = mulberry32(seed * 104729 + 7);
-      const disk = new SimulatedDisk({ seed, maxDelay: Math.floor(rand() * 4) });
+      const disk = new SimulatedFs({ seed, maxDelay: Math.floor(rand() * 4), dirs: ['/data'] });
       const clock = new FakeClock(T0);
       let floor = -1n;
       for (let cycle = 0; cycle < CRASHES_PER_DISK; cycle++) {
@@ -94,7 +107,7 @@ describe('restart after a crash', () => {
         floor = await lifetime(disk, clock, rand, floor, `seed ${seed} cycle ${cycle}`);
         if (floor > before) issuedLifetimes++;
       }
-      crashes += disk.stats.crashes;
+      crashes += faults(disk);
     }
     expect(crashes).toBeGreaterThanOrEqual(DISKS * CRASHES_PER_DISK);
     // Most lifetimes issued IDs before their power cut (the test is not vacuous).
