@@ -66,8 +66,9 @@ export interface ShardContext {
    * True when the shard's bound was above 0 at open: its generator has issued
    * IDs before, so any state the app keeps on disk (a journal) must already
    * exist. A journaled app refuses to start an empty one then (presumed abort
-   * would turn committed transactions into aborted ones). The bound only moves
-   * once a request asks for an ID, i.e. after `openShard` returned.
+   * would turn committed transactions into aborted ones). Only asking the
+   * generator for an ID moves the bound, so an app that creates its durable
+   * state in `openShard` before it asks for any ID keeps this rule true.
    */
   servedBefore: boolean;
   /** injected clock (ms since Unix epoch), Date.now by default */
