@@ -16,7 +16,6 @@ import { shardForKey } from '@pharaoh/protocol';
 import { exploreShardCrashes, type ShardLife } from '@pharaoh/server/testing';
 import { sessionService, type SessionShard } from '../src/service.js';
 
-const T0 = Date.UTC(2026, 11, 3);
 const SCHEDULES = Number(process.env['PHARAOH_CRASH_SCHEDULES'] ?? 10_000);
 
 /** Producer names that belong to shard 0 (a name belongs to shard keyHash(name) % 1024). */
@@ -83,10 +82,6 @@ describe('session-mgr shard: seeded crash exploration', () => {
       def: sessionService,
       schedules: SCHEDULES,
       opsPerLife: 60,
-      clock: (s, index) => {
-        const ms = T0 + index * Math.floor(s.rng() * 100 - 50);
-        return { now: () => ms };
-      },
       async check(life) {
         for (const p of ledgerOf(life).values()) p.floor = p.high;
         await checkFencing(life);

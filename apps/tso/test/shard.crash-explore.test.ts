@@ -13,7 +13,6 @@ import { describe, expect, it } from 'vitest';
 import { exploreShardCrashes, type ShardLife } from '@pharaoh/server/testing';
 import { tsoService } from '../src/service.js';
 
-const T0 = Date.UTC(2026, 11, 3);
 // PHARAOH_CRASH_SCHEDULES changes the count (exploreSchedules reads it too).
 const SCHEDULES = Number(process.env['PHARAOH_CRASH_SCHEDULES'] ?? 10_000);
 
@@ -52,11 +51,6 @@ describe('TSO shard: seeded crash exploration', () => {
       def: tsoService,
       schedules: SCHEDULES,
       opsPerLife: 45,
-      // Frozen within a life; between lives it may step back up to 50 ms or forward.
-      clock: (s, index) => {
-        const ms = T0 + index * Math.floor(s.rng() * 100 - 50);
-        return { now: () => ms };
-      },
       async check(life) {
         const l = ledgerOf(life);
         l.floor = l.high;

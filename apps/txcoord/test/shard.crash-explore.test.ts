@@ -15,7 +15,6 @@ import { describe, expect, it } from 'vitest';
 import { exploreShardCrashes, type ShardLife } from '@pharaoh/server/testing';
 import { txcoordService, type TxcoordShard } from '../src/service.js';
 
-const T0 = Date.UTC(2026, 11, 3);
 const SCHEDULES = Number(process.env['PHARAOH_CRASH_SCHEDULES'] ?? 10_000);
 
 interface Ledger {
@@ -96,10 +95,6 @@ describe('txcoord shard: seeded crash exploration', () => {
       def: txcoordService,
       schedules: SCHEDULES,
       opsPerLife: 60,
-      clock: (s, index) => {
-        const ms = T0 + index * Math.floor(s.rng() * 100 - 50);
-        return { now: () => ms };
-      },
       async check(life) {
         const l = ledgerOf(life);
         l.floor = l.high;

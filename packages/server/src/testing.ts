@@ -74,7 +74,11 @@ export interface ShardExploration<S> {
   schedules: number;
   /** A scheduled fault strikes within this many file operations of a life's start (open included). */
   opsPerLife: number;
-  /** The clock of life `index` (e.g. frozen, or stepping back), default the wall clock. */
+  /**
+   * The clock of life `index`. Default: frozen within a life (so only durable
+   * state can keep IDs increasing, not the clock moving on), stepping back or
+   * forward by up to 50 ms per life between lives.
+   */
   clock?(schedule: Schedule, index: number): Clock;
   app?: Record<string, unknown>;
   /** Check every invariant against what earlier lives acknowledged; throw to report a violation. */
@@ -84,6 +88,12 @@ export interface ShardExploration<S> {
 }
 
 const DATA = '/data';
+const T0 = Date.UTC(2026, 11, 3);
+
+function steppingFrozenClock(schedule: Schedule, index: number): Clock {
+  const ms = T0 + index * Math.floor(schedule.rng() * 100 - 50);
+  return { now: () => ms };
+}
 
 /**
  * Crash exploration of a whole shard (identity, bound, generator, the app's
@@ -101,7 +111,7 @@ export function exploreShardCrashes<S>(o: ShardExploration<S>): Promise<ExploreR
       const fs = schedule.fs;
       const faults = (): number => fs.stats.processDeaths + fs.stats.powerLosses;
       const open = (index: number): Promise<TestShard<S>> =>
-        openTestShard(o.def, { fs: fs.forProcess(), dataDir: DATA, shard: 0, ...(o.app ? { app: o.app } : {}), ...(o.clock ? { clock: o.clock(schedule, index) } : {}) });
+        openTestShard(o.def, { fs: fs.forProcess(), dataDir: DATA, shard: 0, ...(o.app ? { app: o.app } : {}), clock: (o.clock ?? steppingFrozenClock)(schedule, index) });
       for (const [index, kind] of schedule.chain.entries()) {
         fs.crashAfterOps(schedule.crashPoint(o.opsPerLife), kind);
         const before = faults();
