@@ -24,9 +24,9 @@ async function openShard(ctx: ShardContext): Promise<SessionShard> {
       shard: ctx.id,
       ids: ctx.generator,
       clock: ctx.clock,
-      // `ctx.options.app.journalFs` (a test hook) replaces the file layer.
+      // On the shard's file system; a shard that has issued IDs before must find its journal.
       openJournal: (hooks) =>
-        openShardJournal<SessionRecord>(ctx.dir, { onRecord: hooks.onRecord, snapshot: hooks.snapshot, compactAtBytes: options.compactAtBytes, logger: ctx.logger }, ctx.options.app),
+        openShardJournal<SessionRecord>(ctx.dir, { onRecord: hooks.onRecord, snapshot: hooks.snapshot, compactAtBytes: options.compactAtBytes, logger: ctx.logger, fs: ctx.fs, mustExist: ctx.servedBefore }),
     },
     options,
   );

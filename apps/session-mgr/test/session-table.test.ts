@@ -151,7 +151,7 @@ describe('SessionTable', () => {
     expect(await t1.sweep()).toBe(1);
     const anon = await t1.openSession();
     const last = ids.last;
-    disk.fs.crash();
+    disk.fs.powerLoss();
 
     clock.advance(OPTS.defaultTimeoutMs * 3); // longer than any timeout: only the restart grace keeps them live
     const t2 = await open();
@@ -178,7 +178,7 @@ describe('SessionTable', () => {
     await t1.sweep();
     expect(await t1.validate(old.sessionId, 0)).toBe('UNKNOWN');
     await disk.current.compact();
-    disk.fs.crash();
+    disk.fs.powerLoss();
 
     const t2 = await open();
     expect(await t2.validate(old.sessionId, 0)).toBe('UNKNOWN');

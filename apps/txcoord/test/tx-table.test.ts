@@ -150,7 +150,7 @@ describe('TxTable', () => {
     await t1.abort(aborted.txId);
     const undecided = await t1.begin();
     const issuedBefore = ids.last;
-    disk.fs.crash();
+    disk.fs.powerLoss();
 
     clock.advance(5);
     const t2 = await open();
@@ -192,7 +192,7 @@ describe('TxTable', () => {
     const keep = await t1.begin();
     const { commitTs } = await t1.commit(keep.txId);
     await disk.current.compact();
-    disk.fs.crash();
+    disk.fs.powerLoss();
 
     clock.ms = T0; // the wall clock went back across the restart
     const t2 = await open();

@@ -11,7 +11,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { Packr } from 'msgpackr';
-import type { JournalFile } from './fs.js';
+import type { FileHandle } from '@pharaoh/storage';
 
 export const HEADER = Uint8Array.from([0x50, 0x48, 0x4a, 0x4c, 0x01, 0x00, 0x00, 0x00]);
 export const HEADER_BYTES = HEADER.length;
@@ -65,7 +65,7 @@ class Window {
   private start = 0;
 
   constructor(
-    private readonly file: JournalFile,
+    private readonly file: FileHandle,
     private readonly fileSize: number,
   ) {}
 
@@ -95,7 +95,7 @@ class Window {
  * decode — a record is delivered only if all of its bytes are intact.
  */
 export async function scanFrames(
-  file: JournalFile,
+  file: FileHandle,
   fileSize: number,
   maxRecordBytes: number,
   onRecord: (rec: unknown) => void,

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '@pharaoh/obelisk';
-import { Journal, SimulatedJournalFs, type JournalFs } from './index.js';
+import type { FileSystem } from '@pharaoh/storage';
+import { SimulatedFs, type CrashKind } from '@pharaoh/storage/testing';
+import { Journal } from './index.js';
 import { LOG_NAME } from './recovery.js';
 import { memoryLogger, settle } from './test-util.js';
 
@@ -13,7 +13,7 @@ interface Put {
 }
 
 /** A keyed state (last write wins) applied after each append is acknowledged, as txcoord does. */
-async function openKv(fs: JournalFs, extra: { compactAtBytes?: number } = {}) {
+async function openKv(fs: FileSystem, extra: { compactAtBytes?: number } = {}) {
   const state = new Map<string, number>();
   const logger = memoryLogger();
   const journal = await Journal.open<Put>(DIR, {
@@ -32,7 +32,7 @@ async function openKv(fs: JournalFs, extra: { compactAtBytes?: number } = {}) {
 
 describe('compaction', () => {
   it('rewrites the log as the live state and replays the same state', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const kv = await openKv(fs);
     for (let v = 0; v < 200; v++) await kv.put(`k${v % 5}`, v);
     const before = kv.journal.sizeBytes;
@@ -48,7 +48,7 @@ describe('compaction', () => {
   });
 
   it('holds appends made during compaction and writes them after the snapshot, losing none', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const kv = await openKv(fs);
     for (let v = 0; v < 50; v++) await kv.put(`k${v % 3}`, v);
     const compacting = kv.journal.compact();
@@ -63,7 +63,7 @@ describe('compaction', () => {
   });
 
   it('compacts automatically when the log reaches compactAtBytes, keeping the file bounded', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const kv = await openKv(fs, { compactAtBytes: 4096 });
     let maxSize = 0;
     for (let v = 0; v < 3000; v++) {
@@ -80,7 +80,7 @@ describe('compaction', () => {
   });
 
   it('does not rewrite back to back when the live state itself exceeds compactAtBytes', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const kv = await openKv(fs, { compactAtBytes: 512 });
     for (let v = 0; v < 400; v++) await kv.put(`distinct-${v}`, v);
     // Live state is ~6 KB; doubling the trigger after each compaction keeps rewrites logarithmic.
@@ -89,44 +89,48 @@ describe('compaction', () => {
     expect((await openKv(fs)).state.size).toBe(400);
   });
 
-  it('leaves a readable journal with exactly the state when a power cut hits any step of compaction', async () => {
+  it('leaves a readable journal with exactly the state when a process death or power cut hits any step of compaction', async () => {
     let crashPoints = 0;
-    for (const roll of [0, 0.5, 0.99]) {
-      for (let k = 0; k < 200; k++) {
-        const fs = new SimulatedJournalFs();
-        const kv = await openKv(fs.process());
-        const lastAcked = new Map<string, number>();
-        const attempted = new Map<string, Set<number>>();
-        const put = async (key: string, v: number): Promise<void> => {
-          attempted.set(key, (attempted.get(key) ?? new Set()).add(v));
-          await kv.put(key, v);
-          lastAcked.set(key, v);
-        };
-        for (let v = 0; v < 30; v++) await put(`k${v % 4}`, v);
+    for (const kind of ['process', 'power'] as CrashKind[]) {
+      for (const seed of [1, 2, 3]) {
+        for (let k = 1; ; k++) {
+          const fs = new SimulatedFs({ seed: seed * 1000 + k });
+          const kv = await openKv(fs);
+          const lastAcked = new Map<string, number>();
+          const attempted = new Map<string, Set<number>>();
+          const put = async (key: string, v: number): Promise<void> => {
+            attempted.set(key, (attempted.get(key) ?? new Set()).add(v));
+            await kv.put(key, v);
+            lastAcked.set(key, v);
+          };
+          for (let v = 0; v < 30; v++) await put(`k${v % 4}`, v);
 
-        fs.crashAfterOps(k, mulberry32(k * 7 + Math.round(roll * 100)));
-        const compacting = settle(kv.journal.compact());
-        const during = Array.from({ length: 6 }, (_, i) => settle(put(`k${i % 5}`, 100 + i)));
-        await compacting;
-        await Promise.all(during);
-        const crashedDuring = fs.crashes > 0;
-        if (!crashedDuring) fs.crash(() => roll);
+          const faultsBefore = fs.stats.processDeaths + fs.stats.powerLosses;
+          fs.crashAfterOps(k, kind);
+          const compacting = settle(kv.journal.compact());
+          const during = Array.from({ length: 6 }, (_, i) => settle(put(`k${i % 5}`, 100 + i)));
+          await compacting;
+          await Promise.all(during);
+          fs.cancelCrash();
+          const crashedDuring = fs.stats.processDeaths + fs.stats.powerLosses > faultsBefore;
+          if (!crashedDuring) fs.powerLoss();
 
-        const again = await openKv(fs.process());
-        for (const [key, v] of lastAcked) {
-          const got = again.state.get(key);
-          expect(got, `crash point ${k}: key ${key}`).toBeDefined();
-          expect(got!).toBeGreaterThanOrEqual(v);
+          const again = await openKv(fs);
+          for (const [key, v] of lastAcked) {
+            const got = again.state.get(key);
+            expect(got, `${kind} at op ${k}, seed ${seed}: key ${key}`).toBeDefined();
+            expect(got!).toBeGreaterThanOrEqual(v);
+          }
+          for (const [key, v] of again.state) expect(attempted.get(key)?.has(v), `${kind} at op ${k}: ${key}=${v}`).toBe(true);
+          expect(fs.list(DIR)).toContain(LOG_NAME);
+          await again.journal.close();
+          if (!crashedDuring) break;
+          crashPoints++;
         }
-        for (const [key, v] of again.state) expect(attempted.get(key)?.has(v), `crash point ${k}: ${key}=${v}`).toBe(true);
-        expect(fs.list()).toContain(join(DIR, LOG_NAME));
-        await again.journal.close();
-        if (!crashedDuring) break;
-        crashPoints++;
       }
     }
-    // Seven operations: open, write, datasync, rename and fsyncDir of the new log, then
-    // the held appends' write and datasync. Each was hit with each of the three crash rolls.
-    expect(crashPoints).toBeGreaterThanOrEqual(3 * 7);
+    // Seven operations: open, write, datasync, rename and syncDir of the new log, then
+    // the held appends' write and datasync. Each was hit by both kinds of fault, three seeds each.
+    expect(crashPoints).toBeGreaterThanOrEqual(2 * 3 * 7);
   });
 });

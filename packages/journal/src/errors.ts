@@ -22,6 +22,12 @@ export const JournalErrorCode = {
   COMPACTION_FAILED: 'JOURNAL_COMPACTION_FAILED',
   /** `onRecord` threw during replay; the journal was not opened. */
   REPLAY_FAILED: 'JOURNAL_REPLAY_FAILED',
+  /**
+   * `mustExist` was set (the shard has issued IDs before, so its journal was
+   * created) but the journal directory or its log is missing, or the log is
+   * shorter than its header. Nothing was created or written.
+   */
+  MISSING: 'JOURNAL_MISSING',
 } as const;
 
 export type JournalErrorCode = (typeof JournalErrorCode)[keyof typeof JournalErrorCode];
@@ -34,10 +40,4 @@ export class JournalError extends Error {
     super(message, options);
     this.code = code;
   }
-}
-
-/** The errno-style code of an I/O error (`EIO`, `ENOSPC`, …), if it has one. */
-export function ioCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

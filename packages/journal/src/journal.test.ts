@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COMPACT_AT_BYTES, Journal, JournalError, JournalErrorCode, SimulatedJournalFs } from './index.js';
+import { SimulatedFs } from '@pharaoh/storage/testing';
+import { DEFAULT_COMPACT_AT_BYTES, Journal, JournalError, JournalErrorCode } from './index.js';
 import { openList, settle } from './test-util.js';
 
 const DIR = '/data/txcoord/shard-1';
@@ -14,7 +15,7 @@ const rec = (seq: number): Rec => ({ seq, id: 2n ** 64n - 1n - BigInt(seq), note
 
 describe('Journal', () => {
   it('replays every appended record, in order, with uint64 ids as bigint, after a reopen', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
     for (let i = 0; i < 10; i++) await journal.append(rec(i));
     await journal.appendMany([rec(10), rec(11), rec(12)]);
@@ -29,22 +30,22 @@ describe('Journal', () => {
   });
 
   it('keeps records durable across a power cut once append has resolved', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
     await Promise.all([journal.append(rec(1)), journal.append(rec(2))]);
-    fs.crash(() => 0.99);
+    fs.powerLoss();
     const again = await openList<Rec>(DIR, fs);
     expect(again.records).toEqual([rec(1), rec(2)]);
     await again.journal.close();
   });
 
   it('shares one fdatasync among appends made concurrently (group commit)', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const syncs: Array<{ records: number }> = [];
     const { journal } = await openList<Rec>(DIR, fs, { onSync: (s) => syncs.push(s) });
-    const before = fs.counts.datasync;
+    const before = fs.stats.ops.datasync;
     await Promise.all(Array.from({ length: 500 }, (_, i) => journal.append(rec(i))));
-    const used = fs.counts.datasync - before;
+    const used = fs.stats.ops.datasync - before;
     expect(used).toBeGreaterThanOrEqual(1);
     expect(used).toBeLessThanOrEqual(2);
     expect(journal.stats.syncs).toBe(used);
@@ -53,15 +54,15 @@ describe('Journal', () => {
   });
 
   it('batches appenders that re-append as soon as they are released into shared syncs', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
-    const before = fs.counts.datasync;
+    const before = fs.stats.ops.datasync;
     let seq = 0;
     const worker = async (): Promise<void> => {
       for (let k = 0; k < 20; k++) await journal.append(rec(seq++));
     };
     await Promise.all(Array.from({ length: 32 }, worker));
-    const used = fs.counts.datasync - before;
+    const used = fs.stats.ops.datasync - before;
     // 640 appends; each sync covers the whole crowd of waiters released by the previous one.
     expect(used).toBeLessThanOrEqual(40);
     await journal.close();
@@ -71,7 +72,7 @@ describe('Journal', () => {
   });
 
   it('refuses a record larger than maxRecordBytes without writing anything and keeps working', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<{ blob: string }>(DIR, fs, { maxRecordBytes: 100 });
     const size = journal.sizeBytes;
     const err = await journal.append({ blob: 'x'.repeat(200) }).catch((e: unknown) => e);
@@ -89,16 +90,16 @@ describe('Journal', () => {
   });
 
   it('resolves an empty appendMany at once without a sync', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
-    const before = fs.counts.datasync;
+    const before = fs.stats.ops.datasync;
     await journal.appendMany([]);
-    expect(fs.counts.datasync).toBe(before);
+    expect(fs.stats.ops.datasync).toBe(before);
     await journal.close();
   });
 
   it('finishes appends already made when closed, and refuses appends after close', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
     const pending = [journal.append(rec(1)), journal.append(rec(2))];
     const closed = journal.close();
@@ -112,7 +113,7 @@ describe('Journal', () => {
   });
 
   it('refuses a second opener of the same directory until the first closes', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
     await expect(openList<Rec>(DIR, fs)).rejects.toMatchObject({ code: JournalErrorCode.LOCKED });
     await journal.close();
@@ -121,10 +122,10 @@ describe('Journal', () => {
   });
 
   it('validates its options', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const base = { fs, onRecord: () => {}, snapshot: () => [] };
     expect(DEFAULT_COMPACT_AT_BYTES).toBeGreaterThan(1024 * 1024);
-    for (const bad of [{ compactAtBytes: 0 }, { compactAtBytes: 1.5 }, { maxRecordBytes: -1 }, { maxRecordBytes: 2 ** 40 }, { snapshot: 3 }, { onRecord: undefined }]) {
+    for (const bad of [{ compactAtBytes: 0 }, { compactAtBytes: 1.5 }, { maxRecordBytes: -1 }, { maxRecordBytes: 2 ** 40 }, { snapshot: 3 }, { onRecord: undefined }, { mustExist: 'yes' }, { fs: {} }]) {
       const r = await settle(Journal.open(DIR, { ...base, ...bad } as never));
       expect(r.ok).toBe(false);
       expect((r as { err: JournalError }).err.code).toBe(JournalErrorCode.BAD_OPTIONS);
@@ -132,7 +133,7 @@ describe('Journal', () => {
   });
 
   it('refuses to open when onRecord throws during replay, and releases the directory', async () => {
-    const fs = new SimulatedJournalFs();
+    const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);
     await journal.append(rec(1));
     await journal.close();

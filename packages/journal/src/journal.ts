@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ensureDirDurable, errnoCode, openLocked, processView, unlinkIfExists, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { encodeFrame, FRAME_OVERHEAD, HEADER } from './codec.js';
-import { JournalError, JournalErrorCode, ioCode } from './errors.js';
-import type { JournalFile, JournalLock } from './fs.js';
+import { JournalError, JournalErrorCode } from './errors.js';
 import { parseJournalOptions, type JournalOptions, type ParsedJournalOptions } from './options.js';
-import { COMPACT_NAME, LOCK_NAME, publishTemp, recover, writeDurableTemp } from './recovery.js';
+import { checkExists, COMPACT_NAME, LOCK_NAME, publishTemp, recover, writeDurableTemp } from './recovery.js';
 
 export interface JournalStats {
   /** Records accepted by append/appendMany since open. */
@@ -33,6 +33,10 @@ const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate
  * - a record is durable (written and fdatasync'd) before its `append` resolves;
  * - records are written in the order `append`/`appendMany` was called, and
  *   replay delivers them in that order; a record is replayed whole or not at all;
+ * - every record replayed at open is durable before the first one is
+ *   delivered to `onRecord` (a process that died before its fdatasync
+ *   returned leaves records in the page cache only; once served, they must
+ *   survive a power cut), and so are the log's and the directory's entries;
  * - one write + one fdatasync is in flight at a time; everything queued while
  *   it runs shares the next one (group commit);
  * - after a failed write, fdatasync or directory fsync the journal is poisoned:
@@ -54,8 +58,10 @@ export class Journal<R> {
   private constructor(
     private readonly dir: string,
     private readonly o: ParsedJournalOptions<R>,
-    private readonly lock: JournalLock,
-    private file: JournalFile,
+    /** This process's view of the file system, taken once at open. */
+    private readonly fs: FileSystem,
+    private readonly lock: FileHandle,
+    private file: FileHandle,
     private size: number,
     recovered: { records: number; truncatedBytes: number },
   ) {
@@ -67,19 +73,29 @@ export class Journal<R> {
    * Open (creating if needed) the journal in directory `dir`, replay every
    * intact record into `onRecord` in order, and durably cut off a torn or
    * corrupt tail. Takes an exclusive lock on the directory (`JOURNAL_LOCKED`).
+   *
+   * Durable when it resolves: the directory's entry in its parent, the log's
+   * entry, and every replayed record (made durable before the first one is
+   * delivered). With `mustExist`, a missing directory or log, or a log shorter
+   * than its header, is refused with `JOURNAL_MISSING` before anything is
+   * created or written.
    */
   static async open<R>(dir: string, options: JournalOptions<R>): Promise<Journal<R>> {
     const o = parseJournalOptions(options);
-    await o.fs.mkdirp(dir);
-    const lock = await o.fs.lock(join(dir, LOCK_NAME));
+    const fs = processView(o.fs);
+    if (o.mustExist) await checkExists(fs, dir);
+    // Also fsyncs the parent when `dir` exists: an earlier process may have
+    // died between its mkdir and that fsync.
+    await ensureDirDurable(fs, dir);
+    const lock = await openLocked(fs, join(dir, LOCK_NAME));
     if (!lock) throw new JournalError(JournalErrorCode.LOCKED, `journal ${dir} is open elsewhere`);
     try {
-      const r = await recover(o.fs, dir, o.maxRecordBytes, o.onRecord as (rec: unknown) => void, o.logger);
-      const j = new Journal<R>(dir, o, lock, r.file, r.size, r);
+      const r = await recover(fs, dir, { maxRecordBytes: o.maxRecordBytes, mustExist: o.mustExist, onRecord: o.onRecord as (rec: unknown) => void, logger: o.logger });
+      const j = new Journal<R>(dir, o, fs, lock, r.file, r.size, r);
       j.maybeCompact();
       return j;
     } catch (err) {
-      await lock.release().catch(() => undefined);
+      await lock.close().catch(() => undefined);
       throw err;
     }
   }
@@ -240,14 +256,14 @@ export class Journal<R> {
     const t0 = performance.now();
     const before = this.size;
     const contents = this.snapshotContents();
-    let tmp: JournalFile;
+    let tmp: FileHandle;
     try {
-      tmp = await writeDurableTemp(this.o.fs, this.dir, contents);
+      tmp = await writeDurableTemp(this.fs, this.dir, contents);
     } catch (err) {
       return this.abandonCompaction(err);
     }
     try {
-      await publishTemp(this.o.fs, this.dir);
+      await publishTemp(this.fs, this.dir);
     } catch (err) {
       await tmp.close().catch(() => undefined);
       throw this.poison(err, 'compaction rename/directory fsync', []);
@@ -275,15 +291,15 @@ export class Journal<R> {
 
   private async abandonCompaction(err: unknown): Promise<never> {
     // The old log was not touched: keep using it, retry only after it doubles.
-    await this.o.fs.unlink(join(this.dir, COMPACT_NAME)).catch(() => undefined);
+    await unlinkIfExists(this.fs, join(this.dir, COMPACT_NAME)).catch(() => undefined);
     this.nextCompactAt = Math.max(this.nextCompactAt, 2 * this.size);
-    throw new JournalError(JournalErrorCode.COMPACTION_FAILED, `compaction failed (${ioCode(err) ?? 'error'}); the old log stays in use`, { cause: err });
+    throw new JournalError(JournalErrorCode.COMPACTION_FAILED, `compaction failed (${errnoCode(err) ?? 'error'}); the old log stays in use`, { cause: err });
   }
 
   /** Enter the failed state: reject `batch`, the queue and held appends; refuse everything later. */
   private poison(err: unknown, what: string, batch: Pending[]): JournalError {
     if (!this.failure) {
-      this.failure = new JournalError(JournalErrorCode.POISONED, `journal ${this.dir} poisoned: ${what} failed (${ioCode(err) ?? 'error'})`, { cause: err });
+      this.failure = new JournalError(JournalErrorCode.POISONED, `journal ${this.dir} poisoned: ${what} failed (${errnoCode(err) ?? 'error'})`, { cause: err });
       this.o.logger.warn({ err, dir: this.dir }, 'journal: poisoned');
     }
     const failure = this.failure;
@@ -295,6 +311,6 @@ export class Journal<R> {
     await this.compacting?.catch(() => undefined);
     await this.whenFlushIdle();
     await this.file.close().catch(() => undefined);
-    await this.lock.release().catch(() => undefined);
+    await this.lock.close().catch(() => undefined);
   }
 }

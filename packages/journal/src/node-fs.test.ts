@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal, JournalErrorCode, nodeJournalFs } from './index.js';
+import { Journal, JournalErrorCode } from './index.js';
 import { memoryLogger } from './test-util.js';
 
 interface Rec {
@@ -70,9 +70,15 @@ describe('on a real disk', () => {
     await b.journal.close();
   });
 
-  it('uses nodeJournalFs by default and reports a missing file as undefined', async () => {
+  it('refuses a missing journal when it must exist, creating nothing', async () => {
     const dir = tmp();
-    expect(await nodeJournalFs.stat(join(dir, 'nope'))).toBeUndefined();
-    await nodeJournalFs.unlink(join(dir, 'nope'));
+    const opening = Journal.open(dir, { onRecord: () => {}, snapshot: () => [], mustExist: true });
+    await expect(opening).rejects.toMatchObject({ code: JournalErrorCode.MISSING });
+    expect(existsSync(dir)).toBe(false);
+    const a = await open(dir);
+    await a.journal.append(rec(1));
+    await a.journal.close();
+    const b = await Journal.open<Rec>(dir, { onRecord: () => {}, snapshot: () => [], mustExist: true });
+    await b.close();
   });
 });

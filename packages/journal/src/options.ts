@@ -1,4 +1,4 @@
-import { nodeJournalFs, type JournalFs } from './fs.js';
+import { nodeFileSystem, type FileSystem } from '@pharaoh/storage';
 import { JournalError, JournalErrorCode } from './errors.js';
 
 /**
@@ -24,8 +24,20 @@ export interface JournalLogger {
 }
 
 export interface JournalOptions<R> {
-  /** File layer; default {@link nodeJournalFs}. Tests pass a `SimulatedJournalFs`. */
-  fs?: JournalFs;
+  /**
+   * File layer; default `nodeFileSystem` (real files). Tests pass the crash
+   * simulator (`SimulatedFs` from `@pharaoh/storage/testing`). The journal
+   * takes its process view once at open and uses only that.
+   */
+  fs?: FileSystem;
+  /**
+   * The journal must already exist: refuse (`JOURNAL_MISSING`, nothing
+   * created or written) a missing directory, a missing log or a log shorter
+   * than its header instead of starting an empty journal. Set it when the
+   * owner has served before (a shard whose generator has issued IDs), so a
+   * lost journal is never mistaken for a new one. Default false.
+   */
+  mustExist?: boolean;
   /** Called for every recovered record, in append order, during `open` (replay). */
   onRecord: (rec: R) => void;
   /**
@@ -45,7 +57,8 @@ export interface JournalOptions<R> {
 }
 
 export interface ParsedJournalOptions<R> {
-  fs: JournalFs;
+  fs: FileSystem;
+  mustExist: boolean;
   onRecord: (rec: R) => void;
   snapshot: () => R[];
   compactAtBytes: number;
@@ -74,8 +87,11 @@ export function parseJournalOptions<R>(opts: JournalOptions<R>): ParsedJournalOp
   if (typeof opts.onRecord !== 'function') throw bad('onRecord must be a function');
   if (typeof opts.snapshot !== 'function') throw bad('snapshot must be a function');
   if (opts.onSync !== undefined && typeof opts.onSync !== 'function') throw bad('onSync must be a function');
+  if (opts.mustExist !== undefined && typeof opts.mustExist !== 'boolean') throw bad('mustExist must be a boolean');
+  if (opts.fs !== undefined && (typeof opts.fs !== 'object' || opts.fs === null || typeof opts.fs.open !== 'function')) throw bad('fs must be a FileSystem');
   return {
-    fs: opts.fs ?? nodeJournalFs,
+    fs: opts.fs ?? nodeFileSystem,
+    mustExist: opts.mustExist ?? false,
     onRecord: opts.onRecord,
     snapshot: opts.snapshot,
     compactAtBytes: positiveInt('compactAtBytes', opts.compactAtBytes, DEFAULT_COMPACT_AT_BYTES, Number.MAX_SAFE_INTEGER),

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, HEADER, HEADER_BYTES } from './codec.js';
-import { JournalErrorCode, SimulatedJournalFs } from './index.js';
+import { SimulatedFs } from '@pharaoh/storage/testing';
+import { JournalErrorCode } from './index.js';
 import { COMPACT_NAME, LOG_NAME } from './recovery.js';
 import { memoryLogger, openList } from './test-util.js';
 
@@ -9,15 +10,15 @@ const DIR = '/data/session-mgr/shard-7';
 const LOG = join(DIR, LOG_NAME);
 
 /** A disk holding a log made of `good` records followed by `tail` bytes. */
-function diskWith(good: object[], tail: Uint8Array): SimulatedJournalFs {
-  const fs = new SimulatedJournalFs();
-  fs.setDurable(LOG, Buffer.concat([HEADER, ...good.map((r) => encodeFrame(r)), tail]));
+function diskWith(good: object[], tail: Uint8Array): SimulatedFs {
+  const fs = new SimulatedFs({ dirs: [DIR] });
+  fs.setFile(LOG, Buffer.concat([HEADER, ...good.map((r) => encodeFrame(r)), tail]));
   return fs;
 }
 
 const good = [{ producer: 'p1', epoch: 1n }, { producer: 'p2', epoch: 4n }];
 
-async function expectCutAt(fs: SimulatedJournalFs, tailBytes: number, reason: string): Promise<void> {
+async function expectCutAt(fs: SimulatedFs, tailBytes: number, reason: string): Promise<void> {
   const logger = memoryLogger();
   const { journal, records } = await openList<object>(DIR, fs, { logger });
   expect(records).toEqual(good);
@@ -25,7 +26,7 @@ async function expectCutAt(fs: SimulatedJournalFs, tailBytes: number, reason: st
   const warn = logger.lines.find((l) => l.level === 'warn');
   expect(warn?.obj).toMatchObject({ truncatedBytes: tailBytes, reason });
   // The cut is durable: a power cut right after open does not bring the tail back.
-  fs.crash(() => 0.99);
+  fs.powerLoss();
   const again = await openList<object>(DIR, fs);
   expect(again.records).toEqual(good);
   expect(again.journal.stats.truncatedBytes).toBe(0);
@@ -82,15 +83,15 @@ describe('recovery', () => {
   });
 
   it('refuses a log that does not start with the journal header instead of truncating it', async () => {
-    const fs = new SimulatedJournalFs();
-    fs.setDurable(LOG, Buffer.from('not a journal at all, some other file'));
+    const fs = new SimulatedFs({ dirs: [DIR] });
+    fs.setFile(LOG, 'not a journal at all, some other file');
     await expect(openList<object>(DIR, fs)).rejects.toMatchObject({ code: JournalErrorCode.BAD_FORMAT });
     expect(fs.contents(LOG)!.toString()).toBe('not a journal at all, some other file');
   });
 
   it('recreates a log shorter than its header, which cannot hold an acknowledged record', async () => {
-    const fs = new SimulatedJournalFs();
-    fs.setDurable(LOG, HEADER.subarray(0, 3));
+    const fs = new SimulatedFs({ dirs: [DIR] });
+    fs.setFile(LOG, HEADER.subarray(0, 3));
     const { journal, records } = await openList<object>(DIR, fs);
     expect(records).toEqual([]);
     expect(journal.sizeBytes).toBe(HEADER_BYTES);
@@ -101,19 +102,24 @@ describe('recovery', () => {
 
   it('discards a compaction file left by a crash before its rename and replays the old log', async () => {
     const fs = diskWith(good, new Uint8Array());
-    fs.setDurable(join(DIR, COMPACT_NAME), Buffer.concat([HEADER, encodeFrame({ producer: 'half' })]));
+    fs.setFile(join(DIR, COMPACT_NAME), Buffer.concat([HEADER, encodeFrame({ producer: 'half' })]));
     const { journal, records } = await openList<object>(DIR, fs);
     expect(records).toEqual(good);
-    expect(fs.list()).not.toContain(join(DIR, COMPACT_NAME));
+    expect(fs.list(DIR)).not.toContain(COMPACT_NAME);
+    // ...durably: open fsynced the directory.
+    fs.powerLoss();
+    expect(fs.list(DIR)).not.toContain(COMPACT_NAME);
     await journal.close();
   });
 
-  it('creates the log durably on first open: it survives a power cut before any append', async () => {
-    const fs = new SimulatedJournalFs();
-    const { journal } = await openList<object>(DIR, fs);
-    fs.crash(() => 0);
-    expect(fs.list()).toContain(LOG);
-    expect(fs.contents(LOG)!.subarray(0, HEADER_BYTES)).toEqual(Buffer.from(HEADER));
-    void journal;
+  it('creates the directory and the log durably on first open: they survive a power cut before any append', async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const fs = new SimulatedFs({ seed, dirs: ['/data'] });
+      const { journal } = await openList<object>(DIR, fs);
+      fs.powerLoss();
+      expect(fs.list(DIR), `seed ${seed}`).toContain(LOG_NAME);
+      expect(fs.contents(LOG)!.subarray(0, HEADER_BYTES)).toEqual(Buffer.from(HEADER));
+      await journal.close().catch(() => undefined);
+    }
   });
 });

@@ -1,6 +1,6 @@
 /** Helpers shared by this package's tests (not exported from the package). */
+import type { FileSystem } from '@pharaoh/storage';
 import { Journal } from './journal.js';
-import type { JournalFs } from './fs.js';
 import type { JournalOptions } from './options.js';
 
 export interface LogLine {
@@ -21,7 +21,7 @@ export function memoryLogger(): { lines: LogLine[]; info(o: object, m?: string):
 /** Open a journal whose state is simply the list of records, in order (snapshot = that list). */
 export async function openList<R>(
   dir: string,
-  fs: JournalFs,
+  fs: FileSystem,
   extra: Partial<JournalOptions<R>> = {},
 ): Promise<{ journal: Journal<R>; records: R[] }> {
   const records: R[] = [];

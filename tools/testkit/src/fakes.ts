@@ -4,7 +4,8 @@
  * generator where a table relies on it (strictly increasing across
  * "restarts", above `after`, ranges of up to n in one unit).
  */
-import { Journal, SimulatedJournalFs } from '@pharaoh/journal';
+import { Journal } from '@pharaoh/journal';
+import { SimulatedFs } from '@pharaoh/storage/testing';
 import type { Layout } from '@pharaoh/snowflake';
 
 export class FakeClock {
@@ -55,14 +56,30 @@ export class FakeIds {
   }
 }
 
-/** A simulated disk plus a helper to open a journal on it as one "process lifetime". */
+/** The shard directory of a SimDisk; its journal lives in `journal/` inside it. */
+const SIM_SHARD_DIR = '/data/shard';
+
+/**
+ * The storage layer's crash simulator as one shard's disk, plus a helper to
+ * open the shard's journal on it as one "process lifetime". End a lifetime
+ * with `fs.killProcess()`, `fs.powerLoss()` or `fs.crashAfterOps(n, kind)`.
+ * Once a journal has opened, later opens pass `mustExist` (as the server does
+ * for a shard that has served): a journal lost to a fault is refused, never
+ * silently recreated.
+ */
 export class SimDisk {
-  readonly fs = new SimulatedJournalFs();
+  readonly fs: SimulatedFs;
   journals: Array<Journal<unknown>> = [];
 
+  /** `seed` drives what a power loss keeps (and the simulator's operation delays). */
+  constructor(seed = 1) {
+    this.fs = new SimulatedFs({ seed, dirs: [SIM_SHARD_DIR] });
+  }
+
   open<R>(hooks: { onRecord(rec: unknown): void; snapshot(): R[] }, compactAtBytes?: number): Promise<Journal<R>> {
-    const p = Journal.open<R>('/data/shard/journal', {
-      fs: this.fs.process(),
+    const p = Journal.open<R>(`${SIM_SHARD_DIR}/journal`, {
+      fs: this.fs,
+      mustExist: this.journals.length > 0,
       onRecord: hooks.onRecord as (rec: R) => void,
       snapshot: hooks.snapshot,
       ...(compactAtBytes === undefined ? {} : { compactAtBytes }),
@@ -77,6 +94,31 @@ export class SimDisk {
     const j = this.journals[this.journals.length - 1];
     if (!j) throw new Error('no journal open');
     return j;
+  }
+
+  /** Faults taken so far (process deaths and power losses, scheduled or not). */
+  get faults(): number {
+    return this.fs.stats.processDeaths + this.fs.stats.powerLosses;
+  }
+
+  /**
+   * Start `work`, let its journal write reach the page cache, and kill the
+   * process while the fdatasync that would acknowledge it is still running.
+   * Resolves once `work` has failed; throws if it was acknowledged anyway.
+   */
+  async killBeforeSync(work: () => Promise<unknown>): Promise<void> {
+    const before = this.fs.stats.ops.datasync;
+    const release = this.fs.hold('datasync');
+    const settled = work().then(
+      () => 'acknowledged',
+      () => 'failed',
+    );
+    for (let i = 0; i < 1_000 && this.fs.stats.ops.datasync === before; i++) await new Promise((r) => setImmediate(r));
+    const started = this.fs.stats.ops.datasync > before;
+    this.fs.killProcess();
+    release();
+    if (!started) throw new Error('killBeforeSync: the work never reached an fdatasync');
+    if ((await settled) === 'acknowledged') throw new Error('killBeforeSync: the work was acknowledged although its fdatasync never completed');
   }
 }
 
