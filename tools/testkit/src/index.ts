@@ -6,4 +6,4 @@ export { TestScope } from './scope.js';
 export type { RawConnectOptions, Res } from './raw-client.js';
 export { codeOf, FakeClock, FakeIds, SimDisk } from './fakes.js';
 // One seeded PRNG for the whole repo: the storage layer's, re-exported for tests.
-export { mulberry32 } from '@pharaoh/obelisk';
+export { mulberry32 } from '@pharaoh/storage';

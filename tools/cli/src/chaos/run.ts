@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { mulberry32 } from '@pharaoh/obelisk';
+import { mulberry32 } from '@pharaoh/storage';
 import { exited } from '../fleet/child.js';
 import { CHAOS_WORKER_TS, TSX_IMPORT } from '../paths.js';
 import { runChecks } from './check.js';

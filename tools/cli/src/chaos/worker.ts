@@ -7,7 +7,7 @@
  * Started by the harness as ONE process: node --import tsx worker.ts '<json config>'.
  */
 import { PharaohClient } from '@pharaoh/client';
-import { mulberry32 } from '@pharaoh/obelisk';
+import { mulberry32 } from '@pharaoh/storage';
 import { NdjsonWriter } from './events.js';
 
 export interface WorkerConfig {
