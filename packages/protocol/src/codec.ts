@@ -1,54 +1,31 @@
-import { Packr } from 'msgpackr';
 import { CLOSE_CODES } from './limits.js';
 import { FrameError } from './errors.js';
+import { decodeMsgpack, DecodeError } from './msgpack/decode.js';
+import { encodeMsgpack } from './msgpack/encode.js';
 
 /**
- * The one msgpack configuration shared by server and client.
- * - `useRecords: false`: plain msgpack maps, so clients in other languages can
- *   read every frame (msgpackr's record extension is msgpackr-only).
- * - `int64AsType: 'bigint'`: 64-bit integers decode to `bigint`, so IDs never
- *   pass through a lossy JS number. Smaller integers decode to `number`.
- * - `mapsAsObjects: true`: maps decode to plain objects (string keys only on the wire).
- * - `moreTypes: false`: no msgpackr-specific extensions on the wire.
+ * Encode one frame (a plain object) into one binary WebSocket message: plain
+ * msgpack, smallest encodings, `bigint` IDs as uint64, keys with `undefined`
+ * values left out. Throws TypeError for a value plain msgpack cannot hold
+ * (Map, Date, class instances, ...): nothing is ever sent as an extension.
  */
-const packr = new Packr({
-  useRecords: false,
-  int64AsType: 'bigint',
-  mapsAsObjects: true,
-  moreTypes: false,
-  bundleStrings: false,
-});
-
-/** Encode one frame (a plain object) into one binary WebSocket message. */
 export function encodeFrame(value: unknown): Buffer {
-  return packr.pack(value);
+  return encodeMsgpack(value);
 }
 
 /**
- * Decode one binary WebSocket message into a value. Throws `FrameError`
- * (close code 1007) for anything that is not exactly one well-formed msgpack
- * value: truncated data, trailing bytes, or nesting deep enough to exhaust the
- * stack.
+ * Decode one binary WebSocket message into a value. Integers of any encoding
+ * decode to a `number` when they are safe integers and to a `bigint` otherwise;
+ * floats to a `WireFloat`. Throws `FrameError` (close code 1007) for anything
+ * that is not exactly one plain msgpack value within the protocol's limits:
+ * truncated data, trailing bytes, ext types, the byte 0xc1, invalid UTF-8,
+ * non-string or repeated map keys, nesting deeper than MAX_DEPTH.
  */
 export function decodeFrame(bytes: Uint8Array): unknown {
-  let values: unknown[];
   try {
-    values = packr.unpackMultiple(bytes) as unknown[];
+    return decodeMsgpack(bytes);
   } catch (cause) {
-    throw new FrameError(`undecodable msgpack frame: ${describe(cause)}`, CLOSE_CODES.INVALID_PAYLOAD, { cause });
+    const message = cause instanceof DecodeError ? cause.message : 'malformed msgpack';
+    throw new FrameError(`undecodable frame: ${message}`, CLOSE_CODES.INVALID_PAYLOAD, { cause });
   }
-  if (values.length !== 1) {
-    throw new FrameError(`a frame must hold exactly one msgpack value, got ${values.length}`, CLOSE_CODES.INVALID_PAYLOAD);
-  }
-  const value = values[0];
-  // 0xc1 is "never used" in msgpack; msgpackr decodes it to a marker object
-  // instead of failing. It is not a well-formed value: treat it as undecodable.
-  if (value !== null && typeof value === 'object' && value.constructor?.name === 'C1Type') {
-    throw new FrameError('undecodable msgpack frame: reserved byte 0xc1', CLOSE_CODES.INVALID_PAYLOAD);
-  }
-  return value;
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message.slice(0, 200) : String(e).slice(0, 200);
 }

@@ -1,4 +1,7 @@
 export { encodeFrame, decodeFrame } from './codec.js';
+export { WireFloat, MAX_DEPTH } from './msgpack/decode.js';
+export { describeValue, expectation } from './fields.js';
+export type { FieldKind, FieldKinds } from './fields.js';
 export { ERROR_CODES, ProtocolError, FrameError, isErrorCode } from './errors.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export {
@@ -7,16 +10,18 @@ export {
   SHARD_COUNT,
   MAX_SHARD,
   MAX_REQUEST_ID,
-  MAX_PRODUCER_NAME_LENGTH,
+  MAX_PRODUCER_NAME_BYTES,
+  MAX_OP_BYTES,
+  MAX_COUNT,
+  MAX_EPOCH,
   MIN_TIMEOUT_MS,
   MAX_TIMEOUT_MS,
   CLOSE_CODES,
 } from './limits.js';
 export {
-  REQUEST_SCHEMAS,
+  OP_FIELDS,
   SERVICES,
   SERVICE_OPS,
-  wireId,
   parseEnvelope,
   parseArgs,
   isServiceOp,
@@ -27,6 +32,7 @@ export {
 export type {
   OpName,
   RequestArgs,
+  FieldSpec,
   OpResults,
   TxStatus,
   SessionStatus,

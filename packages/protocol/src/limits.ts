@@ -9,19 +9,30 @@ export const MAX_SHARD = SHARD_COUNT - 1;
 /** Request ids are chosen by the client and echoed; uint32 keeps them a fixed-size msgpack int. */
 export const MAX_REQUEST_ID = 0xffff_ffff;
 
-/** The longest producer name session-mgr accepts (bytes of UTF-8 are checked by the server). */
-export const MAX_PRODUCER_NAME_LENGTH = 256;
+/** The longest op name, in bytes of UTF-8: every op is far shorter; longer ones are refused before any lookup. */
+export const MAX_OP_BYTES = 64;
+
+/** The longest producer name session-mgr accepts, in bytes of UTF-8 (not characters: "é" counts 2). */
+export const MAX_PRODUCER_NAME_BYTES = 256;
+
+/** Largest `count` the wire allows (int32); a server announces its own, smaller `limits.maxCount` in hello. */
+export const MAX_COUNT = 0x7fff_ffff;
+
+/** Largest session epoch (int32): a producer past it moves to a new session. */
+export const MAX_EPOCH = 0x7fff_ffff;
 
 /** Transaction and session timeouts a client may ask for, in ms. */
 export const MIN_TIMEOUT_MS = 100;
 export const MAX_TIMEOUT_MS = 3_600_000;
 
 /**
- * WebSocket close codes the server uses (RFC 6455 §7.4.1).
- * 1003: a text frame (only binary frames are spoken); 1007: bytes that are not
- * one well-formed msgpack value; 1008: a policy violation (too many requests in
- * flight after being told, auth); 1009: a frame larger than the limit in `hello`;
- * 1001: the server is going away (shutdown).
+ * WebSocket close codes (RFC 6455 §7.4.1) a Pharaoh server sends, all listed
+ * in docs/PROTOCOL.md: 1000 idle timeout; 1001 shutdown; 1002 a WebSocket
+ * protocol violation (bad framing, unmasked frame, bad close code, a control
+ * frame over 125 bytes); 1003 a text frame; 1007 a binary frame that is not
+ * one plain msgpack value of the protocol, or a text frame that is not UTF-8;
+ * 1009 a frame larger than `limits.maxFrameBytes`; 1011 a server error on the
+ * connection. 1008 is defined for completeness and never sent by this version.
  */
 export const CLOSE_CODES = {
   NORMAL: 1000,

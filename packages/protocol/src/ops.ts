@@ -1,52 +1,36 @@
-import { z } from 'zod';
 import { ERROR_CODES, ProtocolError } from './errors.js';
-import {
-  MAX_PRODUCER_NAME_LENGTH,
-  MAX_REQUEST_ID,
-  MAX_SHARD,
-  MAX_TIMEOUT_MS,
-  MIN_TIMEOUT_MS,
-  SUPPORTED_VERSIONS,
-} from './limits.js';
+import { badField, intIn, readField, type FieldKind, type FieldKinds } from './fields.js';
+import { MAX_OP_BYTES, MAX_REQUEST_ID, SUPPORTED_VERSIONS } from './limits.js';
 
-const MAX_U64 = (1n << 64n) - 1n;
+/** One argument of an op: its name, its kind, and whether it may be left out (absent or nil). */
+export type FieldSpec = readonly [name: string, kind: FieldKind, optional: boolean];
 
 /**
- * A 64-bit ID on the wire: any msgpack integer. Our encoder sends bigints
- * (int64/uint64 encodings); clients in other languages may send a smaller
- * integer encoding for small values, which we accept when it is exact.
+ * Request arguments per operation (fields next to `id`, `op` and `v`), in the
+ * order they are checked. Unknown fields are ignored; an optional field sent
+ * as nil counts as absent.
  */
-export const wireId = z
-  .union([
-    z.bigint().min(0n).max(MAX_U64),
-    z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  ])
-  .transform((v) => BigInt(v));
+export const OP_FIELDS = {
+  ping: [],
+  'ts.get': [['shard', 'shard', false], ['count', 'count', false], ['after', 'id', true]],
+  'tx.begin': [['shard', 'shard', false], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
+  'tx.commit': [['txId', 'id', false]],
+  'tx.abort': [['txId', 'id', false]],
+  'tx.status': [['txId', 'id', false]],
+  'tx.heartbeat': [['txId', 'id', false]],
+  'session.open': [['shard', 'shard', false], ['producer', 'producer', true], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
+  'session.heartbeat': [['sessionId', 'id', false], ['epoch', 'epoch', false]],
+  'session.close': [['sessionId', 'id', false], ['epoch', 'epoch', false]],
+  'session.validate': [['sessionId', 'id', false], ['epoch', 'epoch', false]],
+  'admin.info': [],
+} as const satisfies Record<string, readonly FieldSpec[]>;
 
-const shard = z.number().int().min(0).max(MAX_SHARD);
-const count = z.number().int().min(1).max(0x7fff_ffff);
-const timeoutMs = z.number().int().min(MIN_TIMEOUT_MS).max(MAX_TIMEOUT_MS);
-const epoch = z.number().int().min(0).max(0x7fff_ffff);
-const producer = z.string().min(1).max(MAX_PRODUCER_NAME_LENGTH);
+export type OpName = keyof typeof OP_FIELDS;
 
-/** Request arguments per operation (fields next to `id`, `op` and `v`). Unknown fields are ignored. */
-export const REQUEST_SCHEMAS = {
-  ping: z.object({}),
-  'ts.get': z.object({ shard, count, after: wireId.optional() }),
-  'tx.begin': z.object({ shard, timeoutMs: timeoutMs.optional(), after: wireId.optional() }),
-  'tx.commit': z.object({ txId: wireId }),
-  'tx.abort': z.object({ txId: wireId }),
-  'tx.status': z.object({ txId: wireId }),
-  'tx.heartbeat': z.object({ txId: wireId }),
-  'session.open': z.object({ shard, producer: producer.optional(), timeoutMs: timeoutMs.optional(), after: wireId.optional() }),
-  'session.heartbeat': z.object({ sessionId: wireId, epoch }),
-  'session.close': z.object({ sessionId: wireId, epoch }),
-  'session.validate': z.object({ sessionId: wireId, epoch }),
-  'admin.info': z.object({}),
-} as const;
-
-export type OpName = keyof typeof REQUEST_SCHEMAS;
-export type RequestArgs<O extends OpName> = z.output<(typeof REQUEST_SCHEMAS)[O]>;
+type RequiredArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] extends false ? S[0] : never]: FieldKinds[S[1]] };
+type OptionalArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] extends true ? S[0] : never]?: FieldKinds[S[1]] };
+type Flat<T> = { [K in keyof T]: T[K] };
+export type RequestArgs<O extends OpName> = Flat<RequiredArgs<(typeof OP_FIELDS)[O]> & OptionalArgs<(typeof OP_FIELDS)[O]>>;
 
 export type TxStatus = 'ACTIVE' | 'COMMITTED' | 'ABORTED' | 'UNKNOWN';
 export type SessionStatus = 'OK' | 'FENCED' | 'EXPIRED' | 'UNKNOWN';
@@ -81,6 +65,10 @@ export interface AdminInfo {
   connections: number;
   /** Requests awaiting an async answer, over all connections. */
   inFlight: number;
+  /** Bytes of answers written but not yet taken by the network, over all connections. */
+  bufferedBytes: number;
+  /** The largest such amount on one connection (bounded by `limits.highWaterBytes` plus in-flight answers). */
+  maxBufferedBytes: number;
   /** Limits in force (the hello's, plus the host-only ones). */
   limits: Record<string, number>;
   tls: boolean;
@@ -117,29 +105,38 @@ export interface RequestEnvelope {
   frame: Record<string, unknown>;
 }
 
+/** Is `frame` a decoded msgpack map (not nil, an array, binary data or a scalar)? */
+function isMap(frame: unknown): frame is Record<string, unknown> {
+  return typeof frame === 'object' && frame !== null && !Array.isArray(frame) && !(frame instanceof Uint8Array) && Object.getPrototypeOf(frame) === Object.prototype;
+}
+
 /**
- * Check a decoded frame's envelope. Throws ProtocolError BAD_REQUEST when it is
- * not a map with a uint32 `id` and a string `op` (then `id` in the error frame is
- * whatever could be read, or null), UNSUPPORTED_VERSION for an unknown `v`.
+ * Check a decoded frame's envelope, in this order (the first failure is the
+ * answer): a map; `id` an integer in 0..2^32−1 (else BAD_REQUEST, answered with
+ * `id: nil`); `v` absent, nil or a supported integer (an integer not supported
+ * → UNSUPPORTED_VERSION with `supported`; any other type → BAD_REQUEST);
+ * `op` a string of 1..MAX_OP_BYTES bytes (else BAD_REQUEST).
  */
 export function parseEnvelope(frame: unknown): RequestEnvelope {
-  if (typeof frame !== 'object' || frame === null || Array.isArray(frame) || frame instanceof Uint8Array) {
-    throw new ProtocolError(ERROR_CODES.BAD_REQUEST, 'a request must be a msgpack map');
+  if (!isMap(frame)) throw new ProtocolError(ERROR_CODES.BAD_REQUEST, 'a request must be a msgpack map');
+  const { op, v } = frame;
+  const id = intIn(frame.id, 0, MAX_REQUEST_ID);
+  if (id === undefined) throw badField('', 'id', `an integer in 0..${MAX_REQUEST_ID}`, frame.id);
+  let version: number | undefined;
+  if (v !== undefined && v !== null) {
+    if (typeof v !== 'number' && typeof v !== 'bigint') throw badField('', 'v', 'an integer (the protocol version)', v);
+    if (typeof v === 'number' && !Number.isInteger(v)) throw badField('', 'v', 'an integer (the protocol version)', v);
+    version = intIn(v, 0, Number.MAX_SAFE_INTEGER);
+    if (version === undefined || !SUPPORTED_VERSIONS.includes(version)) {
+      throw new ProtocolError(ERROR_CODES.UNSUPPORTED_VERSION, `protocol version ${String(v)} is not supported; this server speaks ${SUPPORTED_VERSIONS.join(', ')}`, {
+        supported: [...SUPPORTED_VERSIONS],
+      });
+    }
   }
-  const f = frame as Record<string, unknown>;
-  const { id, op, v } = f;
-  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MAX_REQUEST_ID) {
-    throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `id must be an integer in 0..${MAX_REQUEST_ID}`, { field: 'id' });
+  if (typeof op !== 'string' || op.length === 0 || op.length > MAX_OP_BYTES || Buffer.byteLength(op, 'utf8') > MAX_OP_BYTES) {
+    throw badField('', 'op', `a string of 1..${MAX_OP_BYTES} bytes (an operation name)`, op);
   }
-  if (typeof op !== 'string' || op.length === 0 || op.length > 64) {
-    throw new ProtocolError(ERROR_CODES.BAD_REQUEST, 'op must be a non-empty string of at most 64 characters', { field: 'op' });
-  }
-  if (v !== undefined && (typeof v !== 'number' || !SUPPORTED_VERSIONS.includes(v))) {
-    throw new ProtocolError(ERROR_CODES.UNSUPPORTED_VERSION, `protocol version ${String(v)} is not supported`, {
-      supported: [...SUPPORTED_VERSIONS],
-    });
-  }
-  return v === undefined ? { id, op, frame: f } : { id, op, v, frame: f };
+  return version === undefined ? { id, op, frame } : { id, op, v: version, frame };
 }
 
 /** Is `op` a known operation of `service`? */
@@ -149,9 +146,16 @@ export function isServiceOp(service: ServiceName, op: string): op is OpName {
 
 /** Validate the arguments of a known op. Throws ProtocolError BAD_REQUEST naming the field. */
 export function parseArgs<O extends OpName>(op: O, frame: Record<string, unknown>): RequestArgs<O> {
-  const result = REQUEST_SCHEMAS[op].safeParse(frame);
-  if (result.success) return result.data as RequestArgs<O>;
-  const issue = result.error.issues[0];
-  const field = issue?.path.map(String).join('.') || '(frame)';
-  throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `${op}: ${field}: ${issue?.message ?? 'invalid'}`, { field });
+  const specs: readonly FieldSpec[] = OP_FIELDS[op];
+  const args: Record<string, unknown> = {};
+  for (let i = 0; i < specs.length; i++) {
+    const [name, kind, optional] = specs[i]!;
+    const raw = frame[name];
+    if (raw === undefined || raw === null) {
+      if (!optional) throw badField(`${op}: `, name, kind, raw);
+      continue;
+    }
+    args[name] = readField(`${op}: `, name, kind, raw);
+  }
+  return args as RequestArgs<O>;
 }

@@ -1,0 +1,219 @@
+/**
+ * The protocol's msgpack writer: plain msgpack only, in the smallest encoding
+ * for each value, so every frame is readable by any msgpack library and the
+ * bytes of a value are always the same (conformance vectors compare them).
+ *
+ * - `bigint` (IDs): uint64 (0xcf) when ≥ 0, int64 (0xd3) when negative;
+ *   outside the 64-bit range it throws.
+ * - integer `number`: the smallest integer encoding (fixint, uint8..uint64,
+ *   int8..int64), so `ping.now` and `epochMs` go out as integers, never as
+ *   floats; non-integers (and ±Infinity, NaN) as float64 (never sent by the
+ *   server: the protocol has no float fields).
+ * - strings as str (UTF-8), Uint8Array as bin, arrays, plain objects as maps
+ *   (own enumerable keys; a key whose value is `undefined` is left out);
+ *   `undefined` elsewhere as nil; a `WireFloat` as float64.
+ * - anything else (Map, Set, Date, RegExp, class instances, functions,
+ *   symbols) throws a TypeError: no value is ever written as an extension.
+ */
+import { WireFloat } from './decode.js';
+
+const MAX_U64 = (1n << 64n) - 1n;
+const MIN_I64 = -(1n << 63n);
+
+let buf = Buffer.allocUnsafe(16 * 1024);
+let pos = 0;
+
+/** Encode `value` as one msgpack value, in a new Buffer of exactly its size. */
+export function encodeMsgpack(value: unknown): Buffer {
+  pos = 0;
+  write(value, 0);
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  return out;
+}
+
+function ensure(n: number): void {
+  if (pos + n <= buf.length) return;
+  let size = buf.length * 2;
+  while (size < pos + n) size *= 2;
+  const grown = Buffer.allocUnsafe(size);
+  buf.copy(grown, 0, 0, pos);
+  buf = grown;
+}
+
+function write(v: unknown, depth: number): void {
+  if (depth > 64) throw new TypeError('cannot encode a value nested deeper than 64 levels (a cycle?)');
+  switch (typeof v) {
+    case 'number':
+      return writeNumber(v);
+    case 'string':
+      return writeString(v);
+    case 'bigint':
+      return writeBigInt(v);
+    case 'boolean':
+      ensure(1);
+      buf[pos++] = v ? 0xc3 : 0xc2;
+      return;
+    case 'undefined':
+      ensure(1);
+      buf[pos++] = 0xc0;
+      return;
+    case 'object':
+      if (v === null) {
+        ensure(1);
+        buf[pos++] = 0xc0;
+        return;
+      }
+      if (Array.isArray(v)) return writeArray(v, depth);
+      if (v instanceof Uint8Array) return writeBin(v);
+      if (v instanceof WireFloat) return writeFloat(v.value);
+      {
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if (proto === Object.prototype || proto === null) return writeMap(v as Record<string, unknown>, depth);
+      }
+      throw new TypeError(`cannot encode a ${(v as object).constructor?.name ?? 'object'} as plain msgpack`);
+    default:
+      throw new TypeError(`cannot encode a ${typeof v} as plain msgpack`);
+  }
+}
+
+function writeNumber(n: number): void {
+  if (!Number.isInteger(n)) return writeFloat(n);
+  ensure(9);
+  if (n >= 0) {
+    if (n < 0x80) buf[pos++] = n;
+    else if (n < 0x100) {
+      buf[pos++] = 0xcc;
+      buf[pos++] = n;
+    } else if (n < 0x10000) {
+      buf[pos++] = 0xcd;
+      buf.writeUInt16BE(n, pos);
+      pos += 2;
+    } else if (n < 0x1_0000_0000) {
+      buf[pos++] = 0xce;
+      buf.writeUInt32BE(n, pos);
+      pos += 4;
+    } else if (n <= 2 ** 64 - 1) {
+      buf[pos++] = 0xcf;
+      buf.writeBigUInt64BE(BigInt(n), pos);
+      pos += 8;
+    } else writeFloat(n);
+    return;
+  }
+  if (n >= -0x20) buf[pos++] = n & 0xff;
+  else if (n >= -0x80) {
+    buf[pos++] = 0xd0;
+    buf.writeInt8(n, pos);
+    pos += 1;
+  } else if (n >= -0x8000) {
+    buf[pos++] = 0xd1;
+    buf.writeInt16BE(n, pos);
+    pos += 2;
+  } else if (n >= -0x8000_0000) {
+    buf[pos++] = 0xd2;
+    buf.writeInt32BE(n, pos);
+    pos += 4;
+  } else if (n >= -(2 ** 63)) {
+    buf[pos++] = 0xd3;
+    buf.writeBigInt64BE(BigInt(n), pos);
+    pos += 8;
+  } else writeFloat(n);
+}
+
+function writeFloat(n: number): void {
+  ensure(9);
+  buf[pos++] = 0xcb;
+  buf.writeDoubleBE(n, pos);
+  pos += 8;
+}
+
+function writeBigInt(v: bigint): void {
+  ensure(9);
+  if (v >= 0n) {
+    if (v > MAX_U64) throw new TypeError('cannot encode an integer above 2^64 - 1 in msgpack');
+    buf[pos++] = 0xcf;
+    buf.writeBigUInt64BE(v, pos);
+  } else {
+    if (v < MIN_I64) throw new TypeError('cannot encode an integer below -2^63 in msgpack');
+    buf[pos++] = 0xd3;
+    buf.writeBigInt64BE(v, pos);
+  }
+  pos += 8;
+}
+
+function writeString(s: string): void {
+  const n = s.length;
+  if (n < 32) {
+    // Keys and op names: short ASCII, written byte by byte after a fixstr header.
+    ensure(1 + n);
+    const start = pos;
+    buf[pos++] = 0xa0 | n;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[pos++] = c;
+    }
+    if (i === n) return;
+    pos = start;
+  }
+  const bytes = Buffer.byteLength(s, 'utf8');
+  ensure(5 + bytes);
+  writeLength(bytes, 0xa0, 32, 0xd9, 0xda, 0xdb);
+  pos += buf.write(s, pos, bytes, 'utf8');
+}
+
+function writeBin(b: Uint8Array): void {
+  ensure(5 + b.length);
+  if (b.length < 0x100) {
+    buf[pos++] = 0xc4;
+    buf[pos++] = b.length;
+  } else if (b.length < 0x10000) {
+    buf[pos++] = 0xc5;
+    buf.writeUInt16BE(b.length, pos);
+    pos += 2;
+  } else {
+    buf[pos++] = 0xc6;
+    buf.writeUInt32BE(b.length, pos);
+    pos += 4;
+  }
+  buf.set(b, pos);
+  pos += b.length;
+}
+
+function writeArray(a: unknown[], depth: number): void {
+  ensure(5);
+  writeLength(a.length, 0x90, 16, -1, 0xdc, 0xdd);
+  for (let i = 0; i < a.length; i++) write(a[i], depth + 1);
+}
+
+function writeMap(o: Record<string, unknown>, depth: number): void {
+  const keys = Object.keys(o);
+  let n = 0;
+  for (const k of keys) if (o[k] !== undefined) n++;
+  ensure(5);
+  writeLength(n, 0x80, 16, -1, 0xde, 0xdf);
+  for (const k of keys) {
+    const value = o[k];
+    if (value === undefined) continue;
+    writeString(k);
+    write(value, depth + 1);
+  }
+}
+
+/** A length header: the fix form below `fixLimit`, else the 8-bit (if any), 16-bit or 32-bit form. */
+function writeLength(n: number, fix: number, fixLimit: number, b8: number, b16: number, b32: number): void {
+  if (n < fixLimit) buf[pos++] = fix | n;
+  else if (b8 >= 0 && n < 0x100) {
+    buf[pos++] = b8;
+    buf[pos++] = n;
+  } else if (n < 0x10000) {
+    buf[pos++] = b16;
+    buf.writeUInt16BE(n, pos);
+    pos += 2;
+  } else {
+    buf[pos++] = b32;
+    buf.writeUInt32BE(n, pos);
+    pos += 4;
+  }
+}
