@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher, ReplyTarget } from './dispatch.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerLimits } from './options.js';
+import { OutQueue } from './out-queue.js';
 
 /**
  * Frames one connection may have handled in one event-loop turn. Beyond it the
@@ -18,11 +19,16 @@ export const FRAMES_PER_TURN = 256;
 
 /**
  * One client connection. Reads binary frames, hands them to the dispatcher,
- * writes answers. Two ways it protects the process from a peer:
- * - back-pressure: while more than `highWaterBytes` of answers wait in the
- *   socket's send buffer, it stops reading (the peer's requests pile up in
- *   TCP, not in our memory), and resumes once the buffer drains;
- * - answers written in one event-loop turn are corked into one `writev`;
+ * writes answers. How it protects the process from a peer:
+ * - bounded answers: answers of one turn are queued as WebSocket frames and
+ *   leave in one socket write (OutQueue). While more than `highWaterBytes` of
+ *   answers wait (queued or in the socket's buffer), the connection handles no
+ *   further request, not even those already read, and stops reading; it goes
+ *   on once the socket drained. So a peer that does not read holds at most
+ *   `highWaterBytes` plus the answers of requests already in flight (at most
+ *   `maxInFlight`), and its requests pile up in TCP, not in our memory.
+ * - pings are answered here (ws's automatic pong is off), through the same
+ *   queue: a ping burst from a peer that does not read is bounded alike.
  * - fairness: at most FRAMES_PER_TURN frames per event-loop turn, the rest of
  *   a burst is handled on later turns, interleaved with other connections.
  */
@@ -32,37 +38,38 @@ export class Connection implements ReplyTarget {
   alive = true;
   /** performance.now() of the last request (or of the upgrade): the idle timeout counts from here. */
   lastActive = performance.now();
-  private corked = false;
-  /** Reading paused because the peer does not read its answers. */
+  /** Handling and reading stopped because the peer does not read its answers. */
   private paused = false;
   /** Frames handled in this turn (reset by `endTurn` on the next turn). */
   private turnFrames = 0;
-  /** Frames read but not yet handled (a burst beyond FRAMES_PER_TURN), in arrival order. */
+  private turnScheduled = false;
+  private flushScheduled = false;
+  /** Frames read but not yet handled (over the turn's budget, or while paused), in arrival order from `head`. */
   private backlog: Array<{ data: Buffer; isBinary: boolean }> = [];
-  private readonly endTurn = (): void => {
-    this.turnFrames = 0;
-    if (this.backlog.length === 0) return;
-    const batch = this.backlog.splice(0, FRAMES_PER_TURN);
-    this.turnFrames = batch.length;
-    setImmediate(this.endTurn);
-    for (const f of batch) this.handleFrame(f.data, f.isBinary);
-    if (this.backlog.length === 0 && !this.paused && this.ws.readyState === 1) this.ws.resume();
-  };
+  private head = 0;
   private readonly socket: Socket;
+  private readonly out: OutQueue;
   /**
-   * Pause threshold: at least the socket's own high-water mark, so that when we
-   * pause, the socket's last write returned false and a 'drain' will follow.
+   * Pause threshold: at least the socket's own high-water mark, so that once
+   * the queue is written the socket's write returned false and a 'drain' follows.
    */
   private readonly highWater: number;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly endTurn = (): void => {
+    this.turnScheduled = false;
+    this.turnFrames = 0;
+    this.drainBacklog();
+  };
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.ws.readyState !== 1 /* OPEN */) {
+      this.out.drop();
+      return;
+    }
+    this.out.flush();
+    if (this.paused && !this.socket.writableNeedDrain) this.unpause();
   };
   private readonly onDrain = (): void => {
-    if (!this.paused) return;
-    this.paused = false;
-    this.metrics.pausedConnections.dec();
-    if (this.backlog.length === 0) this.ws.resume();
+    if (this.paused && this.out.buffered <= this.highWater) this.unpause();
   };
 
   constructor(
@@ -74,11 +81,23 @@ export class Connection implements ReplyTarget {
     /** What the connection's token allows ('admin' when authentication is off). */
     readonly role: Role,
   ) {
-    // ws keeps the TCP socket private; it is the only handle on cork/drain.
+    // ws keeps the TCP socket private; it is the only handle on its buffer and 'drain'.
     this.socket = (ws as unknown as { _socket: Socket })._socket;
+    this.out = new OutQueue(this.socket);
     this.highWater = Math.max(limits.highWaterBytes, this.socket.writableHighWaterMark);
-    ws.once('close', () => this.onDrain());
+    this.socket.on('drain', this.onDrain);
+    ws.once('close', () => {
+      this.out.drop();
+      this.backlog = [];
+      if (this.paused) this.metrics.pausedConnections.dec();
+      this.paused = false;
+    });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('ping', (data: Buffer) => {
+      if (this.ws.readyState !== 1) return;
+      this.out.pong(data);
+      this.queued();
+    });
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -90,16 +109,47 @@ export class Connection implements ReplyTarget {
     });
   }
 
+  /** Bytes of answers not yet taken by the network (queued here or in the socket). */
+  get buffered(): number {
+    return this.out.buffered;
+  }
+
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.backlog.length > 0 || this.turnFrames >= FRAMES_PER_TURN) {
-      // Over budget for this turn: keep the frame (in order) and stop reading until the backlog is handled.
-      // ws delivers the rest of the current read synchronously, so the backlog is bounded by one read.
-      if (this.backlog.length === 0) this.ws.pause();
+    if (this.paused || this.head < this.backlog.length || this.turnFrames >= FRAMES_PER_TURN) {
+      // Keep the frame (in order) and stop reading: ws delivers the rest of the
+      // current read synchronously, so the backlog is bounded by one read.
+      if (this.head === this.backlog.length) this.ws.pause();
       this.backlog.push({ data, isBinary });
+      if (!this.paused) this.scheduleTurn();
       return;
     }
-    if (this.turnFrames++ === 0) setImmediate(this.endTurn);
+    if (this.turnFrames++ === 0) this.scheduleTurn();
     this.handleFrame(data, isBinary);
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(this.endTurn);
+  }
+
+  /** Handle backlogged frames within this turn's budget; resume reading once none is left. */
+  private drainBacklog(): void {
+    while (this.head < this.backlog.length && !this.paused && this.ws.readyState === 1) {
+      if (this.turnFrames >= FRAMES_PER_TURN) {
+        this.scheduleTurn();
+        return;
+      }
+      if (this.turnFrames++ === 0) this.scheduleTurn();
+      const f = this.backlog[this.head]!;
+      this.backlog[this.head++] = undefined as never;
+      this.handleFrame(f.data, f.isBinary);
+    }
+    if (this.head === this.backlog.length) {
+      this.backlog = [];
+      this.head = 0;
+      if (!this.paused && this.ws.readyState === 1) this.ws.resume();
+    }
   }
 
   private handleFrame(data: Buffer, isBinary: boolean): void {
@@ -125,25 +175,38 @@ export class Connection implements ReplyTarget {
 
   send(bytes: Buffer): void {
     if (this.ws.readyState !== 1 /* OPEN */) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
+    this.out.binary(bytes);
+    this.queued();
+  }
+
+  /** Something was queued: write it at the end of this turn; stop handling requests past the high-water mark. */
+  private queued(): void {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
     }
-    this.ws.send(bytes);
-    if (!this.paused && this.ws.bufferedAmount > this.highWater) {
-      // The peer is not reading its answers: stop reading its requests until the buffer drains.
+    if (!this.paused && this.out.buffered > this.highWater) {
+      // The peer is not reading its answers: handle and read nothing more until the socket drains.
       this.paused = true;
       this.metrics.pausedConnections.inc();
       this.metrics.pauses.inc();
       this.ws.pause();
-      if (this.socket.writableNeedDrain) this.socket.once('drain', this.onDrain);
-      else setImmediate(this.onDrain); // cannot happen above the socket's mark; never stay paused without a wake-up
     }
   }
 
-  /** Close with `code`; a peer that does not finish the close handshake is cut off by ws after 30 s. */
+  private unpause(): void {
+    this.paused = false;
+    this.metrics.pausedConnections.dec();
+    if (this.head < this.backlog.length) this.scheduleTurn();
+    else if (this.ws.readyState === 1) this.ws.resume();
+  }
+
+  /**
+   * Send what is queued, then close with `code`. A peer that does not finish
+   * the close handshake is cut off by ws after 30 s.
+   */
   close(code: number, reason: string): void {
+    if (this.ws.readyState === 1) this.out.flush();
     if (this.ws.readyState === 0 || this.ws.readyState === 1) this.ws.close(code, reason);
   }
 }

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
   ERROR_CODES,
-  MAX_SHARD,
   ProtocolError,
   encodeFrame,
   errFrame,
@@ -29,24 +28,6 @@ export interface ReplyTarget {
   /** Send one encoded frame (dropped if the connection is gone). */
   send(bytes: Buffer): void;
 }
-
-const MAX_U64 = (1n << 64n) - 1n;
-
-/**
- * A validator that accepts only the common well-formed shape of an op's
- * arguments without allocating a zod result; anything else (including every
- * invalid request) falls through to the op's zod schema, which names the field.
- */
-const FAST_ARGS: { [O in OpName]?: (f: Record<string, unknown>) => RequestArgs<O> | undefined } = {
-  'ts.get': (f) => {
-    const { shard, count, after } = f;
-    if (typeof shard !== 'number' || !Number.isInteger(shard) || shard < 0 || shard > MAX_SHARD) return undefined;
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 0x7fff_ffff) return undefined;
-    if (after === undefined) return { shard, count };
-    if (typeof after === 'bigint' && after >= 0n && after <= MAX_U64) return { shard, count, after };
-    return undefined;
-  },
-};
 
 /** How many IDs a successful answer issued, for the per-shard counter. */
 function idsIssued(op: OpName, result: unknown): number {
@@ -101,7 +82,7 @@ export class Dispatcher<S> {
       op = env.op;
       if (this.closing) throw new ProtocolError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down');
       if (op === 'ping') {
-        this.reply(conn, id, op, { now: this.options.clock.now() }, t0, undefined);
+        this.reply(conn, id, op, { now: Math.floor(this.options.clock.now()) }, t0, undefined);
         return;
       }
       if (isAdminOp(op)) {
@@ -170,11 +151,11 @@ export class Dispatcher<S> {
   }
 
   private parse(op: OpName, frame: Record<string, unknown>): RequestArgs<OpName> {
-    const fast = FAST_ARGS[op] as ((f: Record<string, unknown>) => RequestArgs<OpName> | undefined) | undefined;
-    const args = (fast && fast(frame)) ?? parseArgs(op, frame);
-    const count = (args as { count?: unknown }).count;
-    if (typeof count === 'number' && count > this.options.limits.maxCount) {
-      throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `${op}: count: at most ${this.options.limits.maxCount} per request`, { field: 'count' });
+    const args = parseArgs(op, frame);
+    const count = (args as { count?: number }).count;
+    if (count !== undefined && count > this.options.limits.maxCount) {
+      const max = this.options.limits.maxCount;
+      throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `${op}: count must be an integer in 1..${max} (this server's limits.maxCount); got ${count}`, { field: 'count' });
     }
     return args;
   }
@@ -235,7 +216,10 @@ export class Dispatcher<S> {
   private describe(err: unknown, shard: HostedShard<S> | undefined): [ErrorCode, string, ErrorDetails] {
     if (err instanceof ProtocolError || (err instanceof Error && err.name === 'ProtocolError' && isErrorCode((err as ProtocolError).code))) {
       const pe = err as ProtocolError;
-      return [pe.code, pe.message, pe.details ?? {}];
+      const details = pe.details ?? {};
+      // Every NOT_OWNER lists what this process hosts, also when a handler raised it (a producer of another shard).
+      if (pe.code === ERROR_CODES.NOT_OWNER && details.shards === undefined) return [pe.code, pe.message, { ...details, shards: this.shardList }];
+      return [pe.code, pe.message, details];
     }
     const kind = classifyError(err);
     const message = err instanceof Error ? err.message : String(err);

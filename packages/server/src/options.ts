@@ -23,7 +23,12 @@ export interface ServerLimits {
   maxCount: number;
   /** Open WebSocket connections; more are refused at upgrade with HTTP 503. */
   maxConnections: number;
-  /** Stop reading a connection while its unsent responses exceed this many bytes. */
+  /**
+   * Unsent answers one connection may hold, in bytes (queued plus in the
+   * socket's buffer): past it the connection handles and reads no further
+   * request until the peer has read. A peer that never reads holds at most this
+   * plus the answers of its requests already in flight.
+   */
   highWaterBytes: number;
   /** Ping idle peers this often and drop those that did not answer the previous ping (0 = off). */
   pingIntervalMs: number;
@@ -43,7 +48,7 @@ export const DEFAULT_MAX_IN_FLIGHT = 1024;
 export const DEFAULT_MAX_COUNT = 65_536;
 /** 10k connections: well above a DLog cluster's producers per coordinator process. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
-/** 1 MiB of unsent responses per connection before we stop reading its requests. */
+/** 1 MiB of unsent answers per connection before we stop handling and reading its requests. */
 export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
 /** 30 s: finds dead peers (half-open TCP) within a minute. */
 export const DEFAULT_PING_INTERVAL_MS = 30_000;

@@ -140,7 +140,14 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     return r;
   };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.limits.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // Pings are answered by Connection, through its bounded answer queue (ws would buffer pongs without limit, or cut the peer off).
+    autoPong: false,
+  });
   const wsHttp = createPortServer(l.tls, (_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('this port speaks WebSocket only\n');
   });
@@ -184,6 +191,7 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     unavailable: readiness().unavailable,
     connections: connections.size,
     inFlight: dispatcher.inFlight,
+    ...bufferedBytes(connections),
     limits: { ...opts.limits },
     tls: l.tls !== undefined,
     auth: tokens.enabled,
@@ -258,6 +266,18 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     return closed;
   };
   return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, reload, close };
+}
+
+/** Unsent answer bytes over all connections, and the most on one. */
+function bufferedBytes(connections: Set<Connection>): { bufferedBytes: number; maxBufferedBytes: number } {
+  let total = 0;
+  let max = 0;
+  for (const c of connections) {
+    const b = c.buffered;
+    total += b;
+    if (b > max) max = b;
+  }
+  return { bufferedBytes: total, maxBufferedBytes: max };
 }
 
 /** Close connections that sent no request for `idleMs` and wait for no answer. */

@@ -123,6 +123,22 @@ describe('protocol handling', () => {
   });
 });
 
+describe('pings', () => {
+  it('answers a burst of pings with as many pongs, echoing each payload, and keeps the connection open', async () => {
+    server = await start(testService(), data.dir);
+    const c = await connect();
+    const pongs: string[] = [];
+    c.ws.on('pong', (d) => pongs.push(d.toString()));
+    const n = 1000;
+    for (let i = 0; i < n; i++) c.ws.ping(`p${i}`);
+    await until(() => pongs.length === n);
+    expect(pongs[0]).toBe('p0');
+    expect(pongs[n - 1]).toBe(`p${n - 1}`);
+    await c.ok('ping');
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
 describe('limits', () => {
   it('answers OVERLOADED once a connection has maxInFlight requests waiting', async () => {
     const held: Held[] = [];
