@@ -48,19 +48,28 @@ export class InvalidOptionError extends RangeError {
 }
 
 /**
- * The caller's `after` ID lies further in the future than the generator is
- * allowed to run ahead of its clock (`maxLeadMs`). Jumping there would burn
- * the time space (and a bogus `after` would stall the shard), so the request
- * is refused instead; the caller may retry once the clocks have converged.
+ * The caller's `after` ID lies further in the future than any shard of the
+ * fleet may have issued: beyond this shard's clock plus `maxLeadMs` plus
+ * `maxClockSkewMs`. Jumping there would burn the time space (and a bogus
+ * `after` would stall the shard), so the request is refused. An `after` taken
+ * from the fleet's own IDs is never refused: within that distance the shard
+ * waits for its clock instead.
  */
 export class AfterTooFarAheadError extends RangeError {
   readonly code = 'AFTER_TOO_FAR_AHEAD' as const;
   override readonly name = 'AfterTooFarAheadError';
   constructor(
+    /** The unit the answer would have to start in. */
     readonly afterUnit: number,
+    /** The furthest unit this shard accepts now (clock + lead + skew + 1). */
     readonly maxUnit: number,
+    /** This shard's newest clock reading, in units. */
+    readonly clockUnit: number = maxUnit,
   ) {
-    super(`after's time unit ${afterUnit} is beyond the allowed lead (max unit ${maxUnit})`);
+    super(
+      `after is too far ahead: an answer above it would start ${afterUnit - clockUnit} time units past this shard's clock; ` +
+        `at most ${maxUnit - clockUnit} (maxLeadMs + maxClockSkewMs + 1) are accepted`,
+    );
   }
 }
 

@@ -57,6 +57,8 @@ export class IdGenerator {
   private readonly shardBase: bigint;
   private readonly marginUnits: number;
   private readonly maxLeadUnits: number;
+  /** `after` may lead the clock by maxLeadUnits + skewUnits + 1 (waiting past the lead); further is refused. */
+  private readonly maxAfterLeadUnits: number;
 
   /** Unit of the last issued ID (or the resume point after open). */
   private unit: number;
@@ -108,6 +110,7 @@ export class IdGenerator {
     this.shardBase = BigInt(p.shard) << layout.shardShift;
     this.marginUnits = Math.ceil(p.windowUnits / 2);
     this.maxLeadUnits = p.maxLeadUnits;
+    this.maxAfterLeadUnits = p.maxLeadUnits + p.skewUnits + 1;
     this.window = new BoundWindow(p.bound, p.unitsPerTick, p.windowUnits, {
       advanced: (ticks) => this.advanced(ticks),
       failed: (e) => this.fail(e),
@@ -250,7 +253,11 @@ export class IdGenerator {
       seq = 0;
     }
     if (minUnit > unit) {
-      if (minUnit > this.highUnit + this.maxLeadUnits) return this.block(BLOCK_AFTER, minUnit);
+      if (minUnit > this.highUnit + this.maxLeadUnits) {
+        // Another shard (its clock ahead by up to the skew, borrowing up to its lead) may have
+        // issued `after`: wait until our clock allows it. Only further than that is refused.
+        return this.block(minUnit > this.highUnit + this.maxAfterLeadUnits ? BLOCK_AFTER : BLOCK_LEAD, minUnit);
+      }
       unit = minUnit;
       seq = minSeq;
     } else if (minUnit === unit && minSeq > seq) {
@@ -331,7 +338,7 @@ export class IdGenerator {
         if (this.queue.length === 0) this.ready = this.failure === undefined && !this.closed;
         w.reject(
           r === BLOCK_AFTER
-            ? new AfterTooFarAheadError(this.blockedUnit, this.highUnit + this.maxLeadUnits)
+            ? new AfterTooFarAheadError(this.blockedUnit, this.highUnit + this.maxAfterLeadUnits, this.highUnit)
             : new TimeExhaustedError(this.layout.name, this.layout.exhaustsAt),
         );
       }

@@ -17,6 +17,7 @@ export type { IdRange, GeneratorStats } from './generator.js';
 export {
   DEFAULT_WINDOW_MS,
   DEFAULT_MAX_LEAD_MS,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_BOUND_TICK_MS,
   SYSTEM_CLOCK,
   parseGeneratorOptions,

@@ -59,6 +59,13 @@ export interface GeneratorOptions {
   windowMs?: number;
   /** How far borrowing may run ahead of the newest clock reading. */
   maxLeadMs?: number;
+  /**
+   * How far another shard's clock may be ahead of this one's (the fleet's
+   * documented clock skew). An `after` up to `maxLeadMs + maxClockSkewMs` ahead
+   * of this clock is served (waiting for the clock past the lead); only one
+   * further ahead is refused.
+   */
+  maxClockSkewMs?: number;
   /** Size of one bound tick. Must be a multiple of the layout's unit. */
   boundTickMs?: number;
   /** Called synchronously on rare events (never throws into the generator). */
@@ -75,6 +82,13 @@ export const DEFAULT_WINDOW_MS = 3_000;
  * bound, up to ~4 s ahead of the clock) bursts do not stall on the lead check.
  */
 export const DEFAULT_MAX_LEAD_MS = 5_000;
+/**
+ * 1 s: fleet hosts keep their clocks within a few ms of each other (NTP,
+ * chrony); 1 s leaves two orders of magnitude of room. An `after` that another
+ * shard legitimately issued lies at most maxLeadMs + this skew (+ one unit)
+ * ahead of this shard's clock.
+ */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 1_000;
 /** 1 s ticks: the bound file grows ~31.5 M bytes (apparent, sparse) per year. */
 export const DEFAULT_BOUND_TICK_MS = 1_000;
 
@@ -87,6 +101,7 @@ export interface ParsedOptions {
   clock: Clock;
   windowUnits: number;
   maxLeadUnits: number;
+  skewUnits: number;
   unitsPerTick: number;
   onEvent: ((event: GeneratorEvent) => void) | undefined;
 }
@@ -111,6 +126,7 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
   const unit = layout.unitMs;
   const windowMs = intOption('windowMs', o.windowMs ?? DEFAULT_WINDOW_MS, unit);
   const maxLeadMs = intOption('maxLeadMs', o.maxLeadMs ?? DEFAULT_MAX_LEAD_MS, 0);
+  const maxClockSkewMs = intOption('maxClockSkewMs', o.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS, 0);
   const boundTickMs = intOption('boundTickMs', o.boundTickMs ?? DEFAULT_BOUND_TICK_MS, unit);
   if (boundTickMs % unit !== 0) {
     throw new InvalidOptionError('boundTickMs', `must be a multiple of the layout's unit (${unit} ms)`);
@@ -125,6 +141,7 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
     clock,
     windowUnits: Math.ceil(windowMs / unit),
     maxLeadUnits: Math.floor(maxLeadMs / unit),
+    skewUnits: Math.ceil(maxClockSkewMs / unit),
     unitsPerTick: boundTickMs / unit,
     onEvent: o.onEvent,
   };
