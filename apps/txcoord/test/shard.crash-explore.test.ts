@@ -20,6 +20,7 @@ const SCHEDULES = Number(process.env['PHARAOH_CRASH_SCHEDULES'] ?? 10_000);
 interface Ledger {
   /** What clients were told about each decided transaction: 'ABORTED' or the commitTs. */
   told: Map<bigint, bigint | 'ABORTED'>;
+  /** Every txId begun, decided or not (a commit may have been in flight when a fault struck). */
   txIds: Set<bigint>;
   floor: bigint;
   high: bigint;
@@ -49,7 +50,18 @@ function tell(life: ShardLife<TxcoordShard>, txId: bigint, outcome: bigint | 'AB
 
 async function checkDecisions(life: ShardLife<TxcoordShard>): Promise<void> {
   const table = life.handle.state.table;
-  for (const [txId, outcome] of ledgerOf(life).told) {
+  const l = ledgerOf(life);
+  // Ask about every transaction an earlier life began and did not tell about:
+  // one whose commit was cut by the fault may be replayed as COMMITTED, and
+  // that answer is a promise the next faults must keep.
+  for (const txId of l.txIds) {
+    if (l.told.has(txId)) continue;
+    const status = await table.status(txId);
+    if (status === 'COMMITTED') tell(life, txId, (await table.commit(txId)).commitTs);
+    else if (status === 'ABORTED') tell(life, txId, 'ABORTED');
+    else if (life.alive()) fail(life, `tx ${txId} begun before a fault reads ${status}, not a decision`);
+  }
+  for (const [txId, outcome] of l.told) {
     const status = await table.status(txId);
     if (!life.alive()) return;
     if (outcome === 'ABORTED') {
