@@ -175,7 +175,12 @@ export function toTagged(v: unknown): Tagged {
   if (v instanceof Uint8Array) return { $bin: Buffer.from(v).toString('hex') };
   if (Array.isArray(v)) return v.map(toTagged);
   const out: Record<string, Tagged> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) out[k] = toTagged(x);
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === undefined) continue;
+    // A `__proto__` key is data on the wire: keep it as an own key, never as the prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: toTagged(x), enumerable: true, writable: true, configurable: true });
+    else out[k] = toTagged(x);
+  }
   return out;
 }
 

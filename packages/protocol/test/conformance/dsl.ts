@@ -57,7 +57,10 @@ function restoreVars(t: Tagged, names: string[]): Tagged {
     if (i >= 0n && i < BigInt(names.length)) return { $var: names[Number(i)]! };
   }
   const out: Record<string, Tagged> = {};
-  for (const [k, v] of Object.entries(t)) out[k] = restoreVars(v, names);
+  for (const [k, v] of Object.entries(t)) {
+    if (k === '__proto__') Object.defineProperty(out, k, { value: restoreVars(v, names), enumerable: true, writable: true, configurable: true });
+    else out[k] = restoreVars(v, names);
+  }
   return out;
 }
 
