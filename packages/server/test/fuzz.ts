@@ -9,6 +9,7 @@
 import { WebSocket } from 'ws';
 import { decodeFrame, encodeFrame, SERVICE_OPS, WireFloat, type ServiceName } from '@pharaoh/protocol';
 import { mulberry32 } from '@pharaoh/testkit';
+import { JS_INTERNALS } from './vector-runner.js';
 
 export interface FuzzResult {
   /** Frames answered with one response. */
@@ -19,6 +20,8 @@ export interface FuzzResult {
   internalSamples: string[];
   /** `ok` or the error code → how many. */
   codes: Map<string, number>;
+  /** Error messages that speak of JS internals. */
+  leaks: string[];
 }
 
 const FIELDS = ['shard', 'count', 'after', 'txId', 'sessionId', 'epoch', 'producer', 'timeoutMs'];
@@ -129,7 +132,7 @@ async function until(c: Conn, cond: () => boolean, ms = 30_000): Promise<void> {
 
 export async function fuzzService(url: string, token: string, service: ServiceName, frames: number, seed: number): Promise<FuzzResult> {
   const rnd = mulberry32(seed);
-  const result: FuzzResult = { answered: 0, closedBy1007: 0, internal: 0, internalSamples: [], codes: new Map() };
+  const result: FuzzResult = { answered: 0, closedBy1007: 0, internal: 0, internalSamples: [], codes: new Map(), leaks: [] };
   let conn = await open(url, token);
   let sent = 0;
   while (sent < frames) {
@@ -152,6 +155,7 @@ export async function fuzzService(url: string, token: string, service: ServiceNa
         result.internalSamples.push(`${f.err?.message} ← ${req === undefined ? '(id unreadable)' : Buffer.from(req).toString('hex')}`);
       }
       if (code === 'INTERNAL') result.internal++;
+      if (f.err !== undefined && JS_INTERNALS.test(f.err.message)) result.leaks.push(f.err.message);
     }
     if (closing) {
       // After the batch's answers: a close drops the answers of requests still in flight.

@@ -10,6 +10,8 @@ import { decodeFrame } from '@pharaoh/protocol';
 import { fillHex, matchShape, pick, show, type Setup, type Step, type VectorCase, type Vars } from '@pharaoh/protocol/testing';
 
 const STEP_TIMEOUT_MS = 10_000;
+/** Words of the implementation an error message must not show a client (it says what a field must be instead). */
+export const JS_INTERNALS = /bigint|Buffer|Uint8Array|C1Type|undefined|\[object|TypeError|received/;
 
 type Event = { kind: 'message'; data: Buffer } | { kind: 'close'; code: number } | { kind: 'pong'; data: Buffer };
 
@@ -90,6 +92,8 @@ async function check(inbox: Inbox, step: Step, vars: Vars): Promise<string[]> {
   } else {
     if (!('err' in frame)) return [...problems, `expected err, got ${show(frame)}`];
     problems.push(...matchShape(frame.err, e.err, vars, '$.err'));
+    const message = String((frame.err as { message?: unknown }).message);
+    if (JS_INTERNALS.test(message)) problems.push(`$.err.message speaks of JS internals: ${message}`);
   }
   return problems;
 }

@@ -52,6 +52,7 @@ describe('fuzz: wrong types and nested values', () => {
     it(`${service}: 10,000 frames, not one INTERNAL answer, every decodable frame answered`, async () => {
       const r = await fuzzService(apps.get(service)!.url, setup.tokens.admin, service, 10_000, 20261203);
       expect(r.internal, r.internalSamples.join('\n')).toBe(0);
+      expect(r.leaks.slice(0, 5)).toEqual([]);
       expect(r.answered + r.closedBy1007).toBe(10_000);
       // The fuzz reaches past validation too: some requests are valid and answered ok.
       expect(r.codes.get('ok') ?? 0).toBeGreaterThan(50);
