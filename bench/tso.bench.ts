@@ -191,7 +191,7 @@ async function load(server: Child, c: Case, seconds: number, record: boolean, ma
   const start = performance.now();
   const done = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
-      const f = decodeFrame(data as Buffer) as { t: string; id: number; ok?: { first: bigint; count: number }; err?: unknown };
+      const f = decodeFrame(data as Buffer) as { t: string; id: number; ok?: { first: bigint | number; count: number }; err?: unknown };
       if (f.t !== 'res') return;
       outstanding--;
       const now = performance.now();
@@ -199,9 +199,11 @@ async function load(server: Child, c: Case, seconds: number, record: boolean, ma
         run.requests++;
         run.ids += f.ok.count;
         const shard = f.id % c.shards;
-        if (f.ok.first !== 0n) {
-          if (f.ok.first <= lastByShard[shard]!) run.regressions++;
-          lastByShard[shard] = f.ok.first + BigInt(f.ok.count - 1);
+        // Integers decode by value: the echo's 0 arrives as a number, real IDs (> 2^53) as bigints.
+        const first = typeof f.ok.first === 'bigint' ? f.ok.first : BigInt(f.ok.first);
+        if (first !== 0n) {
+          if (first <= lastByShard[shard]!) run.regressions++;
+          lastByShard[shard] = first + BigInt(f.ok.count - 1);
         }
         if (record) run.latenciesUs.push((now - sentAt[f.id & 0xffff]!) * 1000);
       } else run.errors++;

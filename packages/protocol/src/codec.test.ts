@@ -43,6 +43,30 @@ describe('frame codec: what goes out', () => {
     expect(toHex(encodeFrame({ a: undefined, b: true }))).toBe('81a162c3');
   });
 
+  it('hands out frames that later frames never overwrite, across slabs and for frames larger than a slab', () => {
+    const frames = Array.from({ length: 5000 }, (_, i) => ({ value: { i, pad: 'x'.repeat(i % 97) }, bytes: encodeFrame({ i, pad: 'x'.repeat(i % 97) }) }));
+    const big = { a: 'y'.repeat(100_000), b: [1, 2, 3] };
+    const bigBytes = encodeFrame(big);
+    for (const f of frames) expect(decodeFrame(f.bytes)).toEqual(f.value);
+    expect(decodeFrame(bigBytes)).toEqual(big);
+  });
+
+  it('widens a map header past 15 keys, also when the frame moves to a new slab while being written', () => {
+    for (const fill of [0, 60_000, 65_000]) {
+      if (fill > 0) encodeFrame({ filler: 'z'.repeat(fill) }); // leave the slab nearly full
+      const wide: Record<string, unknown> = {};
+      for (let k = 0; k < 20; k++) wide[`k${k}`] = k === 10 ? 'w'.repeat(20_000) : { inner: k };
+      const bytes = encodeFrame({ wide });
+      expect(decodeFrame(bytes)).toEqual({ wide });
+      expect(bytes[6]).toBe(0xde); // fixmap 1, fixstr "wide", then map16
+    }
+  });
+
+  it('leaves no trace of a value it refused to encode', () => {
+    expect(() => encodeFrame({ a: 1, b: new Map() })).toThrow(TypeError);
+    expect(toHex(encodeFrame({ a: 1 }))).toBe('81a16101');
+  });
+
   it.each([
     ['a Map', new Map()],
     ['a Set', new Set()],

@@ -47,13 +47,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const hasOwn = Object.prototype.hasOwnProperty;
 
 let src: Uint8Array = new Uint8Array(0);
-let view: DataView = new DataView(src.buffer);
+/** A view on `src` for floats and 64-bit integers, made only when one is met. */
+let dataView: DataView | undefined;
 let pos = 0;
+
+function view(): DataView {
+  return (dataView ??= new DataView(src.buffer, src.byteOffset, src.byteLength));
+}
 
 /** Decode exactly one value filling all of `bytes`. Throws DecodeError. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
   src = bytes;
-  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  dataView = undefined;
   pos = 0;
   try {
     if (bytes.length === 0) throw new DecodeError('an empty frame holds no msgpack value', 0);
@@ -63,13 +68,13 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
     }
     return value;
   } finally {
+    // Do not keep the frame alive until the next one.
     src = EMPTY;
-    view = EMPTY_VIEW;
+    dataView = undefined;
   }
 }
 
 const EMPTY = new Uint8Array(0);
-const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
 function need(n: number): void {
   if (pos + n > src.length) throw new DecodeError(`truncated: ${n} more byte(s) needed at offset ${pos}, the frame has ${src.length}`, pos);
@@ -83,7 +88,7 @@ function read(depth: number): unknown {
   if (b >= 0xe0) return b - 0x100;
   if (b <= 0x8f) return readMap(b & 0x0f, depth, at);
   if (b <= 0x9f) return readArray(b & 0x0f, depth, at);
-  if (b <= 0xbf) return readStr(b & 0x1f);
+  if (b <= 0xbf) return readKey(b & 0x1f);
   switch (b) {
     case 0xc0: return null;
     case 0xc2: return false;
@@ -91,15 +96,15 @@ function read(depth: number): unknown {
     case 0xc4: return readBin(u8());
     case 0xc5: return readBin(u16());
     case 0xc6: return readBin(u32());
-    case 0xca: need(4); pos += 4; return new WireFloat(view.getFloat32(pos - 4));
-    case 0xcb: need(8); pos += 8; return new WireFloat(view.getFloat64(pos - 8));
+    case 0xca: need(4); pos += 4; return new WireFloat(view().getFloat32(pos - 4));
+    case 0xcb: need(8); pos += 8; return new WireFloat(view().getFloat64(pos - 8));
     case 0xcc: return u8();
     case 0xcd: return u16();
     case 0xce: return u32();
     case 0xcf: return u64();
-    case 0xd0: need(1); return view.getInt8(pos++);
-    case 0xd1: need(2); pos += 2; return view.getInt16(pos - 2);
-    case 0xd2: need(4); pos += 4; return view.getInt32(pos - 4);
+    case 0xd0: need(1); return (src[pos++]! << 24) >> 24;
+    case 0xd1: need(2); pos += 2; return ((src[pos - 2]! << 24) | (src[pos - 1]! << 16)) >> 16;
+    case 0xd2: need(4); pos += 4; return (src[pos - 4]! << 24) | (src[pos - 3]! << 16) | (src[pos - 2]! << 8) | src[pos - 1]!;
     case 0xd3: return i64();
     case 0xd9: return readStr(u8());
     case 0xda: return readStr(u16());
@@ -123,35 +128,40 @@ function u8(): number {
 function u16(): number {
   need(2);
   pos += 2;
-  return view.getUint16(pos - 2);
+  return (src[pos - 2]! << 8) | src[pos - 1]!;
+}
+
+/** The big-endian uint32 at `at` (no bounds check). */
+function word(at: number): number {
+  return ((src[at]! << 24) | (src[at + 1]! << 16) | (src[at + 2]! << 8) | src[at + 3]!) >>> 0;
 }
 
 function u32(): number {
   need(4);
   pos += 4;
-  return view.getUint32(pos - 4);
+  return word(pos - 4);
 }
 
 function u64(): number | bigint {
   need(8);
-  const hi = view.getUint32(pos);
-  const lo = view.getUint32(pos + 4);
+  const hi = word(pos);
+  const lo = word(pos + 4);
   pos += 8;
   if (hi <= SAFE_HI) return hi * TWO_32 + lo;
-  return view.getBigUint64(pos - 8);
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 function i64(): number | bigint {
   need(8);
-  const hi = view.getInt32(pos);
-  const lo = view.getUint32(pos + 4);
+  const hi = word(pos) | 0;
+  const lo = word(pos + 4);
   pos += 8;
   // Safe when hi*2^32 + lo stays within ±(2^53 − 1).
   if (hi >= -SAFE_HI - 1 && hi <= SAFE_HI) {
     const v = hi * TWO_32 + lo;
     if (Number.isSafeInteger(v)) return v;
   }
-  return view.getBigInt64(pos - 8);
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 function readStr(len: number): string {
@@ -169,6 +179,36 @@ function readStr(len: number): string {
     return s;
   }
   return readUtf8(start);
+}
+
+/**
+ * Map keys and op names repeat in every frame ("id", "op", "ts.get", ...): short
+ * ASCII strings are looked up in a small table by length and first/last bytes and compared
+ * byte by byte, instead of building the same string again.
+ */
+const KEY_SLOTS = 1024;
+const keyBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(KEY_SLOTS);
+const keyStrings: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS);
+
+function readKey(len: number): string {
+  if (len === 0 || len > 16) return readStr(len);
+  need(len);
+  const start = pos;
+  const slot = (len * 31 + src[start]! * 7 + src[start + len - 1]!) & (KEY_SLOTS - 1);
+  const cached = keyBytes[slot];
+  if (cached !== undefined && cached.length === len) {
+    let i = 0;
+    while (i < len && cached[i] === src[start + i]) i++;
+    if (i === len) {
+      pos += len;
+      return keyStrings[slot]!;
+    }
+  }
+  const key = readStr(len);
+  for (let i = 0; i < len; i++) if (src[start + i]! >= 0x80) return key; // only ASCII keys are kept
+  keyBytes[slot] = new Uint8Array(src.subarray(start, start + len));
+  keyStrings[slot] = key;
+  return key;
 }
 
 function readUtf8(start: number): string {
@@ -198,10 +238,25 @@ function readArray(n: number, depth: number, at: number): unknown[] {
   return out;
 }
 
+/**
+ * The first keys of the map being read at each depth, for the repeat check of
+ * small maps: comparing a few strings is cheaper than a property lookup.
+ */
+const SEEN_KEYS = 16;
+const seenAt: string[][] = Array.from({ length: MAX_DEPTH + 1 }, () => new Array<string>(SEEN_KEYS).fill(''));
+
+/** Is `key` already a key of `out`, whose first `i` keys are in `seen` (when i ≤ SEEN_KEYS)? */
+function repeats(out: Record<string, unknown>, seen: string[], key: string, i: number): boolean {
+  if (i > SEEN_KEYS) return hasOwn.call(out, key);
+  for (let j = 0; j < i; j++) if (seen[j] === key) return true;
+  return false;
+}
+
 function readMap(n: number, depth: number, at: number): Record<string, unknown> {
   const d = enter(depth, at);
   if (2 * n > src.length - pos) throw new DecodeError(`a map of ${n} entries at offset ${at} is longer than the rest of the frame`, at);
   const out: Record<string, unknown> = {};
+  const seen = seenAt[d]!;
   for (let i = 0; i < n; i++) {
     const keyAt = pos;
     need(1);
@@ -209,14 +264,15 @@ function readMap(n: number, depth: number, at: number): Record<string, unknown> 
     let key: string;
     if (b >= 0xa0 && b <= 0xbf) {
       pos++;
-      key = readStr(b & 0x1f);
+      key = readKey(b & 0x1f);
     } else if (b === 0xd9 || b === 0xda || b === 0xdb) {
       const k = read(d);
       key = k as string;
     } else {
       throw new DecodeError(`a map key at offset ${keyAt} is not a string: the protocol's maps have string keys`, keyAt);
     }
-    if (hasOwn.call(out, key)) throw new DecodeError(`map key ${JSON.stringify(key.slice(0, 64))} repeats at offset ${keyAt}`, keyAt);
+    if (repeats(out, seen, key, i)) throw new DecodeError(`map key ${JSON.stringify(key.slice(0, 64))} repeats at offset ${keyAt}`, keyAt);
+    if (i < SEEN_KEYS) seen[i] = key;
     const value = read(d);
     // `__proto__` is an ordinary key on the wire: keep it as an own property, never as the prototype.
     if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });

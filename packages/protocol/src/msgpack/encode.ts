@@ -20,25 +20,46 @@ import { WireFloat } from './decode.js';
 const MAX_U64 = (1n << 64n) - 1n;
 const MIN_I64 = -(1n << 63n);
 
-let buf = Buffer.allocUnsafe(16 * 1024);
+/**
+ * Frames are written one after another into a slab and handed out as views of
+ * it (no copy), like Node's own Buffer pool: a slab is never written twice, a
+ * new one is taken when it is full, and it is freed once no frame of it lives.
+ */
+const SLAB_BYTES = 64 * 1024;
+let buf = Buffer.allocUnsafe(SLAB_BYTES);
+let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/** Where the frame being written starts in `buf`. */
+let start = 0;
 let pos = 0;
 
-/** Encode `value` as one msgpack value, in a new Buffer of exactly its size. */
+/** Encode `value` as one msgpack value, in a Buffer of exactly its size (a view that is never written again). */
 export function encodeMsgpack(value: unknown): Buffer {
-  pos = 0;
-  write(value, 0);
-  const out = Buffer.allocUnsafe(pos);
-  buf.copy(out, 0, 0, pos);
+  start = pos;
+  try {
+    write(value, 0);
+  } catch (e) {
+    pos = start;
+    throw e;
+  }
+  const out = buf.subarray(start, pos);
+  // Keep the next frame 8-byte aligned.
+  pos = (pos + 7) & ~7;
+  if (pos > buf.length) pos = buf.length;
   return out;
 }
 
 function ensure(n: number): void {
   if (pos + n <= buf.length) return;
-  let size = buf.length * 2;
-  while (size < pos + n) size *= 2;
-  const grown = Buffer.allocUnsafe(size);
-  buf.copy(grown, 0, 0, pos);
-  buf = grown;
+  // Move the frame written so far to a new slab (large enough for it).
+  const written = pos - start;
+  let size = SLAB_BYTES;
+  while (size < (written + n) * 2) size *= 2;
+  const next = Buffer.allocUnsafe(size);
+  buf.copy(next, 0, start, pos);
+  buf = next;
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  start = 0;
+  pos = written;
 }
 
 function write(v: unknown, depth: number): void {
@@ -58,20 +79,19 @@ function write(v: unknown, depth: number): void {
       ensure(1);
       buf[pos++] = 0xc0;
       return;
-    case 'object':
+    case 'object': {
       if (v === null) {
         ensure(1);
         buf[pos++] = 0xc0;
         return;
       }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto === Object.prototype || proto === null) return writeMap(v as Record<string, unknown>, depth);
       if (Array.isArray(v)) return writeArray(v, depth);
       if (v instanceof Uint8Array) return writeBin(v);
       if (v instanceof WireFloat) return writeFloat(v.value);
-      {
-        const proto = Object.getPrototypeOf(v) as unknown;
-        if (proto === Object.prototype || proto === null) return writeMap(v as Record<string, unknown>, depth);
-      }
       throw new TypeError(`cannot encode a ${(v as object).constructor?.name ?? 'object'} as plain msgpack`);
+    }
     default:
       throw new TypeError(`cannot encode a ${typeof v} as plain msgpack`);
   }
@@ -132,11 +152,11 @@ function writeBigInt(v: bigint): void {
   if (v >= 0n) {
     if (v > MAX_U64) throw new TypeError('cannot encode an integer above 2^64 - 1 in msgpack');
     buf[pos++] = 0xcf;
-    buf.writeBigUInt64BE(v, pos);
+    view.setBigUint64(pos, v);
   } else {
     if (v < MIN_I64) throw new TypeError('cannot encode an integer below -2^63 in msgpack');
     buf[pos++] = 0xd3;
-    buf.writeBigInt64BE(v, pos);
+    view.setBigInt64(pos, v);
   }
   pos += 8;
 }
@@ -188,16 +208,33 @@ function writeArray(a: unknown[], depth: number): void {
 }
 
 function writeMap(o: Record<string, unknown>, depth: number): void {
-  const keys = Object.keys(o);
+  // One pass: a fixmap header is assumed and widened afterwards for 16 keys or more (rare).
+  ensure(1);
+  // Relative to the frame's start: writing the entries may move the frame to a new slab.
+  const headAt = pos++ - start;
   let n = 0;
-  for (const k of keys) if (o[k] !== undefined) n++;
-  ensure(5);
-  writeLength(n, 0x80, 16, -1, 0xde, 0xdf);
-  for (const k of keys) {
+  for (const k of Object.keys(o)) {
     const value = o[k];
     if (value === undefined) continue;
     writeString(k);
     write(value, depth + 1);
+    n++;
+  }
+  if (n < 16) {
+    buf[start + headAt] = 0x80 | n;
+    return;
+  }
+  const extra = n < 0x10000 ? 2 : 4;
+  ensure(extra);
+  const head = start + headAt;
+  buf.copyWithin(head + 1 + extra, head + 1, pos);
+  pos += extra;
+  if (extra === 2) {
+    buf[head] = 0xde;
+    buf.writeUInt16BE(n, head + 1);
+  } else {
+    buf[head] = 0xdf;
+    buf.writeUInt32BE(n, head + 1);
   }
 }
 
