@@ -1,7 +1,10 @@
 /**
  * Keeps a DurableBound ahead of the units a generator issues: at most one
  * advanceTo() in flight; requests arriving meanwhile are merged into one
- * follow-up advance.
+ * follow-up advance. The bound may be shared by every generator of a process:
+ * `refresh()` then picks up, without waiting, a durable value that another
+ * generator's advance made, so an idle shard in a busy process never waits
+ * on disk.
  */
 import type { DurableBound } from './options.js';
 
@@ -31,6 +34,18 @@ export class BoundWindow {
   ) {
     this.ticks = bound.value;
     this.units = this.ticks * unitsPerTick;
+  }
+
+  /**
+   * Take the bound's durable value if it moved past ours (another user of a
+   * shared bound advanced it). Synchronous; true if `units` grew.
+   */
+  refresh(): boolean {
+    const v = this.bound.value;
+    if (v <= this.ticks) return false;
+    this.ticks = v;
+    this.units = v * this.unitsPerTick;
+    return true;
   }
 
   get busy(): boolean {
@@ -78,4 +93,23 @@ export class BoundWindow {
     if (pending >= 0) this.ensure(pending);
     this.hooks.advanced(v);
   }
+}
+
+/**
+ * A view of `bound` that several generators can share (one durable time bound
+ * per process): an advance to a value already durable resolves at once with
+ * the durable value instead of being refused as "lowering"; a larger one goes
+ * to the bound, where concurrent advances share one fdatasync (Obelisk's
+ * group commit).
+ */
+export function sharedBound(bound: DurableBound): DurableBound {
+  return {
+    get value() {
+      return bound.value;
+    },
+    advanceTo(v: number): Promise<number> {
+      const durable = bound.value;
+      return v <= durable ? Promise.resolve(durable) : bound.advanceTo(v);
+    },
+  };
 }

@@ -115,9 +115,10 @@ export class IdGenerator {
       advanced: (ticks) => this.advanced(ticks),
       failed: (e) => this.fail(e),
     });
-    // Every ID issued before a crash had a unit < the durable bound, so resuming
-    // at the bound keeps every new ID above them, whatever the clock says.
-    this.unit = this.window.units;
+    // Every ID issued before a crash had a unit < the durable bound (or below the
+    // floor another bound covered), so resuming there keeps every new ID above
+    // them, whatever the clock says.
+    this.unit = Math.max(this.window.units, p.floorTicks * p.unitsPerTick);
     this.base = this.baseOf(this.unit);
     this.nextId = this.base;
     // The resume unit has not been checked against the bound yet: keep reserveOne() off it.
@@ -272,7 +273,7 @@ export class IdGenerator {
       if (unit > this.highUnit + this.maxLeadUnits) return this.block(BLOCK_LEAD, unit);
     }
     if (unit > this.maxTime) return this.block(BLOCK_EXHAUSTED, unit);
-    if (unit >= this.window.units) {
+    if (unit >= this.window.units && !(this.window.refresh() && unit < this.window.units)) {
       this.window.ensure(unit);
       return this.block(BLOCK_BOUND, unit);
     }
@@ -283,7 +284,7 @@ export class IdGenerator {
       this.seq = 0;
       if (borrowed) this.overflow(unit);
       // Push the bound ahead before the window is used up, so callers never wait on disk.
-      if (unit + this.marginUnits >= this.window.units) this.window.ensure(unit);
+      if (unit + this.marginUnits >= this.window.units && !(this.window.refresh() && unit + this.marginUnits < this.window.units)) this.window.ensure(unit);
     }
     // `unit` passed the bound and lead checks: reserveOne() may now issue in it directly.
     this.unitEndMs = this.epochMs + (unit + 1) * this.unitMs;

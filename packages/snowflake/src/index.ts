@@ -13,6 +13,7 @@ export {
 } from './layout.js';
 export type { Layout, LayoutSpec, DecodedId, IdFields } from './layout.js';
 export { IdGenerator } from './generator.js';
+export { sharedBound } from './bound-window.js';
 export type { IdRange, GeneratorStats } from './generator.js';
 export {
   DEFAULT_WINDOW_MS,

@@ -11,7 +11,11 @@ import type { Layout } from './layout.js';
 export interface DurableBound {
   /** The highest value known durable. */
   readonly value: number;
-  /** Make the durable value >= v (never lowers); resolves with the durable value. */
+  /**
+   * Make the durable value >= v and resolve with the durable value. A bound
+   * shared by several generators must resolve at once with its value when it
+   * is already >= v (see `sharedBound`).
+   */
   advanceTo(v: number): Promise<number>;
 }
 
@@ -54,6 +58,13 @@ export interface GeneratorOptions {
   layout: Layout;
   shard: number;
   bound: DurableBound;
+  /**
+   * Ticks below which no unit may be issued, besides the bound's own value: the
+   * resume point of a shard whose earlier IDs another bound covered (a bound
+   * it carried when it left another process, or the other bounds of a data
+   * dir). The generator resumes at max(bound.value, floorTicks). Default 0.
+   */
+  floorTicks?: number;
   clock?: Clock;
   /** How far ahead of the issued unit the durable bound is pushed. */
   windowMs?: number;
@@ -98,6 +109,7 @@ export interface ParsedOptions {
   layout: Layout;
   shard: number;
   bound: DurableBound;
+  floorTicks: number;
   clock: Clock;
   windowUnits: number;
   maxLeadUnits: number;
@@ -121,6 +133,10 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
   if (!Number.isSafeInteger(bound.value) || bound.value < 0) {
     throw new InvalidOptionError('bound', `value must be a non-negative safe integer, got ${String(bound.value)}`);
   }
+  const floorTicks = o.floorTicks ?? 0;
+  if (!Number.isSafeInteger(floorTicks) || floorTicks < 0) {
+    throw new InvalidOptionError('floorTicks', `must be a non-negative safe integer, got ${String(floorTicks)}`);
+  }
   const clock = o.clock ?? SYSTEM_CLOCK;
   if (typeof clock.now !== 'function') throw new InvalidOptionError('clock', 'must have now()');
   const unit = layout.unitMs;
@@ -138,6 +154,7 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
     layout,
     shard,
     bound,
+    floorTicks,
     clock,
     windowUnits: Math.ceil(windowMs / unit),
     maxLeadUnits: Math.floor(maxLeadMs / unit),

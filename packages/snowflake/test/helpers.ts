@@ -44,8 +44,11 @@ export class MemoryBound implements DurableBound {
     if (this.failWith) return Promise.reject(this.failWith);
     if (v < this.value) return Promise.reject(new Error(`lowering advanceTo(${v}) below ${this.value}`));
     if (!this.manual) {
-      this.value = Math.max(this.value, v);
-      return Promise.resolve(this.value);
+      // Like Obelisk: the value becomes durable (visible) when the advance completes, not when it is asked.
+      return Promise.resolve().then(() => {
+        this.value = Math.max(this.value, v);
+        return this.value;
+      });
     }
     return new Promise((resolve, reject) => this.pending.push({ v, resolve, reject }));
   }
