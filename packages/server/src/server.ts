@@ -18,7 +18,7 @@ import { ServerMetrics } from './metrics.js';
 import type { GeneratorTotals } from './metrics.js';
 import { resolveServerOptions } from './options.js';
 import type { ResolvedServerOptions } from './options.js';
-import { openShards } from './shards.js';
+import { openShards, type HostedShards } from './shards.js';
 import type { HostedShard } from './shards.js';
 import { createPortServer, readTls, setTls } from './tls.js';
 import type { TlsMaterial } from './tls.js';
@@ -70,12 +70,12 @@ export async function startServer<S>(def: ServiceDefinition<S>, options: ServerO
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
   const metrics = new ServerMetrics(def.name, () => generatorTotals(byId));
   const hosted = await openShards({ def, options: opts, metrics, logger }, opts.shardIds);
-  for (const [id, s] of hosted) byId[id] = s;
+  for (const [id, s] of hosted.shards) byId[id] = s;
   const openMs = performance.now() - started;
   try {
-    return await listenAll(def, { opts, byId, metrics, logger, openMs, tokens, tls });
+    return await listenAll(def, { opts, byId, hosted, metrics, logger, openMs, tokens, tls });
   } catch (err) {
-    await Promise.all([...hosted.values()].map((s) => s.close(def)));
+    await hosted.close();
     throw err;
   }
 }
@@ -114,6 +114,7 @@ function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>
 interface Listening<S> {
   opts: ResolvedServerOptions;
   byId: Array<HostedShard<S> | undefined>;
+  hosted: HostedShards<S>;
   metrics: ServerMetrics;
   logger: Logger;
   openMs: number;
@@ -122,7 +123,7 @@ interface Listening<S> {
 }
 
 async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise<RunningServer> {
-  const { opts, byId, metrics, logger, openMs, tokens } = l;
+  const { opts, byId, hosted, metrics, logger, openMs, tokens } = l;
   const startedAt = performance.now();
   const dispatcher = new Dispatcher<S>(def, byId, opts, metrics, logger);
   const hello = encodeHello(def.name, opts.shards, def.layout, opts.limits);
@@ -258,7 +259,7 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
       if (!drained) logger.warn({ inFlight: dispatcher.inFlight }, 'shutdown timeout: closing with requests still in flight');
       await new Promise((r) => setImmediate(r)); // let corked answers flush
       await closeConnections(connections);
-      await Promise.all(opts.shardIds.map((id) => byId[id]!.close(def)));
+      await hosted.close();
       ops.closeAllConnections();
       await new Promise<void>((r) => ops.close(() => r()));
       logger.info('stopped');

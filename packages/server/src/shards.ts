@@ -10,6 +10,7 @@ import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
+import { ProcessBound } from './time-bound.js';
 import type { ServiceDefinition, ShardHandle } from './types.js';
 
 export { BOUND_COUNTER };
@@ -30,10 +31,12 @@ export class HostedShard<S> {
     readonly id: number,
     readonly dir: string,
     readonly lock: FileHandle,
+    /** The shard's own bound: a floor it carries between data dirs, and its "opened completely once" mark. */
     readonly bound: Obelisk,
     readonly generator: IdGenerator,
     private readonly logger: Logger,
     private readonly metrics: ServerMetrics,
+    private readonly processBound?: ProcessBound,
   ) {
     metrics.shardUp.set({ shard: String(id) }, 1);
   }
@@ -98,6 +101,12 @@ export class HostedShard<S> {
     };
     if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
     await step('generator close', () => this.generator.close());
+    // Leave the shard carrying the bound its IDs were issued under, so a host
+    // in another data dir resumes above them (see ProcessBound).
+    if (this.processBound !== undefined) {
+      const carry = this.processBound.value;
+      if (carry > this.bound.value) await step('carry the time bound', () => this.bound.advanceTo(carry).then(() => undefined));
+    }
     await step('counter close', () => this.bound.close());
     await step('unlock', () => this.lock.close());
     this.status = 'closed';
@@ -111,12 +120,19 @@ export interface ShardOpenEnv<S> {
   logger: Logger;
 }
 
+/** The shards a process hosts and its one time bound; `close` closes the shards, then the bound. */
+export interface HostedShards<S> {
+  shards: Map<number, HostedShard<S>>;
+  bound: ProcessBound;
+  close(): Promise<void>;
+}
+
 /**
  * Open one shard (its dir exists: see createShardDirs): lock and check its identity, open its bound
  * counter and generator, then the app's state. On failure everything opened so
  * far is closed again (so its lock is released) and a ServerError names the shard and dir.
  */
-export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = false): Promise<HostedShard<S>> {
+export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const dir = shardDir(options.dataDir, def.name, id);
   const logger = env.logger.child({ shard: id });
@@ -129,20 +145,23 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = fa
       onSync: (info) => metrics.fsync.observe(info.ms / 1000),
     });
     undo.push(() => bound.close());
-    // Read before the generator exists: only a request for an ID moves the bound.
+    // The shard's own bound becomes > 0 only once an open completed (below), so
+    // its app state (a journal) was created durably before it could serve.
     const servedBefore = bound.value > 0;
     let shard: HostedShard<S> | undefined;
+    const floorTicks = Math.max(processBound.floor, bound.value);
     const generator = await IdGenerator.open({
       layout: def.layout,
       shard: id,
-      bound,
+      bound: processBound.shared,
+      floorTicks,
       clock: options.clock,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
       ...(options.maxLeadMs === undefined ? {} : { maxLeadMs: options.maxLeadMs }),
       onEvent: (e) => onGeneratorEvent(e, logger, () => shard),
     });
     undo.push(() => generator.close());
-    shard = new HostedShard<S>(id, dir, lock, bound, generator, logger, metrics);
+    shard = new HostedShard<S>(id, dir, lock, bound, generator, logger, metrics, processBound);
     const hosted = shard;
     undo.push(async () => hosted.stopTasks());
     const ctx = {
@@ -159,6 +178,9 @@ export async function openShard<S>(env: ShardOpenEnv<S>, id: number, newDir = fa
     };
     const state = def.openShard ? await def.openShard(ctx) : (undefined as S);
     if (def.closeShard) undo.push(() => def.closeShard!(state, ctx));
+    // Mark the shard as opened completely once (see servedBefore): from now on
+    // its app state must exist. Costs one fdatasync, once in a shard's life.
+    if (!servedBefore) await bound.advanceTo(Math.max(1, floorTicks));
     // The entries this open read or made (identity, bound, the app's files) may
     // be in the page cache only, left by a process that died before syncing:
     // make them durable before the shard serves anything read from them.
@@ -195,16 +217,24 @@ function onGeneratorEvent<S>(e: GeneratorEvent, logger: Logger, shard: () => Hos
 }
 
 /**
- * Open every shard with at most `options.openConcurrency` opens in flight (fds
- * and fsyncs stay bounded). If any fails, the ones opened are closed again and
- * the first error is thrown, with how many others failed.
+ * Open the process's time bound, then every shard with at most
+ * `options.openConcurrency` opens in flight (fds and fsyncs stay bounded). If
+ * any fails, the ones opened are closed again and the first error is thrown,
+ * with how many others failed.
  */
-export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promise<Map<number, HostedShard<S>>> {
+export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promise<HostedShards<S>> {
   let created: Set<number>;
   try {
     created = await createShardDirs(env.options.fs, env.options.dataDir, env.def.name, ids);
   } catch (err) {
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot create shard directories under ${env.options.dataDir}: ${(err as Error).message}`, { cause: err });
+  }
+  const serviceDir = join(env.options.dataDir, env.def.name);
+  let processBound: ProcessBound;
+  try {
+    processBound = await ProcessBound.open(env.options.fs, serviceDir, (info) => env.metrics.fsync.observe(info.ms / 1000));
+  } catch (err) {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot open the time bound in ${serviceDir}: ${(err as Error).message}`, { cause: err });
   }
   const opened = new Map<number, HostedShard<S>>();
   const errors: unknown[] = [];
@@ -213,7 +243,7 @@ export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promis
     while (next < ids.length && errors.length === 0) {
       const id = ids[next++]!;
       try {
-        opened.set(id, await openShard(env, id, created.has(id)));
+        opened.set(id, await openShard(env, processBound, id, created.has(id)));
       } catch (err) {
         errors.push(err);
       }
@@ -221,11 +251,15 @@ export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promis
   };
   const workers = Math.min(env.options.openConcurrency, ids.length);
   await Promise.all(Array.from({ length: workers }, worker));
-  if (errors.length > 0) {
+  const close = async (): Promise<void> => {
     await Promise.all([...opened.values()].map((s) => s.close(env.def)));
+    await processBound.close().catch((err: unknown) => env.logger.warn({ err }, 'closing the time bound failed'));
+  };
+  if (errors.length > 0) {
+    await close();
     const first = errors[0] as Error;
     if (errors.length > 1) first.message += ` (and ${errors.length - 1} more shard(s) failed to open)`;
     throw first;
   }
-  return opened;
+  return { shards: opened, bound: processBound, close };
 }

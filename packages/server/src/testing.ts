@@ -53,9 +53,9 @@ export async function openTestShard<S>(def: ServiceDefinition<S>, o: TestShardOp
     metrics = new ServerMetrics(def.name, () => ({ clockRegressions: 0, windowWaits: 0, leadWaits: 0 }));
     metricsByService.set(def.name, metrics);
   }
-  const shards = await openShards({ def, options, metrics, logger: silent }, [o.shard]);
-  const hosted = shards.get(o.shard)!;
-  return { handle: hosted.handle, close: () => hosted.close(def), abandon: () => hosted.stopTasks() };
+  const opened = await openShards({ def, options, metrics, logger: silent }, [o.shard]);
+  const hosted = opened.shards.get(o.shard)!;
+  return { handle: hosted.handle, close: () => opened.close(), abandon: () => hosted.stopTasks() };
 }
 
 /** One process lifetime of a shard in a crash exploration. */
