@@ -13,6 +13,8 @@ export interface BoundWindowHooks {
   advanced(ticks: number): void;
   /** advanceTo() rejected, or resolved below what was asked. */
   failed(error: unknown): void;
+  /** The newest clock reading, in units: the window is measured from it when the issued unit is not ahead. */
+  clockUnit(): number;
 }
 
 export class BoundWindow {
@@ -61,7 +63,12 @@ export class BoundWindow {
       if (unit > this.pendingUnit) this.pendingUnit = unit;
       return;
     }
-    const ticks = Math.floor((unit + this.windowUnits) / this.unitsPerTick) + 1;
+    // The window runs ahead of the clock, not of a unit that is itself ahead of
+    // it (a resume point after a restart, borrowed time): then one tick of room
+    // past the unit is enough. Measuring from such a unit would push the bound a
+    // window further at every restart, and the IDs after the next one with it.
+    const target = Math.max(unit + this.unitsPerTick, this.hooks.clockUnit() + this.windowUnits);
+    const ticks = Math.floor(target / this.unitsPerTick) + 1;
     // Never ask for less than is durable: Obelisk refuses a lowering advanceTo.
     if (ticks <= this.ticks || this.stopped) return;
     this.inFlight = this.bound.advanceTo(ticks).then(

@@ -114,6 +114,7 @@ export class IdGenerator {
     this.window = new BoundWindow(p.bound, p.unitsPerTick, p.windowUnits, {
       advanced: (ticks) => this.advanced(ticks),
       failed: (e) => this.fail(e),
+      clockUnit: () => this.highUnit,
     });
     // Every ID issued before a crash had a unit < the durable bound (or below the
     // floor another bound covered), so resuming there keeps every new ID above

@@ -39,7 +39,8 @@ async function main(cfg: WorkerConfig): Promise<void> {
   const epochs = new Map<string, Array<{ id: string; ep: number }>>();
 
   const fail = async (op: string, err: unknown) => {
-    log.write({ k: 'err', w: cfg.w, op, code: (err as { code?: string }).code ?? 'ERROR', t: Date.now() });
+    const msg = err instanceof Error ? err.message.slice(0, 300) : String(err).slice(0, 300);
+    log.write({ k: 'err', w: cfg.w, op, code: (err as { code?: string }).code ?? 'ERROR', msg, t: Date.now() });
     await new Promise((r) => setTimeout(r, PAUSE_AFTER_ERROR_MS));
   };
   const timed = () => ({ w: cfg.w, s: Date.now(), ls: tick() });
