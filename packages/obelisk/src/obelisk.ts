@@ -2,25 +2,14 @@ import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { ObeliskError, ioError } from './errors.js';
-import { MAX_VALUE, parseOptions, type ObeliskOptions, type SyncInfo } from './options.js';
+import { MAX_VALUE, parseOptions, type ObeliskOptions, type ResolvedOptions, type SyncInfo } from './options.js';
+import { Round, type Range } from './round.js';
 import { openOwnedSegment, segmentName } from './segments.js';
-
-/** A durable range of values: every value in `first..last` (inclusive) is yours. */
-export interface Range {
-  first: number;
-  last: number;
-}
 
 /** What the snowflake generator needs from a durable bound (Obelisk satisfies it). */
 export interface DurableBound {
   readonly value: number;
   advanceTo(v: number): Promise<number>;
-}
-
-interface Waiter {
-  /** Called with the durable value once it covers this waiter. */
-  settle(durable: number): void;
-  fail(err: ObeliskError): void;
 }
 
 /**
@@ -32,7 +21,9 @@ interface Waiter {
  * while a sync runs share the next one); one owner at a time (OFD lock); after a
  * failed `ftruncate`/`fdatasync` nothing more is released (poisoned). The
  * value is read under the lock, and an `ftruncate` that would shrink the file
- * poisons the counter instead.
+ * poisons the counter instead. Calls resolve in the order their values were
+ * handed out. With `reserveAhead` (opt-in) the durable size may run ahead of
+ * the values handed out; a call it covers resolves without waiting.
  */
 export class Obelisk implements DurableBound {
   private readonly fs: FileSystem;
@@ -40,22 +31,27 @@ export class Obelisk implements DurableBound {
   private readonly name: string;
   private readonly maxFileSize: number;
   private readonly onSync: ((info: SyncInfo) => void) | undefined;
+  private readonly reserveAhead: number;
   private handle: FileHandle;
   private segmentPath: string;
   private base: number;
-  /** Highest value made durable (and so releasable). */
+  /** Highest value made durable: the durable file size (plus the segment's base). */
   private durable: number;
-  /** Highest value promised to any caller; durable or queued. */
+  /** Highest value handed out or asked for; durable or waiting for a round. */
   private promised: number;
-  private queue: Waiter[] = [];
+  /** Calls waiting for the next sync. */
+  private next: Round | undefined;
+  /** Calls waiting for the sync in flight. */
+  private inFlight: Round | undefined;
   private flushing: Promise<void> | undefined;
   private poisonError: ObeliskError | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(readonly path: string, seg: { handle: FileHandle; path: string; base: number; value: number }, o: ReturnType<typeof parseOptions>) {
+  private constructor(readonly path: string, seg: { handle: FileHandle; path: string; base: number; value: number }, o: ResolvedOptions) {
     this.fs = o.fs;
     this.maxFileSize = o.maxFileSize;
     this.onSync = o.onSync;
+    this.reserveAhead = o.reserveAhead;
     this.dir = posix.dirname(path);
     this.name = posix.basename(path);
     this.handle = seg.handle;
@@ -80,9 +76,13 @@ export class Obelisk implements DurableBound {
     return new Obelisk(path, seg, o);
   }
 
-  /** Highest durable value handed out (or handable) so far. Never decreases. */
+  /**
+   * Highest durable value handed out (or handable) so far. Never decreases.
+   * Without `reserveAhead` it is the durable file size; with it, the durable
+   * size may be higher (values reserved ahead are not counted until handed out).
+   */
   get value(): number {
-    return this.durable;
+    return Math.min(this.durable, this.promised);
   }
 
   /** True after a failed `ftruncate`/`fdatasync`: every call rejects `POISONED`; reopen to continue. */
@@ -101,7 +101,8 @@ export class Obelisk implements DurableBound {
     const v = this.promised + n;
     if (v > MAX_VALUE) return Promise.reject(exhausted(this.promised, n));
     this.promised = v;
-    return this.enqueue(() => v);
+    if (this.covers(v)) return Promise.resolve(v);
+    return this.nextRound().add(v);
   }
 
   /**
@@ -115,7 +116,8 @@ export class Obelisk implements DurableBound {
     const last = this.promised + n;
     if (last > MAX_VALUE) return Promise.reject(exhausted(this.promised, n));
     this.promised = last;
-    return this.enqueue(() => ({ first, last }));
+    if (this.covers(last)) return Promise.resolve({ first, last });
+    return this.nextRound().add({ first, last });
   }
 
   /**
@@ -129,12 +131,14 @@ export class Obelisk implements DurableBound {
     }
     const err = this.stateError();
     if (err !== undefined) return Promise.reject(err);
-    if (v < this.durable) {
-      return Promise.reject(new ObeliskError('INVALID_ARGUMENT', `advanceTo(${v}) would lower the counter from ${this.durable}`));
+    const value = this.value;
+    if (v < value) {
+      return Promise.reject(new ObeliskError('INVALID_ARGUMENT', `advanceTo(${v}) would lower the counter from ${value}`));
     }
-    if (v === this.durable) return Promise.resolve(v);
+    if (v === value) return Promise.resolve(v);
     if (v > this.promised) this.promised = v;
-    return this.enqueue((d) => d);
+    if (this.covers(v)) return Promise.resolve(this.value);
+    return this.nextRound().add(undefined);
   }
 
   /**
@@ -161,41 +165,68 @@ export class Obelisk implements DurableBound {
     return this.poisonError;
   }
 
-  private enqueue<T>(result: (durable: number) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ settle: (d) => resolve(result(d)), fail: reject });
-      this.flushing ??= this.flushLoop();
-    });
+  /**
+   * True if `v` may be released now: a size >= it is durable (only possible
+   * with `reserveAhead`) and no earlier call still waits, so values still
+   * come out in order. Starts a refill of the window when it runs low.
+   */
+  private covers(v: number): boolean {
+    if (v > this.durable || this.next !== undefined || this.inFlight !== undefined) return false;
+    if (this.refillDue()) this.flushing ??= this.flushLoop();
+    return true;
+  }
+
+  /** The round the next sync releases; starts the writer loop if it is idle. */
+  private nextRound(): Round {
+    this.flushing ??= this.flushLoop();
+    return (this.next ??= new Round());
   }
 
   /**
-   * The only writer. Strictly sequential: each round takes the whole queue,
-   * grows the file once to the highest promised value, syncs once, releases
-   * the round. Calls arriving meanwhile wait for the next round.
+   * The only writer. Strictly sequential: each round takes every call queued
+   * so far, grows the file once to the highest value asked for (plus
+   * `reserveAhead`), syncs once, and releases the round. Calls arriving
+   * meanwhile wait for the next round.
    */
   private async flushLoop(): Promise<void> {
     await null; // let calls made in the same tick join the first round
     try {
-      while (this.queue.length > 0 && this.poisonError === undefined) {
-        const batch = this.queue;
-        this.queue = [];
-        const target = this.promised;
+      while (this.poisonError === undefined) {
+        const round = this.next;
+        const target = this.target();
+        if (round === undefined && target === this.durable) return;
+        this.next = undefined;
         if (target > this.durable) {
+          this.inFlight = round;
           const t0 = performance.now();
           try {
             await this.persist(target);
           } catch (err) {
-            this.poison(err, batch);
+            this.poison(err, round);
             return;
           }
           this.durable = target;
-          this.report({ ms: performance.now() - t0, waiters: batch.length });
+          this.inFlight = undefined;
+          this.report({ ms: performance.now() - t0, waiters: round?.size ?? 0 });
         }
-        for (const w of batch) w.settle(this.durable);
+        round?.release(this.value);
       }
     } finally {
       this.flushing = undefined;
     }
+  }
+
+  /** The value the next sync makes durable; `durable` when there is nothing to sync. */
+  private target(): number {
+    // A call waits on a value not durable yet (without reserveAhead, on every round).
+    if (this.promised > this.durable) return Math.min(this.promised + this.reserveAhead, MAX_VALUE);
+    if (this.next === undefined && this.closing === undefined && this.refillDue()) return Math.min(this.promised + this.reserveAhead, MAX_VALUE);
+    return this.durable;
+  }
+
+  /** Less than half of the `reserveAhead` window is left (never with the default window of 0). */
+  private refillDue(): boolean {
+    return this.durable - this.promised < this.reserveAhead / 2 && this.durable < MAX_VALUE;
   }
 
   /**
@@ -242,16 +273,19 @@ export class Obelisk implements DurableBound {
     await old.close().catch(() => {});
   }
 
-  private poison(cause: unknown, batch: Waiter[]): void {
+  /** Reject the round in flight and the next one, and every later call. */
+  private poison(cause: unknown, round: Round | undefined): void {
     const code = errnoCode(cause) ?? (cause instanceof ObeliskError ? cause.code : 'error');
     this.poisonError = new ObeliskError(
       'POISONED',
       `counter ${this.path} is poisoned: ${code} while making ${this.promised} durable; durable value stays ${this.durable}; reopen it`,
       { cause, path: this.path },
     );
-    const waiters = batch.concat(this.queue);
-    this.queue = [];
-    for (const w of waiters) w.fail(this.poisonError);
+    const next = this.next;
+    this.inFlight = undefined;
+    this.next = undefined;
+    round?.fail(this.poisonError);
+    next?.fail(this.poisonError);
   }
 
   private report(info: SyncInfo): void {

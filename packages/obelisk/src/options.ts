@@ -11,6 +11,13 @@ export const DEFAULT_MAX_FILE_SIZE = 2 ** 44 - 4096;
 /** Values are JS numbers; beyond this they stop being exact integers. */
 export const MAX_VALUE = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Default `reserveAhead`: 0, pure group commit. Every call waits for the sync
+ * that covers it and the file's size is exactly the highest value asked for,
+ * so a reopen continues right after the last value handed out.
+ */
+export const DEFAULT_RESERVE_AHEAD = 0;
+
 export interface SyncInfo {
   /** Wall time of the `fdatasync` (or of the rollover steps) in milliseconds. */
   ms: number;
@@ -28,6 +35,17 @@ export interface ObeliskOptions {
   maxFileSize?: number;
   /** Metrics hook, called after each successful `fdatasync` of a batch. Must not throw. */
   onSync?: (info: SyncInfo) => void;
+  /**
+   * Opt-in window (values; default `DEFAULT_RESERVE_AHEAD` = 0, off). Each sync
+   * grows the file `reserveAhead` values past the highest value asked for, and
+   * calls whose values the durable size already covers resolve at once, from
+   * memory; a sync refills the window in the background once less than half
+   * of it is left. Still no value is released before a size >= it is durable,
+   * but the file runs ahead of the values handed out: a reopen (after close or
+   * a crash) starts up to `reserveAhead` values above the last one handed out,
+   * and those values are skipped, never reissued.
+   */
+  reserveAhead?: number;
 }
 
 export interface ResolvedOptions {
@@ -35,6 +53,7 @@ export interface ResolvedOptions {
   fs: FileSystem;
   maxFileSize: number;
   onSync: ((info: SyncInfo) => void) | undefined;
+  reserveAhead: number;
 }
 
 /** The one validating parser for `ObeliskOptions`; throws `INVALID_ARGUMENT`. */
@@ -48,5 +67,9 @@ export function parseOptions(options: ObeliskOptions | undefined): ResolvedOptio
   if (o.onSync !== undefined && typeof o.onSync !== 'function') {
     throw new ObeliskError('INVALID_ARGUMENT', 'onSync must be a function');
   }
-  return { fs: processView(o.fs ?? nodeFileSystem), maxFileSize, onSync: o.onSync };
+  const reserveAhead = o.reserveAhead ?? DEFAULT_RESERVE_AHEAD;
+  if (!Number.isSafeInteger(reserveAhead) || reserveAhead < 0) {
+    throw new ObeliskError('INVALID_ARGUMENT', `reserveAhead must be a non-negative safe integer, got ${String(reserveAhead)}`);
+  }
+  return { fs: processView(o.fs ?? nodeFileSystem), maxFileSize, onSync: o.onSync, reserveAhead };
 }
