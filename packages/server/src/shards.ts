@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Obelisk } from '@pharaoh/obelisk';
 import type { FileHandle } from '@pharaoh/storage';
 import { IdGenerator } from '@pharaoh/snowflake';
 import type { GeneratorEvent } from '@pharaoh/snowflake';
@@ -10,7 +9,7 @@ import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
-import { ProcessBound } from './time-bound.js';
+import { ProcessBound, ShardBound } from './time-bound.js';
 import type { ServiceDefinition, ShardHandle } from './types.js';
 
 export { BOUND_COUNTER };
@@ -32,7 +31,7 @@ export class HostedShard<S> {
     readonly dir: string,
     readonly lock: FileHandle,
     /** The shard's own bound: a floor it carries between data dirs, and its "opened completely once" mark. */
-    readonly bound: Obelisk,
+    readonly bound: ShardBound,
     readonly generator: IdGenerator,
     private readonly logger: Logger,
     private readonly metrics: ServerMetrics,
@@ -105,9 +104,8 @@ export class HostedShard<S> {
     // in another data dir resumes above them (see ProcessBound).
     if (this.processBound !== undefined) {
       const carry = this.processBound.value;
-      if (carry > this.bound.value) await step('carry the time bound', () => this.bound.advanceTo(carry).then(() => undefined));
+      if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry));
     }
-    await step('counter close', () => this.bound.close());
     await step('unlock', () => this.lock.close());
     this.status = 'closed';
   }
@@ -140,14 +138,14 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
   try {
     const { lock } = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir, (what) => logger.warn(what));
     undo.push(() => lock.close());
-    const bound = await Obelisk.open(join(dir, BOUND_COUNTER), {
-      fs: options.fs,
-      onSync: (info) => metrics.fsync.observe(info.ms / 1000),
-    });
-    undo.push(() => bound.close());
+    const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // The shard's own bound becomes > 0 only once an open completed (below), so
     // its app state (a journal) was created durably before it could serve.
     const servedBefore = bound.value > 0;
+    // A shard not yet opened completely may have an identity whose entry only the
+    // page cache holds: make it durable before the app or the mark adds data
+    // files, or a power cut could keep them without it (a refused directory).
+    if (!servedBefore) await options.fs.syncDir(dir);
     let shard: HostedShard<S> | undefined;
     const floorTicks = Math.max(processBound.floor, bound.value);
     const generator = await IdGenerator.open({
@@ -180,7 +178,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
     if (def.closeShard) undo.push(() => def.closeShard!(state, ctx));
     // Mark the shard as opened completely once (see servedBefore): from now on
     // its app state must exist. Costs one fdatasync, once in a shard's life.
-    if (!servedBefore) await bound.advanceTo(Math.max(1, floorTicks));
+    if (!servedBefore) await bound.raise(Math.max(1, floorTicks));
     // The entries this open read or made (identity, bound, the app's files) may
     // be in the page cache only, left by a process that died before syncing:
     // make them durable before the shard serves anything read from them.

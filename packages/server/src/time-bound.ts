@@ -93,3 +93,48 @@ async function readSlots(fs: FileSystem, dir: string): Promise<Array<{ n: number
   }
   return out;
 }
+
+/**
+ * A shard's own bound, `<shard dir>/bound`: a plain sparse file whose size is
+ * a value in ticks (the bound the shard carries between data dirs, and its
+ * "opened completely once" mark). It is not a counter the shard serves from,
+ * so it needs no lock of its own (the identity lock covers the directory) and
+ * no fdatasync when read: a value above the durable one, left by a process
+ * that died, only makes the next start more careful.
+ */
+export class ShardBound {
+  private constructor(
+    private readonly fs: FileSystem,
+    readonly path: string,
+    private current: number,
+  ) {}
+
+  /** The value (0 if the file does not exist yet). */
+  get value(): number {
+    return this.current;
+  }
+
+  static async read(fs: FileSystem, path: string): Promise<ShardBound> {
+    const st = await fs.stat(path);
+    if (st?.isDirectory) throw Object.assign(new Error(`${path} is a directory, not a bound file`), { code: 'EISDIR' });
+    return new ShardBound(fs, path, st?.size ?? 0);
+  }
+
+  /**
+   * Raise the value to `v` durably (ftruncate + fdatasync; never lowers). A
+   * created file's directory entry is the caller's to fsync.
+   */
+  async raise(v: number): Promise<void> {
+    if (v <= this.current) return;
+    const h = await this.fs.open(this.path, { create: true });
+    try {
+      // Another writer is impossible under the shard lock; re-read anyway so a
+      // larger value on disk is never cut down.
+      if ((await h.size()) < v) await h.truncate(v);
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
+    this.current = v;
+  }
+}
