@@ -38,6 +38,11 @@ export function buildCommand(def: ServiceDefinition<unknown>): Command {
     .addOption(new Option('--log-level <level>', 'pino log level').env('PHARAOH_LOG_LEVEL').default(DEFAULT_LOG_LEVEL))
     .addOption(new Option('--window-ms <ms>', 'how far ahead the durable time bound is kept').env('PHARAOH_WINDOW_MS').argParser(intArg))
     .addOption(new Option('--max-lead-ms <ms>', 'how far IDs may borrow from the future before callers wait').env('PHARAOH_MAX_LEAD_MS').argParser(intArg))
+    .addOption(
+      new Option('--max-clock-skew-ms <ms>', "how far another shard's clock may be ahead: an after within lead + skew waits, beyond it is refused (default 1000)")
+        .env('PHARAOH_MAX_CLOCK_SKEW_MS')
+        .argParser(intArg),
+    )
     .addOption(new Option('--max-frame-bytes <n>', 'largest accepted frame').env('PHARAOH_MAX_FRAME_BYTES').argParser(intArg))
     .addOption(new Option('--max-in-flight <n>', 'requests in flight per connection').env('PHARAOH_MAX_IN_FLIGHT').argParser(intArg))
     .addOption(new Option('--max-count <n>', 'largest count per batch request').env('PHARAOH_MAX_COUNT').argParser(intArg))
@@ -83,6 +88,7 @@ export function parseServiceArgs(def: ServiceDefinition<unknown>, argv: string[]
     app,
     ...(p.windowMs === undefined ? {} : { windowMs: p.windowMs as number }),
     ...(p.maxLeadMs === undefined ? {} : { maxLeadMs: p.maxLeadMs as number }),
+    ...(p.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: p.maxClockSkewMs as number }),
     ...(p.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: p.shutdownTimeoutMs as number }),
     ...securityOptions(p),
   };

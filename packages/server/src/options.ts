@@ -115,6 +115,7 @@ export interface ResolvedServerOptions {
   clock: Clock;
   windowMs: number | undefined;
   maxLeadMs: number | undefined;
+  maxClockSkewMs: number | undefined;
   limits: ServerLimits;
   app: Record<string, unknown>;
   openConcurrency: number;
@@ -182,6 +183,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     clock,
     windowMs: options.windowMs === undefined ? undefined : int('windowMs', options.windowMs, 1, 3_600_000),
     maxLeadMs: options.maxLeadMs === undefined ? undefined : int('maxLeadMs', options.maxLeadMs, 0, 3_600_000),
+    maxClockSkewMs: options.maxClockSkewMs === undefined ? undefined : int('maxClockSkewMs', options.maxClockSkewMs, 0, 3_600_000),
     limits,
     app: options.app ?? {},
     openConcurrency: int('openConcurrency', options.openConcurrency ?? DEFAULT_OPEN_CONCURRENCY, 1, 1024),

@@ -156,6 +156,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
       clock: options.clock,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
       ...(options.maxLeadMs === undefined ? {} : { maxLeadMs: options.maxLeadMs }),
+      ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
       onEvent: (e) => onGeneratorEvent(e, logger, () => shard),
     });
     undo.push(() => generator.close());

@@ -106,6 +106,8 @@ export interface ServerOptions {
   windowMs?: number;
   /** how far (ms) a generator may borrow from the future before callers wait */
   maxLeadMs?: number;
+  /** how far (ms) another shard's clock may be ahead of this one's: see the `after` rule in docs/PROTOCOL.md */
+  maxClockSkewMs?: number;
   limits?: Partial<ServerLimits>;
   /** Service-specific options (e.g. txcoord default timeout, retention), passed through untouched. */
   app?: Record<string, unknown>;

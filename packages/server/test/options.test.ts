@@ -42,6 +42,13 @@ describe('parseServiceArgs', () => {
     expect(options).toMatchObject({ shards: '0-255,512', port: 7100, httpPort: 7101, dataDir: '/tmp/x', limits: { maxInFlight: 64 } });
   });
 
+  it('reads the clock options, the skew an after may come with included', () => {
+    const { options } = parseServiceArgs(testService() as never, argv('--window-ms', '2000', '--max-lead-ms', '4000', '--max-clock-skew-ms', '250'));
+    expect(options).toMatchObject({ windowMs: 2000, maxLeadMs: 4000, maxClockSkewMs: 250 });
+    expect(resolveServerOptions({ shards: '0', dataDir: '/tmp/x', ...options }).maxClockSkewMs).toBe(250);
+    expect(() => resolveServerOptions({ shards: '0', dataDir: '/tmp/x', maxClockSkewMs: -1 })).toThrow(/maxClockSkewMs/);
+  });
+
   it('falls back to PHARAOH_* environment variables, flags winning', () => {
     const saved = { ...process.env };
     try {
