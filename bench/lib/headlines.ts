@@ -45,6 +45,11 @@ function obelisk(j: J): Headline[] {
   const c256 = arr(j.results).find((r) => String(r.name).includes('256 callers'));
   const out: Headline[] = [];
   if (c256 && num(c256.perSec)) out.push({ bench: 'obelisk', measure: 'durable increments/s, 256 callers', value: si(num(c256.perSec)!) });
+  // Since issue 16 the bench lists its floors (median of its runs) itself.
+  const floors = arr(j.floors);
+  if (floors.length > 0) {
+    return out.concat(floors.flatMap((f) => atLeast('obelisk', String(f.measure), num(f.median), num(f.floor) ?? NaN, String(f.shownMedian), String(f.floorText))));
+  }
   out.push(...atLeast('obelisk', '1 caller vs raw ftruncate+fdatasync', r1, 0.8, `${r1?.toFixed(2)}×`, '≥ 0.8×'));
   out.push(...atLeast('obelisk', '256 callers vs raw (group commit)', r256, 40, `${r256?.toFixed(1)}×`, '≥ 40×'));
   return out;
