@@ -307,7 +307,7 @@ async function main(): Promise<void> {
         `default group commit: ${pair(d1024, d256) ? 'met' : '**MISSED**'} on the median, both met together in ${runList(defaultRuns)}. ` +
         'Without a window every call waits for an ftruncate + fdatasync of its own round, the same two calls the raw loop makes per value, so 256 callers average at most about 256x the raw loop ' +
         '(a single run can show more or less: the disk\'s speed drifts between adjacent slices), and 200x leaves ~28% of one raw round trip for all the JavaScript of 256 calls; ' +
-        'at 1024 callers the default needs a round (ftruncate + fdatasync + 1024 calls) under ~1 ms, which a disk slower than ~1,500 raw round trips/s does not allow.',
+        'at 1024 callers the default needs a round (ftruncate + fdatasync + 1024 calls) under ~1 ms, which a disk doing fewer than about 1,600 raw round trips/s (the JavaScript of 1024 calls takes ~0.4 ms of it) does not allow.',
       '',
       'Obelisk and the raw loop grow the file with `ftruncate` only, so it stays sparse (allocated ≈ 0 however large the value); the append variant allocates a real byte per increment.',
     ].join('\n');
