@@ -45,7 +45,7 @@ describe('parseServiceArgs', () => {
   it('reads the clock options, the skew an after may come with included', () => {
     const { options } = parseServiceArgs(testService() as never, argv('--window-ms', '2000', '--max-lead-ms', '4000', '--max-clock-skew-ms', '250'));
     expect(options).toMatchObject({ windowMs: 2000, maxLeadMs: 4000, maxClockSkewMs: 250 });
-    expect(resolveServerOptions({ shards: '0', dataDir: '/tmp/x', ...options }).maxClockSkewMs).toBe(250);
+    expect(resolveServerOptions({ ...options, shards: '0', dataDir: '/tmp/x' }).maxClockSkewMs).toBe(250);
     expect(() => resolveServerOptions({ shards: '0', dataDir: '/tmp/x', maxClockSkewMs: -1 })).toThrow(/maxClockSkewMs/);
   });
 
