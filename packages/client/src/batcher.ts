@@ -2,46 +2,88 @@
  * Automatic batching of timestamp calls, after TiDB PD's TSO dispatcher: every
  * `tso.next()`/`tso.range()` made in one event-loop turn for the same shard (or
  * for "any shard") joins one queue, and the queue leaves as one `ts.get` with
- * the summed count on the next turn (or after `batchWindowMs`). The returned
- * range is split among the waiting callers in arrival order; callers left over
- * when the server returned fewer IDs than asked wait for the next request.
+ * the summed count on the next turn (or after `batchWindowMs`) — or at once,
+ * as soon as it holds a full batch (the cap: `min(maxBatchSize, hello maxCount)`
+ * IDs). Sending full batches at once lets the server answer one while the
+ * callers of the next are still arriving, instead of the client and the server
+ * taking turns. The returned range is split among the waiting callers in
+ * arrival order; callers left over when the server returned fewer IDs than
+ * asked wait for the next request.
  *
  * Monotonicity: every request carries `after` = the largest timestamp this
  * client has received, so a call made after another call resolved gets a larger
  * timestamp, on any shard (the server guarantees `first > after`).
+ *
+ * Cost per call, the hot path of a producer: one promise and one Waiter; no
+ * clock read (a waiter's deadline is stamped when its queue is flushed, a read
+ * per batch), no timer.
  */
 import { ERROR_CODES } from '@pharaoh/protocol';
 import type { Connection } from './connection.js';
-import { TimedCall, type Router } from './router.js';
-import { ConnectionLostError, ProtocolViolationError, isRetryable, type PharaohError } from './errors.js';
+import { callTimedOut, type CallEntry, type Router } from './router.js';
+import { ConnectionLostError, ProtocolViolationError, isRetryable, rethrowHere, type PharaohError } from './errors.js';
 
 /** Queue key of calls without a key: the policy picks a shard per batch. */
 const ANY = -1;
 
-class Waiter extends TimedCall {
+type TsoResult = bigint | { first: bigint; count: number };
+
+/** One tso call waiting for its IDs: a plain object, no base class (one is made per call). */
+class Waiter implements CallEntry {
+  done = false;
+  /** 0 until its queue is flushed: then tracked by the router's deadlines. */
+  deadline = 0;
+  /** The last retryable error, named in the TimeoutError. */
+  lastError: PharaohError | undefined = undefined;
   constructor(
     /** IDs wanted: 1 for next(), n for range(n). */
     readonly want: number,
     /** next(): resolves with the bigint; range(): with { first, count }. */
     readonly asRange: boolean,
-    readonly resolve: (v: bigint | { first: bigint; count: number }) => void,
-    readonly reject: (err: Error) => void,
-    timeoutMs: number,
-  ) {
-    super(timeoutMs);
-  }
+    readonly resolve: (v: TsoResult | PromiseLike<TsoResult>) => void,
+    private readonly timeoutMs: number,
+  ) {}
   expire(): void {
-    this.reject(this.timedOut('tso call'));
+    this.failWithCallerStack(callTimedOut('tso call', this.timeoutMs, this.lastError));
   }
   fail(err: Error): void {
-    this.reject(err);
+    this.failWithCallerStack(err);
   }
+  /**
+   * Reject with a copy of `err` made inside a promise job that the caller's
+   * `await` follows, so V8 gives it the caller's async stack (`at async
+   * yourFunction`). `tso.next()` hands out this waiter's promise itself, not
+   * an async wrapper around it (which would cost a promise and a microtask on
+   * every call to give the same stack): the price is paid only on failure.
+   * Order matters: the promise is resolved with `relay` before `gate` rejects,
+   * so the caller's promise already follows `relay` when `rethrowHere` runs.
+   */
+  failWithCallerStack(err: Error): void {
+    let fail!: (e: Error) => void;
+    const gate = new Promise<never>((_resolve, reject) => (fail = reject));
+    const relay = gate.then(undefined, rethrowHere);
+    this.resolve(relay);
+    fail(err);
+  }
+}
+
+/** The calls waiting for one shard (or for any shard), in arrival order. */
+interface Queue {
+  readonly key: number;
+  waiters: Waiter[];
+  /** IDs the live and finished waiters ask for (an upper bound of what a flush sends). */
+  ids: number;
+  /** In `dirty`: flushed at the end of the turn. */
+  listed: boolean;
 }
 
 export class TsoBatcher {
   /** Largest timestamp this client has received (0n: none yet). */
   maxSeen = 0n;
-  private queues = new Map<number, Waiter[]>();
+  /** Indexed by key + 1 (ANY first, then shards 0..1023); made on first use and kept. */
+  private readonly queues: Array<Queue | undefined> = [];
+  /** Queues with waiters since the last flush, in the order they got their first one. */
+  private dirty: Queue[] = [];
   private scheduled = false;
   private immediate: NodeJS.Immediate | undefined;
   private timer: unknown;
@@ -50,16 +92,26 @@ export class TsoBatcher {
   constructor(private readonly router: Router) {}
 
   /** Queue a call for `want` IDs on `shard` (undefined: any healthy shard). */
-  take(want: number, shard: number | undefined, asRange: boolean): Promise<bigint | { first: bigint; count: number }> {
-    return new Promise((resolve, reject) => {
-      const w = new Waiter(want, asRange, resolve, reject, this.router.opts.timeoutMs);
-      this.router.calls.add(w);
-      const key = shard ?? ANY;
-      const q = this.queues.get(key);
-      if (q === undefined) this.queues.set(key, [w]);
-      else q.push(w);
-      this.schedule();
+  take(want: number, shard: number | undefined, asRange: boolean): Promise<TsoResult> {
+    return new Promise<TsoResult>((resolve) => {
+      const w = new Waiter(want, asRange, resolve, this.router.opts.timeoutMs);
+      const q = this.queueOf(shard ?? ANY);
+      q.waiters.push(w);
+      q.ids += want;
+      if (!q.listed) this.list(q);
+      if (q.ids >= this.router.opts.maxBatchSize) this.flushFull(q);
     });
+  }
+
+  private queueOf(key: number): Queue {
+    return (this.queues[key + 1] ??= { key, waiters: [], ids: 0, listed: false });
+  }
+
+  /** Mark `q` for the end-of-turn flush (and make sure one is scheduled). */
+  private list(q: Queue): void {
+    q.listed = true;
+    this.dirty.push(q);
+    this.schedule();
   }
 
   private schedule(): void {
@@ -74,41 +126,106 @@ export class TsoBatcher {
     this.scheduled = false;
     this.immediate = undefined;
     this.timer = undefined;
-    const queues = this.queues;
-    this.queues = new Map();
-    for (const [key, waiters] of queues) this.flushQueue(key, waiters);
+    const deadline = this.deadline();
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const q of dirty) {
+      q.listed = false;
+      if (q.waiters.length > 0) this.flushQueue(q.key, this.detach(q), deadline, false);
+    }
   };
 
-  /** Send `waiters` as batches of at most the cap; what has no route goes back to wait. */
-  private flushQueue(key: number, waiters: Waiter[]): void {
+  /**
+   * Send the full batches of a queue now (when its route is open); the rest
+   * stays queued for the end of the turn.
+   */
+  private flushFull(q: Queue): void {
+    const shard = q.key === ANY ? this.router.maps.tso.pick(this.router.opts.policy) : q.key;
+    const conn = shard === undefined ? undefined : this.router.maps.tso.ownerOf(shard);
+    if (conn === undefined || !conn.isOpen || q.ids < this.cap(conn)) return;
+    this.flushQueue(q.key, this.detach(q), this.deadline(), true, shard);
+  }
+
+  /** Take a queue's waiters (a flush puts back what it does not send). */
+  private detach(q: Queue): Waiter[] {
+    const w = q.waiters;
+    q.waiters = [];
+    q.ids = 0;
+    return w;
+  }
+
+  /** When a call queued now times out. Calls queued earlier in this turn get the same (a turn later than theirs at most). */
+  private deadline(): number {
+    return this.router.opts.clock.now() + this.router.opts.timeoutMs;
+  }
+
+  private cap(conn: Connection): number {
+    return Math.min(this.router.opts.maxBatchSize, conn.hello!.limits.maxCount);
+  }
+
+  /**
+   * Send `waiters` as batches of at most the cap; what has no route goes back
+   * to wait. With `fullOnly`, a last batch short of the cap goes back to its
+   * queue instead (and `firstShard` is the shard already picked for the first batch).
+   */
+  private flushQueue(key: number, waiters: Waiter[], deadline: number, fullOnly: boolean, firstShard?: number): void {
     const map = this.router.maps.tso;
+    const calls = this.router.calls;
     let i = 0;
+    let picked = firstShard;
     while (i < waiters.length) {
-      const shard = key === ANY ? map.pick(this.router.opts.policy) : key;
+      const shard = picked ?? (key === ANY ? map.pick(this.router.opts.policy) : key);
+      picked = undefined;
       const conn = shard === undefined ? undefined : map.ownerOf(shard);
       if (shard === undefined || conn === undefined || !conn.isOpen) {
-        const rest = waiters.slice(i).filter((w) => !w.done);
+        const rest = this.live(waiters, i, deadline);
         const err = new ConnectionLostError(conn?.url ?? '(none)', shard === undefined ? 'no healthy tso shard is connected' : `no connected tso endpoint hosts shard ${shard}`);
         for (const w of rest) w.lastError ??= err;
         this.requeue(key, rest);
         this.router.stall(() => this.schedule());
         return;
       }
-      const cap = Math.min(this.router.opts.maxBatchSize, conn.hello!.limits.maxCount);
-      const batch: Waiter[] = [];
+      const cap = this.cap(conn);
+      const start = i;
       let total = 0;
+      for (let j = i; j < waiters.length && total < cap; j++) {
+        const w = waiters[j]!;
+        if (!w.done) total += w.want;
+      }
+      if (fullOnly && total < cap) break;
+      const batch: Waiter[] = [];
+      total = 0;
       for (; i < waiters.length && total < cap; i++) {
         const w = waiters[i]!;
         if (w.done) continue;
+        // Deadlines are stamped here, once per flush, instead of reading the clock per call.
+        if (w.deadline === 0) calls.addWithDeadline(w, deadline);
         batch.push(w);
         total += w.want;
       }
-      if (batch.length > 0) this.send(key, shard, batch, Math.min(total, cap));
+      if (batch.length > 0) this.send(key, shard, conn, batch, Math.min(total, cap));
+      if (i === start) break;
+    }
+    if (i < waiters.length) {
+      this.requeue(key, this.live(waiters, i, deadline));
+      this.schedule();
     }
   }
 
-  private send(key: number, shard: number, batch: Waiter[], count: number): void {
-    const conn = this.router.maps.tso.ownerOf(shard)!;
+  /** The unfinished waiters of `waiters` from `from`, each tracked for its deadline. */
+  private live(waiters: Waiter[], from: number, deadline: number): Waiter[] {
+    const calls = this.router.calls;
+    const out: Waiter[] = [];
+    for (let i = from; i < waiters.length; i++) {
+      const w = waiters[i]!;
+      if (w.done) continue;
+      if (w.deadline === 0) calls.addWithDeadline(w, deadline);
+      out.push(w);
+    }
+    return out;
+  }
+
+  private send(key: number, shard: number, conn: Connection, batch: Waiter[], count: number): void {
     const frame: Record<string, unknown> = { op: 'ts.get', shard, count };
     if (this.maxSeen > 0n) frame.after = this.maxSeen;
     conn.request(frame, (err, ok) => {
@@ -129,14 +246,13 @@ export class TsoBatcher {
   private distribute(key: number, batch: Waiter[], first: bigint, count: number): void {
     const last = first + BigInt(count - 1);
     if (last > this.maxSeen) this.maxSeen = last;
-    const calls = this.router.calls;
     let pos = first;
     let remaining = count;
     let j = 0;
     for (; j < batch.length && remaining > 0; j++) {
       const w = batch[j]!;
       if (w.done) continue;
-      calls.finish(w);
+      w.done = true;
       if (w.asRange) {
         const give = Math.min(w.want, remaining);
         w.resolve({ first: pos, count: give });
@@ -148,6 +264,8 @@ export class TsoBatcher {
         remaining -= 1;
       }
     }
+    // Finished waiters leave the deadline queue in one sweep rather than one call each.
+    this.router.calls.sweep();
     if (j < batch.length) {
       this.requeue(key, batch.slice(j).filter((w) => !w.done));
       this.schedule();
@@ -169,24 +287,43 @@ export class TsoBatcher {
     for (const w of batch) {
       if (w.done) continue;
       this.router.calls.finish(w);
-      w.reject(err);
+      w.fail(err);
     }
   }
 
-  /** Put waiters back at the front of their queue, keeping arrival order. */
+  /** Put waiters back at the front of their queue, keeping arrival order (the caller schedules the flush). */
   private requeue(key: number, waiters: Waiter[]): void {
     if (waiters.length === 0) return;
-    const q = this.queues.get(key);
-    this.queues.set(key, q === undefined ? waiters : waiters.concat(q));
+    const q = this.queueOf(key);
+    let ids = 0;
+    for (const w of waiters) ids += w.want;
+    q.waiters = q.waiters.length === 0 ? waiters : waiters.concat(q.waiters);
+    q.ids += ids;
+    if (!q.listed) {
+      q.listed = true;
+      this.dirty.push(q);
+    }
   }
 
-  /** Stop scheduling; pending waiters are failed by the router's close. */
-  close(): void {
+  /**
+   * Stop scheduling. Waiters already tracked for their deadline are failed by
+   * the router's close; those queued in this turn and not yet tracked fail here, with `err`.
+   */
+  close(err: Error): void {
     this.closed = true;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     if (this.timer !== undefined) this.router.opts.clock.clearTimeout(this.timer);
     this.immediate = undefined;
     this.timer = undefined;
-    this.queues.clear();
+    this.dirty = [];
+    for (const q of this.queues) {
+      if (q === undefined) continue;
+      q.listed = false;
+      for (const w of this.detach(q)) {
+        if (w.done || w.deadline !== 0) continue;
+        w.done = true;
+        w.fail(err);
+      }
+    }
   }
 }

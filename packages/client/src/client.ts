@@ -5,7 +5,7 @@
  */
 import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ServiceName, type SessionStatus, type ShardRanges, type TxStatus } from '@pharaoh/protocol';
 import { TsoBatcher } from './batcher.js';
-import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError, rethrowHere } from './errors.js';
+import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError } from './errors.js';
 import { checkFleetFile, fleetClaims, loadFleetFile, type FleetFile } from './fleet.js';
 import { parseClientOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Router, type OpSpec } from './router.js';
@@ -90,7 +90,7 @@ export class PharaohClient {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const err = new ClientClosedError();
-      this.batcher.close();
+      this.batcher.close(err);
       await this.router.close(err);
       this.hub.end();
     })();
@@ -114,11 +114,18 @@ async function claimsOf(source: FleetSource): Promise<Array<{ endpoint: string; 
   return claims.map((c) => (c.shards === undefined ? { endpoint: c.endpoint, service: c.service } : c));
 }
 
+/** The last key hashed and its shard: a producer usually sends the same key again and again. */
+let lastKey: string | undefined;
+let lastKeyShard = 0;
+
 function keyShard(opts: KeyOptions | undefined): number | undefined {
   const key = opts?.key;
   if (key === undefined) return undefined;
+  if (key === lastKey) return lastKeyShard;
   if (typeof key !== 'string') throw new InvalidArgumentError('key must be a string');
-  return shardForKey(key);
+  lastKeyShard = shardForKey(key);
+  lastKey = key;
+  return lastKeyShard;
 }
 
 function checkClosed(router: Router): void {
@@ -136,23 +143,25 @@ export class TsoApi {
    * One timestamp. Greater than every timestamp this client had received when
    * the call was made (on any shard); unique across the fleet.
    */
-  async next(opts?: KeyOptions): Promise<bigint> {
+  next(opts?: KeyOptions): Promise<bigint> {
     try {
       checkClosed(this.router);
-      return (await this.batcher.take(1, keyShard(opts), false)) as bigint;
+      // The batcher's promise itself, without an async wrapper (a promise and a microtask per call less);
+      // its failures are re-created in the caller's await, see Waiter.failWithCallerStack.
+      return this.batcher.take(1, keyShard(opts), false) as Promise<bigint>;
     } catch (err) {
-      return rethrowHere(err);
+      return Promise.reject(err);
     }
   }
 
   /** Up to `n` consecutive timestamps `first .. first + count - 1` (count >= 1; fewer than n when a time unit runs out). */
-  async range(n: number, opts?: KeyOptions): Promise<{ first: bigint; count: number }> {
+  range(n: number, opts?: KeyOptions): Promise<{ first: bigint; count: number }> {
     try {
       checkClosed(this.router);
       if (!Number.isInteger(n) || n < 1 || n > 0x7fff_ffff) throw new InvalidArgumentError(`range(n): n must be an integer in [1, 2^31-1], got ${String(n)}`);
-      return (await this.batcher.take(n, keyShard(opts), true)) as { first: bigint; count: number };
+      return this.batcher.take(n, keyShard(opts), true) as Promise<{ first: bigint; count: number }>;
     } catch (err) {
-      return rethrowHere(err);
+      return Promise.reject(err);
     }
   }
 }

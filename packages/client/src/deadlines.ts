@@ -28,9 +28,18 @@ export class Deadlines<E extends Expirable = Expirable> {
 
   /** Track `entry`; it expires `timeoutMs` from now unless it is done first. */
   add(entry: E): void {
-    entry.deadline = this.clock.now() + this.timeoutMs;
+    this.addWithDeadline(entry, this.clock.now() + this.timeoutMs);
+  }
+
+  /**
+   * Track `entry` with a deadline the caller computed (one clock read for a
+   * whole batch). Deadlines must not go down from one add to the next: the
+   * queue is a FIFO.
+   */
+  addWithDeadline(entry: E, deadline: number): void {
+    entry.deadline = deadline;
     this.queue.push(entry);
-    if (this.timer === undefined) this.arm(entry.deadline);
+    if (this.timer === undefined) this.arm(deadline);
   }
 
   /**
@@ -40,6 +49,11 @@ export class Deadlines<E extends Expirable = Expirable> {
    */
   finish(entry: E): void {
     entry.done = true;
+    this.sweep();
+  }
+
+  /** Drop the finished entries at the front (after the owner set `done` on several at once). */
+  sweep(): void {
     while (this.head < this.queue.length && this.queue[this.head]!.done) this.head++;
     this.compact();
   }

@@ -55,11 +55,15 @@ export abstract class TimedCall implements CallEntry {
   constructor(private readonly timeoutMs: number) {}
   abstract expire(): void;
   abstract fail(err: Error): void;
-  /** `<what> did not succeed within <timeout> ms[: last error: …]`, caused by the last error. */
   protected timedOut(what: string): TimeoutError {
-    const why = this.lastError ? `: last error: ${this.lastError.message}` : '';
-    return new TimeoutError(`${what} did not succeed within ${this.timeoutMs} ms${why}`, { cause: this.lastError });
+    return callTimedOut(what, this.timeoutMs, this.lastError);
   }
+}
+
+/** `<what> did not succeed within <timeout> ms[: last error: …]`, caused by the last error. */
+export function callTimedOut(what: string, timeoutMs: number, lastError: PharaohError | undefined): TimeoutError {
+  const why = lastError ? `: last error: ${lastError.message}` : '';
+  return new TimeoutError(`${what} did not succeed within ${timeoutMs} ms${why}`, { cause: lastError });
 }
 
 class OpCall extends TimedCall {

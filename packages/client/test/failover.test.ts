@@ -119,6 +119,15 @@ describe('timeouts', () => {
     return await client.tso.next();
   }
 
+  it('gives a tso call refused by the server a typed error with the caller in the stack', async () => {
+    r = await rig([{ service: 'tso', shards: [[0, 1023]] }]);
+    r.nodes.get('ws://fake-0')!.intercept = () => ({ code: 'BAD_REQUEST', details: { field: 'after' } });
+    const err = (await tsoFromHere(r.client).catch((e: unknown) => e)) as BadRequestError;
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.details.field).toBe('after');
+    expect(err.stack).toContain('tsoFromHere');
+  });
+
   it('rejects a call the server never answers after timeoutMs, with the caller in the stack', async () => {
     r = await rig([{ service: 'tso', shards: [[0, 1023]] }], { timeoutMs: 1_000 });
     r.nodes.get('ws://fake-0')!.intercept = () => 'hang';
@@ -294,5 +303,15 @@ describe('close', () => {
     const rest: StatusEvent[] = [];
     for await (const e of iter) rest.push(e);
     expect(rest.every((e) => e.type === 'disconnect')).toBe(true);
+  });
+
+  it('rejects tso calls made in the same turn as close(), before their batch left, with ClientClosedError', async () => {
+    r = await rig([{ service: 'tso', shards: [[0, 1023]] }]);
+    const node = r.nodes.get('ws://fake-0')!;
+    const pending = [r.client.tso.next(), r.client.tso.range(3, { key: 'k' })].map((p) => p.catch((e: unknown) => e));
+    await r.client.close();
+    for (const e of await Promise.all(pending)) expect(e).toBeInstanceOf(ClientClosedError);
+    expect(sent(node, 'ts.get')).toHaveLength(0);
+    expect(r.clock.pendingTimers).toBe(0);
   });
 });

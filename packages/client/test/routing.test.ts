@@ -42,6 +42,18 @@ describe('automatic batching', () => {
     expectIncreasing(ids);
   });
 
+  it('sends a full batch at once, without waiting for the end of the turn', async () => {
+    r = await rig([{ service: 'tso', shards: [[0, 1023]] }], { maxBatchSize: 64 });
+    const node = r.nodes.get('ws://fake-0')!;
+    const calls = Array.from({ length: 200 }, () => r!.client.tso.next());
+    // Still in the turn that made the calls: the three full batches have left, the last 8 wait.
+    expect(sent(node, 'ts.get').map((g) => g.count)).toEqual([64, 64, 64]);
+    const ids = await Promise.all(calls);
+    expect(sent(node, 'ts.get').map((g) => g.count)).toEqual([64, 64, 64, 8]);
+    expectIncreasing(ids);
+    checkIds(ids);
+  });
+
   it('caps a batch at the maxCount the server announced in its hello', async () => {
     r = await rig([{ service: 'tso', shards: [[0, 1023]], maxCount: 10 }]);
     const node = r.nodes.get('ws://fake-0')!;

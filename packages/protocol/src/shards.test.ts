@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SHARD_COUNT } from './limits.js';
 import { expandShardRanges, formatShardRanges, keyHash, parseShardRanges, shardForKey, toShardRanges } from './shards.js';
@@ -41,5 +42,19 @@ describe('key hash', () => {
   it('hashes non-ASCII keys by their UTF-8 bytes', () => {
     expect(keyHash('é')).not.toBe(keyHash('e'));
     expect(keyHash('日本')).toBe(keyHash('日本'));
+  });
+
+  /** The definition, byte by byte over TextEncoder's UTF-8. */
+  function reference(key: string): number {
+    let h = 0x811c9dc5;
+    for (const byte of new TextEncoder().encode(key)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+    return h;
+  }
+
+  it('hashes exactly the bytes TextEncoder writes: 1- to 4-byte characters and lone surrogates', () => {
+    for (const key of ['é', '日本', '😀', 'a😀b', '\ud800', '\udc00x', 'x\ud83d', '\udbff\udfff', '\u07ff\u0800\uffff']) {
+      expect(keyHash(key)).toBe(reference(key));
+    }
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (key) => keyHash(key) === reference(key)), { numRuns: 2000 });
   });
 });

@@ -60,19 +60,51 @@ export function formatShardRanges(ranges: ShardRanges): string {
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
-const utf8 = new TextEncoder();
+
+/** One FNV-1a step: `h` is kept as an int32 between steps; the caller takes `>>> 0` at the end. */
+function fnvByte(h: number, byte: number): number {
+  return Math.imul(h ^ byte, FNV_PRIME);
+}
 
 /**
  * The documented key hash: 32-bit FNV-1a over the key's UTF-8 bytes.
  * Stable across versions and languages (it is part of the protocol): the
  * client router and session-mgr must agree on it, or producers could dodge
  * fencing by landing on another shard.
+ *
+ * The UTF-8 bytes are produced on the fly from the UTF-16 code units, exactly
+ * as TextEncoder would (a lone surrogate becomes U+FFFD), without allocating
+ * them: a keyed `tso.next()` hashes its key on every call.
  */
 export function keyHash(key: string): number {
   let h = FNV_OFFSET;
-  for (const byte of utf8.encode(key)) {
-    h ^= byte;
-    h = Math.imul(h, FNV_PRIME) >>> 0;
+  const n = key.length;
+  for (let i = 0; i < n; i++) {
+    let c = key.charCodeAt(i);
+    if (c < 0x80) {
+      h = fnvByte(h, c);
+      continue;
+    }
+    if (c < 0x800) {
+      h = fnvByte(fnvByte(h, 0xc0 | (c >> 6)), 0x80 | (c & 0x3f));
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < n ? key.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+        h = fnvByte(h, 0xf0 | (cp >> 18));
+        h = fnvByte(h, 0x80 | ((cp >> 12) & 0x3f));
+        h = fnvByte(h, 0x80 | ((cp >> 6) & 0x3f));
+        h = fnvByte(h, 0x80 | (cp & 0x3f));
+        continue;
+      }
+      c = 0xfffd; // a lone surrogate: TextEncoder writes U+FFFD
+    }
+    h = fnvByte(h, 0xe0 | (c >> 12));
+    h = fnvByte(h, 0x80 | ((c >> 6) & 0x3f));
+    h = fnvByte(h, 0x80 | (c & 0x3f));
   }
   return h >>> 0;
 }
