@@ -37,14 +37,18 @@ function save(file: string, svg: string, title: string): Figure {
 
 function obeliskFigure(j: J): Figure | undefined {
   const pts: Array<[number, number]> = [];
+  const ahead: Array<[number, number]> = [];
   let raw = NaN;
   for (const r of arr(j.results)) {
     const m = /increment\(\), (\d+) callers?/.exec(String(r.name));
     if (m) pts.push([Number(m[1]), num(r.perSec)]);
+    const a = /increment\(\) \+ reserveAhead [\d,]+, (\d+) callers?/.exec(String(r.name));
+    if (a) ahead.push([Number(a[1]), num(r.perSec)]);
     if (String(r.name).startsWith('raw')) raw = num(r.perSec);
   }
   if (pts.length < 2) return undefined;
   const series: Series[] = [{ name: 'Obelisk increment()', points: pts }];
+  if (ahead.length >= 2) series.push({ name: 'increment() with reserveAhead', points: ahead });
   if (Number.isFinite(raw)) series.push({ name: 'raw ftruncate+fdatasync', points: pts.map(([x]) => [x, raw]) });
   const title = 'Obelisk: durable increments/s vs concurrent callers';
   return save('obelisk-concurrency.svg', lineChart({ title, xLabel: 'concurrent callers', yLabel: 'increments/s', series, logX: true, logY: true }), title);
