@@ -84,6 +84,8 @@ function describeIdentity(i: Pick<ShardIdentity, 'service' | 'shard' | 'layout'>
 export interface ShardClaim {
   lock: FileHandle;
   identity: ShardIdentity;
+  /** True when this claim wrote the identity (and fdatasynced it); false when it only read it. */
+  written: boolean;
 }
 
 type Expected = Omit<ShardIdentity, 'format' | 'createdAt'>;
@@ -100,12 +102,13 @@ type Expected = Omit<ShardIdentity, 'format' | 'createdAt'>;
  * data but an identity that cannot be proven to be this shard's. A foreign
  * directory is refused before anything is written into it.
  *
- * Durability: when this resolves, the identity's bytes are durable — also
- * when they were only read: a previous process may have written them and died
- * before its fdatasync, and the page cache that shows them to this process
- * does not survive a power cut. (Its directory entry is made durable by the
- * caller's fsync of the shard dir before the shard serves.) The identity is
- * written once, before the shard's bound can move above 0.
+ * Durability: an identity this claim writes is fdatasynced before it
+ * resolves. One it only read may be in the page cache only (a previous process
+ * wrote it and died before its fdatasync): the caller fdatasyncs `lock` (the
+ * identity's handle) unless the shard's bound shows a previous open completed
+ * (that open synced the identity before setting the bound). Its directory
+ * entry is the caller's too. The identity is written once, before the shard's
+ * bound can move above 0.
  *
  * An empty or torn identity (a crash while writing it) is rewritten when that
  * is provably safe: the directory holds nothing but an empty bound (the shard
@@ -148,8 +151,7 @@ export async function claimShard(fs: FileSystem, dir: string, expected: Expected
     const found = parseIdentity(text);
     if (found !== undefined) {
       if (!matches(found, expected)) throw mismatch(describeIdentity(found));
-      await h.datasync();
-      return { lock: h, identity: found };
+      return { lock: h, identity: found, written: false };
     }
     // Empty (new, or a crash before the first write) or torn (a crash during it).
     // A dir this start created and found empty under the lock holds no data.
@@ -165,7 +167,7 @@ export async function claimShard(fs: FileSystem, dir: string, expected: Expected
     if (text.length > 0) await h.truncate(0);
     await h.write(Buffer.from(identityText(identity)), 0);
     await h.datasync();
-    return { lock: h, identity };
+    return { lock: h, identity, written: true };
   } catch (err) {
     await h.close().catch(() => undefined);
     throw err;

@@ -136,16 +136,20 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const { lock } = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir, (what) => logger.warn(what));
+    const { lock, written } = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir, (what) => logger.warn(what));
     undo.push(() => lock.close());
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // The shard's own bound becomes > 0 only once an open completed (below), so
     // its app state (a journal) was created durably before it could serve.
     const servedBefore = bound.value > 0;
-    // A shard not yet opened completely may have an identity whose entry only the
-    // page cache holds: make it durable before the app or the mark adds data
-    // files, or a power cut could keep them without it (a refused directory).
-    if (!servedBefore) await options.fs.syncDir(dir);
+    // A shard not yet opened completely may have an identity whose bytes or entry
+    // only the page cache holds (its creator died): make both durable before the
+    // app or the mark adds data files, or a power cut could keep those without it.
+    // Once a previous open completed (bound > 0), it did this before the mark.
+    if (!servedBefore) {
+      if (!written) await lock.datasync();
+      await options.fs.syncDir(dir);
+    }
     let shard: HostedShard<S> | undefined;
     const floorTicks = Math.max(processBound.floor, bound.value);
     const generator = await IdGenerator.open({
@@ -179,11 +183,12 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
     if (def.closeShard) undo.push(() => def.closeShard!(state, ctx));
     // Mark the shard as opened completely once (see servedBefore): from now on
     // its app state must exist. Costs one fdatasync, once in a shard's life.
-    if (!servedBefore) await bound.raise(Math.max(1, floorTicks));
-    // The entries this open read or made (identity, bound, the app's files) may
-    // be in the page cache only, left by a process that died before syncing:
-    // make them durable before the shard serves anything read from them.
-    await options.fs.syncDir(dir);
+    if (!servedBefore) {
+      await bound.raise(Math.max(1, floorTicks));
+      // The mark's new entry. (Were it lost after all, the next open would only
+      // redo the first-open steps: the identity and the app's state are durable.)
+      await options.fs.syncDir(dir);
+    }
     shard.handle = { ...ctx, state };
     return shard;
   } catch (err) {
