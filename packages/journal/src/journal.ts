@@ -83,10 +83,11 @@ export class Journal<R> {
   static async open<R>(dir: string, options: JournalOptions<R>): Promise<Journal<R>> {
     const o = parseJournalOptions(options);
     const fs = processView(o.fs);
+    // A journal that must exist was opened completely before, and that open made
+    // its directory's entry durable. Otherwise: also fsyncs the parent when `dir`
+    // exists (an earlier process may have died between its mkdir and that fsync).
     if (o.mustExist) await checkExists(fs, dir);
-    // Also fsyncs the parent when `dir` exists: an earlier process may have
-    // died between its mkdir and that fsync.
-    await ensureDirDurable(fs, dir);
+    else await ensureDirDurable(fs, dir);
     const lock = await openLocked(fs, join(dir, LOCK_NAME));
     if (!lock) throw new JournalError(JournalErrorCode.LOCKED, `journal ${dir} is open elsewhere`);
     try {
