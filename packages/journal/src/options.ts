@@ -19,6 +19,8 @@ export const MAX_RECORD_BYTES_LIMIT = 256 * 1024 * 1024;
 
 /** pino-compatible subset: `logger.info({ bytes }, 'msg')`. */
 export interface JournalLogger {
+  /** Per-open details (a restart of 1024 shards must not print 1024 lines). */
+  debug?(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
 }

@@ -161,6 +161,6 @@ async function replayOpenLog(file: FileHandle, logPath: string, o: RecoverOption
       'journal: truncated a torn or corrupt tail',
     );
   }
-  logger.info({ path: logPath, records: scan.records, bytes: scan.validEnd }, 'journal: replayed');
+  logger.debug?.({ path: logPath, records: scan.records, bytes: scan.validEnd }, 'journal: replayed');
   return { file, size: scan.validEnd, records: scan.records, truncatedBytes };
 }
