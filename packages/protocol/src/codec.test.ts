@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeFrame, encodeFrame } from './codec.js';
+import { decodeFrame, encodeFrame, encodeOkFrame } from './codec.js';
+import { okFrame } from './frames.js';
 import { FrameError } from './errors.js';
 import { CLOSE_CODES } from './limits.js';
 import { MAX_DEPTH, WireFloat } from './msgpack/decode.js';
@@ -37,6 +38,19 @@ describe('frame codec: what goes out', () => {
     expect(toHex(encodeFrame(1735689600000))).toBe('cf000001941f297c00');
     expect(toHex(encodeFrame(-5))).toBe('fb');
     expect(toHex(encodeFrame(-200))).toBe('d1ff38');
+  });
+
+  it('writes a successful response with encodeOkFrame exactly as encodeFrame(okFrame(...))', () => {
+    const same = (id: number, ok: unknown): void => expect(toHex(encodeOkFrame(id, ok))).toBe(toHex(encodeFrame(okFrame(id, ok as never))));
+    same(0, {});
+    same(1, { first: 503178002017722368n, count: 100 });
+    same(0xffff_ffff, { status: 'OK' });
+    same(300, { now: 1735689600000, nested: [1, 'é', { x: null }] });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), fc.dictionary(fc.string(), fc.oneof(fc.integer(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.string(), fc.boolean())), (id, ok) => {
+        same(id, ok);
+      }),
+    );
   });
 
   it('leaves keys with undefined values out instead of writing an extension', () => {

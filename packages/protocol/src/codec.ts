@@ -1,7 +1,7 @@
 import { CLOSE_CODES } from './limits.js';
 import { FrameError } from './errors.js';
 import { decodeMsgpack, DecodeError } from './msgpack/decode.js';
-import { encodeMsgpack } from './msgpack/encode.js';
+import { encodeMsgpack, encodeOkResponse } from './msgpack/encode.js';
 
 /**
  * Encode one frame (a plain object) into one binary WebSocket message: plain
@@ -11,6 +11,15 @@ import { encodeMsgpack } from './msgpack/encode.js';
  */
 export function encodeFrame(value: unknown): Buffer {
   return encodeMsgpack(value);
+}
+
+/**
+ * Encode a successful response, `{ t: 'res', id, ok }`: the same bytes as
+ * `encodeFrame(okFrame(id, ok))`, without building the frame object (the
+ * server's answer to every successful request).
+ */
+export function encodeOkFrame(id: number, ok: unknown): Buffer {
+  return encodeOkResponse(id, ok);
 }
 
 /**

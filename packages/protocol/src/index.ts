@@ -1,4 +1,4 @@
-export { encodeFrame, decodeFrame } from './codec.js';
+export { encodeFrame, encodeOkFrame, decodeFrame } from './codec.js';
 export { WireFloat, MAX_DEPTH } from './msgpack/decode.js';
 export { describeValue, expectation } from './fields.js';
 export type { FieldKind, FieldKinds } from './fields.js';

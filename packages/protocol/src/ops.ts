@@ -133,7 +133,8 @@ export function parseEnvelope(frame: unknown): RequestEnvelope {
       });
     }
   }
-  if (typeof op !== 'string' || op.length === 0 || op.length > MAX_OP_BYTES || Buffer.byteLength(op, 'utf8') > MAX_OP_BYTES) {
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8: short names need no byte count.
+  if (typeof op !== 'string' || op.length === 0 || op.length > MAX_OP_BYTES || (op.length * 3 > MAX_OP_BYTES && Buffer.byteLength(op, 'utf8') > MAX_OP_BYTES)) {
     throw badField('', 'op', `a string of 1..${MAX_OP_BYTES} bytes (an operation name)`, op);
   }
   return version === undefined ? { id, op, frame } : { id, op, v: version, frame };

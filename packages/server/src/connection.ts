@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher, ReplyTarget } from './dispatch.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerLimits } from './options.js';
+import { readFramesFast } from './frame-reader.js';
 import { OutQueue } from './out-queue.js';
 
 /**
@@ -44,10 +45,13 @@ export class Connection implements ReplyTarget {
   private turnFrames = 0;
   private turnScheduled = false;
   private flushScheduled = false;
+  /** Handling the last frame of a read: its answer is written at once (see handleFrame). */
+  private lastOfRead = false;
   /** Frames read but not yet handled (over the turn's budget, or while paused), in arrival order from `head`. */
   private backlog: Array<{ data: Buffer; isBinary: boolean }> = [];
   private head = 0;
   private readonly socket: Socket;
+  private readonly receiver: { _bufferedBytes?: number } | undefined;
   private readonly out: OutQueue;
   /**
    * Pause threshold: at least the socket's own high-water mark, so that once
@@ -61,12 +65,7 @@ export class Connection implements ReplyTarget {
   };
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.ws.readyState !== 1 /* OPEN */) {
-      this.out.drop();
-      return;
-    }
-    this.out.flush();
-    if (this.paused && !this.socket.writableNeedDrain) this.unpause();
+    this.writeOut();
   };
   private readonly onDrain = (): void => {
     if (this.paused && this.out.buffered <= this.highWater) this.unpause();
@@ -83,6 +82,8 @@ export class Connection implements ReplyTarget {
   ) {
     // ws keeps the TCP socket private; it is the only handle on its buffer and 'drain'.
     this.socket = (ws as unknown as { _socket: Socket })._socket;
+    // Likewise its frame parser, read only to know whether a read's last frame was handled (see handleFrame).
+    this.receiver = (ws as unknown as { _receiver?: { _bufferedBytes?: number } })._receiver;
     this.out = new OutQueue(this.socket);
     this.highWater = Math.max(limits.highWaterBytes, this.socket.writableHighWaterMark);
     this.socket.on('drain', this.onDrain);
@@ -92,7 +93,9 @@ export class Connection implements ReplyTarget {
       if (this.paused) this.metrics.pausedConnections.dec();
       this.paused = false;
     });
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    // Simple binary frames are read straight off the socket (frame-reader.ts); ws reads the rest.
+    readFramesFast(ws, limits.maxFrameBytes, (data, last) => this.onMessage(data, true, last));
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary, this.receiverDrained()));
     ws.on('ping', (data: Buffer) => {
       if (this.ws.readyState !== 1) return;
       this.out.pong(data);
@@ -114,7 +117,8 @@ export class Connection implements ReplyTarget {
     return this.out.buffered;
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** `last`: no further byte of the read that brought this frame waits to be parsed. */
+  private onMessage(data: Buffer, isBinary: boolean, last: boolean): void {
     if (this.paused || this.head < this.backlog.length || this.turnFrames >= FRAMES_PER_TURN) {
       // Keep the frame (in order) and stop reading: ws delivers the rest of the
       // current read synchronously, so the backlog is bounded by one read.
@@ -123,8 +127,10 @@ export class Connection implements ReplyTarget {
       if (!this.paused) this.scheduleTurn();
       return;
     }
-    if (this.turnFrames++ === 0) this.scheduleTurn();
-    this.handleFrame(data, isBinary);
+    const first = this.turnFrames++ === 0;
+    this.handleFrame(data, isBinary, last);
+    // Scheduled after the frame was answered: it is not on the way to the answer.
+    if (first) this.scheduleTurn();
   }
 
   private scheduleTurn(): void {
@@ -143,7 +149,7 @@ export class Connection implements ReplyTarget {
       if (this.turnFrames++ === 0) this.scheduleTurn();
       const f = this.backlog[this.head]!;
       this.backlog[this.head++] = undefined as never;
-      this.handleFrame(f.data, f.isBinary);
+      this.handleFrame(f.data, f.isBinary, this.head === this.backlog.length);
     }
     if (this.head === this.backlog.length) {
       this.backlog = [];
@@ -152,10 +158,11 @@ export class Connection implements ReplyTarget {
     }
   }
 
-  private handleFrame(data: Buffer, isBinary: boolean): void {
+  private handleFrame(data: Buffer, isBinary: boolean, lastOfRead: boolean): void {
     // After we started closing, ws may still deliver frames that arrived in the same read.
     if (this.ws.readyState !== 1 /* OPEN */) return;
-    this.lastActive = performance.now();
+    const now = performance.now();
+    this.lastActive = now;
     if (!isBinary) {
       this.metrics.rejected('text');
       this.close(CLOSE_CODES.UNSUPPORTED_DATA, 'binary frames only');
@@ -170,13 +177,39 @@ export class Connection implements ReplyTarget {
       this.close(code, 'undecodable frame');
       return;
     }
-    this.dispatcher.handle(frame, this);
+    // The last frame of what was read (nothing more buffered in ws, no backlog): its answer, and
+    // those of the frames before it in the same read, leave at once in one write, before the
+    // metrics and ws's own bookkeeping of the read, instead of at the end of the turn.
+    this.lastOfRead = lastOfRead && !this.paused && this.head >= this.backlog.length;
+    this.dispatcher.handle(frame, this, now);
+    // An answer that will come later (a promise) leaves with the next flush; earlier ones go now.
+    if (this.lastOfRead && this.out.bytes > 0) this.writeOut();
+    this.lastOfRead = false;
+  }
+
+  /** Hand the queued answers to the socket (the end-of-turn flush, or at once after a read's last frame). */
+  private writeOut(): void {
+    if (this.ws.readyState !== 1 /* OPEN */) {
+      this.out.drop();
+      return;
+    }
+    this.out.flush();
+    if (this.paused && !this.socket.writableNeedDrain) this.unpause();
+  }
+
+  /** ws has no unparsed bytes of this connection buffered (false when that cannot be told). */
+  private receiverDrained(): boolean {
+    return this.receiver?._bufferedBytes === 0;
   }
 
   send(bytes: Buffer): void {
     if (this.ws.readyState !== 1 /* OPEN */) return;
     this.out.binary(bytes);
-    this.queued();
+    if (this.lastOfRead) {
+      this.writeOut();
+      this.lastOfRead = false;
+      this.checkHighWater();
+    } else this.queued();
   }
 
   /** Something was queued: write it at the end of this turn; stop handling requests past the high-water mark. */
@@ -185,6 +218,10 @@ export class Connection implements ReplyTarget {
       this.flushScheduled = true;
       process.nextTick(this.flush);
     }
+    this.checkHighWater();
+  }
+
+  private checkHighWater(): void {
     if (!this.paused && this.out.buffered > this.highWater) {
       // The peer is not reading its answers: handle and read nothing more until the socket drains.
       this.paused = true;

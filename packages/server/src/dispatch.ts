@@ -3,11 +3,11 @@ import {
   ERROR_CODES,
   ProtocolError,
   encodeFrame,
+  encodeOkFrame,
   errFrame,
   isAdminOp,
   isErrorCode,
   isServiceOp,
-  okFrame,
   parseArgs,
   parseEnvelope,
 } from '@pharaoh/protocol';
@@ -67,9 +67,8 @@ export class Dispatcher<S> {
     this.shardList = options.shards;
   }
 
-  /** Answer one decoded frame from `conn`. Never throws. */
-  handle(frame: unknown, conn: ReplyTarget): void {
-    const t0 = performance.now();
+  /** Answer one decoded frame from `conn` (`t0`: performance.now() when it arrived). Never throws. */
+  handle(frame: unknown, conn: ReplyTarget, t0 = performance.now()): void {
     let id: number | null = null;
     let op: OpName | 'unknown' = 'unknown';
     let shard: HostedShard<S> | undefined;
@@ -185,13 +184,13 @@ export class Dispatcher<S> {
   private reply(conn: ReplyTarget, id: number, op: OpName, result: unknown, t0: number, shard: HostedShard<S> | undefined): void {
     let bytes: Buffer;
     try {
-      bytes = encodeFrame(okFrame(id, result as never));
+      bytes = encodeOkFrame(id, result);
     } catch (err) {
       this.replyError(conn, id, op, err, t0, shard);
       return;
     }
     conn.send(bytes);
-    this.metrics.answered(op, 'ok', (performance.now() - t0) / 1000);
+    this.metrics.answeredOk(op, (performance.now() - t0) / 1000);
     if (shard !== undefined) {
       let m = shard.opMetrics.get(op);
       if (m === undefined) {

@@ -68,6 +68,11 @@ export class ServerMetrics {
     this.hot.op(op).observe(outcome, seconds);
   }
 
+  /** Count a request answered ok (the common case: no outcome lookup). */
+  answeredOk(op: string, seconds: number): void {
+    this.hot.op(op).observeOk(seconds);
+  }
+
   /** The counters of one (shard, op) pair; callers cache the object. */
   shardOp(op: string, shard: number): ShardOpStats {
     return this.hot.shardOp(shard, op);

@@ -6,26 +6,28 @@ const PONG = 0x8a;
 
 /**
  * The answers of one connection that are waiting for the end of the current
- * event-loop turn, as complete WebSocket frames. They leave as ONE socket
- * write per turn: thousands of small answers cost one buffer, not one write
- * request (and its ~200 bytes of bookkeeping) each, so the bytes counted
- * against `highWaterBytes` are the bytes held in memory.
+ * event-loop turn. They leave as ONE socket write per turn: thousands of small
+ * answers cost one buffer, not one write request (and its ~200 bytes of
+ * bookkeeping) each, so the bytes counted against `highWaterBytes` are the
+ * bytes held in memory. The WebSocket frame headers are written straight into
+ * that buffer when it is built: queueing an answer allocates nothing.
  */
 export class OutQueue {
-  private chunks: Buffer[] = [];
-  /** Bytes queued here, not yet handed to the socket. */
+  private payloads: Buffer[] = [];
+  private opcodes: number[] = [];
+  /** Bytes queued here (headers included), not yet handed to the socket. */
   bytes = 0;
 
   constructor(private readonly socket: Socket) {}
 
   /** Queue one binary message. */
   binary(payload: Buffer): void {
-    this.push(header(BINARY, payload.length), payload);
+    this.push(BINARY, payload);
   }
 
   /** Queue a pong echoing a ping's payload (≤ 125 bytes: ws refuses longer control frames with 1002). */
   pong(payload: Buffer): void {
-    this.push(header(PONG, payload.length), payload);
+    this.push(PONG, payload);
   }
 
   /** Bytes queued here plus bytes the socket has not yet passed to the kernel. */
@@ -36,30 +38,52 @@ export class OutQueue {
   /** Hand everything queued to the socket in one write. */
   flush(): void {
     if (this.bytes === 0) return;
-    const chunk = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
-    this.chunks = [];
+    const out = Buffer.allocUnsafe(this.bytes);
+    let pos = 0;
+    for (let i = 0; i < this.payloads.length; i++) {
+      const payload = this.payloads[i]!;
+      pos = writeHeader(out, pos, this.opcodes[i]!, payload.length);
+      out.set(payload, pos);
+      pos += payload.length;
+    }
+    this.payloads = [];
+    this.opcodes = [];
     this.bytes = 0;
-    this.socket.write(chunk);
+    this.socket.write(out);
   }
 
   /** Forget what is queued (the connection is closing: nothing may follow a close frame). */
   drop(): void {
-    this.chunks = [];
+    this.payloads = [];
+    this.opcodes = [];
     this.bytes = 0;
   }
 
-  private push(head: Buffer, payload: Buffer): void {
-    this.chunks.push(head, payload);
-    this.bytes += head.length + payload.length;
+  private push(opcode: number, payload: Buffer): void {
+    this.payloads.push(payload);
+    this.opcodes.push(opcode);
+    this.bytes += headerLength(payload.length) + payload.length;
   }
 }
 
-function header(opcode: number, length: number): Buffer {
-  if (length < 126) return Buffer.from([opcode, length]);
-  if (length < 0x10000) return Buffer.from([opcode, 126, length >>> 8, length & 0xff]);
-  const h = Buffer.allocUnsafe(10);
-  h[0] = opcode;
-  h[1] = 127;
-  h.writeBigUInt64BE(BigInt(length), 2);
-  return h;
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+}
+
+/** Write an unmasked frame header at `pos`; returns where the payload starts. */
+function writeHeader(out: Buffer, pos: number, opcode: number, length: number): number {
+  out[pos] = opcode;
+  if (length < 126) {
+    out[pos + 1] = length;
+    return pos + 2;
+  }
+  if (length < 0x10000) {
+    out[pos + 1] = 126;
+    out[pos + 2] = length >>> 8;
+    out[pos + 3] = length & 0xff;
+    return pos + 4;
+  }
+  out[pos + 1] = 127;
+  out.writeBigUInt64BE(BigInt(length), pos + 2);
+  return pos + 10;
 }

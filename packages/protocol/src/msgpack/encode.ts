@@ -41,11 +41,41 @@ export function encodeMsgpack(value: unknown): Buffer {
     pos = start;
     throw e;
   }
+  return finish();
+}
+
+/** The frame just written, as a view of the slab; the next frame starts 8-byte aligned after it. */
+function finish(): Buffer {
   const out = buf.subarray(start, pos);
-  // Keep the next frame 8-byte aligned.
   pos = (pos + 7) & ~7;
   if (pos > buf.length) pos = buf.length;
   return out;
+}
+
+/** `{ t: 'res', id: ` as written by encodeMsgpack(okFrame(...)): a fixmap of 3, then the keys `t` (= `res`) and `id`. */
+const OK_HEAD = [0x83, 0xa1, 0x74, 0xa3, 0x72, 0x65, 0x73, 0xa2, 0x69, 0x64];
+/** The key `ok`. */
+const OK_KEY = [0xa2, 0x6f, 0x6b];
+
+/**
+ * The bytes of `encodeMsgpack({ t: 'res', id, ok })`, written without making
+ * that object or walking its keys: the frame every successful request is
+ * answered with. `id` must be an integer (a request id).
+ */
+export function encodeOkResponse(id: number, ok: unknown): Buffer {
+  start = pos;
+  try {
+    ensure(OK_HEAD.length);
+    for (let i = 0; i < OK_HEAD.length; i++) buf[pos++] = OK_HEAD[i]!;
+    writeNumber(id);
+    ensure(OK_KEY.length);
+    for (let i = 0; i < OK_KEY.length; i++) buf[pos++] = OK_KEY[i]!;
+    write(ok, 1);
+  } catch (e) {
+    pos = start;
+    throw e;
+  }
+  return finish();
 }
 
 function ensure(n: number): void {
