@@ -89,7 +89,7 @@ function clientFigure(j: J): Figure | undefined {
     by.set(mode, [...(by.get(mode) ?? []), [num(r.callers), num(r.perSec)]]);
   }
   if (by.size === 0) return undefined;
-  const names: Record<string, string> = { router: 'router tso.next()', raw: 'raw protocol, 1 ID/request' };
+  const names: Record<string, string> = { router: 'router tso.next()', keyed: 'router tso.next({ key }), one key', raw: 'raw protocol, 1 ID/request' };
   const series = [...by].map(([mode, points]) => ({ name: names[mode] ?? mode, points }));
   const title = 'Client: calls/s vs concurrent callers (one TSO process)';
   return save('client-callers.svg', lineChart({ title, xLabel: 'concurrent callers', yLabel: 'calls/s', series, logX: true, logY: true }), title);

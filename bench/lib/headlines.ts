@@ -125,6 +125,16 @@ function tso(j: J): Headline[] {
 }
 
 function client(j: J): Headline[] {
+  // Since issue 16 the bench lists its floors (median of its runs) itself.
+  const floors = arr(j.floors);
+  if (floors.length > 0) {
+    const rows: Headline[] = [];
+    for (const mode of ['router', 'keyed'] as const) {
+      const c64 = arr(j.results).find((x) => x.mode === mode && num(x.callers) === 64);
+      if (c64 && num(c64.perSec)) rows.push({ bench: 'client', measure: `\`tso.next(${mode === 'keyed' ? '{ key }' : ''})\` calls/s, 64 callers`, value: si(num(c64.perSec)!) });
+    }
+    return rows.concat(floors.flatMap((f) => atLeast('client', String(f.measure), num(f.median), num(f.floor) ?? NaN, String(f.shownMedian), String(f.floorText))));
+  }
   const r = num(j.ratio1024);
   const router1024 = arr(j.results).find((x) => x.mode === 'router' && num(x.callers) === 1024);
   const rate = num(router1024?.perSec);
