@@ -1,7 +1,8 @@
 import { CLOSE_CODES } from './limits.js';
 import { FrameError } from './errors.js';
 import { decodeMsgpack, DecodeError } from './msgpack/decode.js';
-import { encodeMsgpack, encodeOkResponse } from './msgpack/encode.js';
+import { encodeMsgpack, encodeOkResponse, encodeRangeResponse } from './msgpack/encode.js';
+import { readTsGetRequest, type TsGetRequest } from './msgpack/ts-get.js';
 
 /**
  * Encode one frame (a plain object) into one binary WebSocket message: plain
@@ -21,6 +22,26 @@ export function encodeFrame(value: unknown): Buffer {
 export function encodeOkFrame(id: number, ok: unknown): Buffer {
   return encodeOkResponse(id, ok);
 }
+
+/**
+ * Encode a `ts.get` answer, `{ t: 'res', id, ok: { first, count } }`: the same
+ * bytes as `encodeOkFrame(id, { first, count })`, for the most frequent frame.
+ */
+export function encodeRangeFrame(id: number, first: bigint, count: number): Buffer {
+  return encodeRangeResponse(id, first, count);
+}
+
+/**
+ * Read a `ts.get` request of the common shape straight from its bytes (see
+ * msgpack/ts-get.ts), or undefined: then decode it with `decodeFrame` and check
+ * it with `parseEnvelope` and `parseArgs`, which give the same values for every
+ * request this reads.
+ */
+export function readTsGetFrame(bytes: Uint8Array): TsGetRequest | undefined {
+  return readTsGetRequest(bytes);
+}
+
+export type { TsGetRequest };
 
 /**
  * Decode one binary WebSocket message into a value. Integers of any encoding

@@ -1,4 +1,5 @@
-export { encodeFrame, encodeOkFrame, decodeFrame } from './codec.js';
+export { encodeFrame, encodeOkFrame, encodeRangeFrame, decodeFrame, readTsGetFrame } from './codec.js';
+export type { TsGetRequest } from './codec.js';
 export { WireFloat, MAX_DEPTH } from './msgpack/decode.js';
 export { describeValue, expectation } from './fields.js';
 export type { FieldKind, FieldKinds } from './fields.js';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
-import { CLOSE_CODES, FrameError, decodeFrame } from '@pharaoh/protocol';
+import { CLOSE_CODES, FrameError, decodeFrame, readTsGetFrame } from '@pharaoh/protocol';
 import type { Role } from '@pharaoh/protocol';
 import type { Logger } from 'pino';
 import type { Dispatcher, ReplyTarget } from './dispatch.js';
@@ -168,9 +168,11 @@ export class Connection implements ReplyTarget {
       this.close(CLOSE_CODES.UNSUPPORTED_DATA, 'binary frames only');
       return;
     }
+    // The most frequent request, read straight from its bytes when it has the common shape.
+    const tsGet = isBinary && this.dispatcher.answersTsGet ? readTsGetFrame(data) : undefined;
     let frame: unknown;
     try {
-      frame = decodeFrame(data);
+      if (tsGet === undefined) frame = decodeFrame(data);
     } catch (err) {
       this.metrics.rejected('undecodable');
       const code = err instanceof FrameError ? err.closeCode : CLOSE_CODES.INVALID_PAYLOAD;
@@ -181,7 +183,8 @@ export class Connection implements ReplyTarget {
     // those of the frames before it in the same read, leave at once in one write, before the
     // metrics and ws's own bookkeeping of the read, instead of at the end of the turn.
     this.lastOfRead = lastOfRead && !this.paused && this.head >= this.backlog.length;
-    this.dispatcher.handle(frame, this, now);
+    if (tsGet !== undefined) this.dispatcher.handleTsGet(tsGet, this, now);
+    else this.dispatcher.handle(frame, this, now);
     // An answer that will come later (a promise) leaves with the next flush; earlier ones go now.
     if (this.lastOfRead && this.out.bytes > 0) this.writeOut();
     this.lastOfRead = false;

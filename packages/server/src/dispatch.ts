@@ -4,6 +4,7 @@ import {
   ProtocolError,
   encodeFrame,
   encodeOkFrame,
+  encodeRangeFrame,
   errFrame,
   isAdminOp,
   isErrorCode,
@@ -11,7 +12,7 @@ import {
   parseArgs,
   parseEnvelope,
 } from '@pharaoh/protocol';
-import type { AdminInfo, ErrorCode, ErrorDetails, OpName, RequestArgs, Role, ShardRanges } from '@pharaoh/protocol';
+import type { AdminInfo, ErrorCode, ErrorDetails, OpName, RequestArgs, Role, ShardRanges, TsGetRequest } from '@pharaoh/protocol';
 import type { Logger } from 'pino';
 import { classifyError } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
@@ -55,6 +56,8 @@ export class Dispatcher<S> {
   adminInfo: (() => AdminInfo) | undefined;
   private idle: (() => void) | undefined;
   private readonly shardList: ShardRanges;
+  /** The `ts.get` handler when this service answers it. */
+  private readonly tsGet: OpHandler<OpName, S> | undefined;
 
   constructor(
     private readonly def: ServiceDefinition<S>,
@@ -65,13 +68,13 @@ export class Dispatcher<S> {
     private readonly logger: Logger,
   ) {
     this.shardList = options.shards;
+    this.tsGet = isServiceOp(def.name, 'ts.get') ? (def.handlers['ts.get'] as OpHandler<OpName, S> | undefined) : undefined;
   }
 
   /** Answer one decoded frame from `conn` (`t0`: performance.now() when it arrived). Never throws. */
   handle(frame: unknown, conn: ReplyTarget, t0 = performance.now()): void {
     let id: number | null = null;
     let op: OpName | 'unknown' = 'unknown';
-    let shard: HostedShard<S> | undefined;
     try {
       const env = parseEnvelope(frame);
       id = env.id;
@@ -97,6 +100,38 @@ export class Dispatcher<S> {
       const handler = this.def.handlers[op] as OpHandler<OpName, S> | undefined;
       if (handler === undefined) throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.name} does not implement ${op}`);
       const args = this.parse(op, env.frame);
+      this.run(conn, id, op, handler, args, t0);
+    } catch (err) {
+      if (id === null) id = readableId(frame);
+      this.replyError(conn, id, op, err, t0, undefined);
+    }
+  }
+
+  /** This service answers `ts.get`: frames read by `readTsGetFrame` may go to `handleTsGet`. */
+  get answersTsGet(): boolean {
+    return this.tsGet !== undefined;
+  }
+
+  /**
+   * Answer a `ts.get` read by the protocol's short cut (its fields already
+   * checked, as parseEnvelope and parseArgs would): the same checks and answer
+   * as `handle` from there on. Never throws.
+   */
+  handleTsGet(req: TsGetRequest, conn: ReplyTarget, t0: number): void {
+    const args: RequestArgs<'ts.get'> = req.after === undefined ? { shard: req.shard, count: req.count } : { shard: req.shard, count: req.count, after: req.after };
+    try {
+      if (this.closing) throw new ProtocolError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down');
+      this.checkCount('ts.get', req.count);
+      this.run(conn, req.id, 'ts.get', this.tsGet!, args as RequestArgs<OpName>, t0);
+    } catch (err) {
+      this.replyError(conn, req.id, 'ts.get', err, t0, undefined);
+    }
+  }
+
+  /** Route a checked request to its shard, call the handler, answer (now, or when its promise settles). Never throws. */
+  private run(conn: ReplyTarget, id: number, op: OpName, handler: OpHandler<OpName, S>, args: RequestArgs<OpName>, t0: number): void {
+    let shard: HostedShard<S> | undefined;
+    try {
       shard = this.route(handler, args);
       if (conn.inFlight >= this.options.limits.maxInFlight) {
         this.metrics.rejected('overloaded');
@@ -108,21 +143,18 @@ export class Dispatcher<S> {
         return;
       }
       this.track(conn, 1);
-      const reqId = id;
-      const reqOp = op;
       const reqShard = shard;
       result.then(
         (value) => {
           this.track(conn, -1);
-          this.reply(conn, reqId, reqOp, value, t0, reqShard);
+          this.reply(conn, id, op, value, t0, reqShard);
         },
         (err: unknown) => {
           this.track(conn, -1);
-          this.replyError(conn, reqId, reqOp, err, t0, reqShard);
+          this.replyError(conn, id, op, err, t0, reqShard);
         },
       );
     } catch (err) {
-      if (id === null) id = readableId(frame);
       this.replyError(conn, id, op, err, t0, shard);
     }
   }
@@ -152,11 +184,16 @@ export class Dispatcher<S> {
   private parse(op: OpName, frame: Record<string, unknown>): RequestArgs<OpName> {
     const args = parseArgs(op, frame);
     const count = (args as { count?: number }).count;
-    if (count !== undefined && count > this.options.limits.maxCount) {
+    if (count !== undefined) this.checkCount(op, count);
+    return args;
+  }
+
+  /** A `count` within the wire's range may still be above this server's `limits.maxCount`. */
+  private checkCount(op: OpName, count: number): void {
+    if (count > this.options.limits.maxCount) {
       const max = this.options.limits.maxCount;
       throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `${op}: count must be an integer in 1..${max} (this server's limits.maxCount); got ${count}`, { field: 'count' });
     }
-    return args;
   }
 
   private route(handler: OpHandler<OpName, S>, args: RequestArgs<OpName>): HostedShard<S> {
@@ -184,7 +221,7 @@ export class Dispatcher<S> {
   private reply(conn: ReplyTarget, id: number, op: OpName, result: unknown, t0: number, shard: HostedShard<S> | undefined): void {
     let bytes: Buffer;
     try {
-      bytes = encodeOkFrame(id, result);
+      bytes = op === 'ts.get' && isRange(result) ? encodeRangeFrame(id, result.first, result.count) : encodeOkFrame(id, result);
     } catch (err) {
       this.replyError(conn, id, op, err, t0, shard);
       return;
@@ -237,6 +274,15 @@ export class Dispatcher<S> {
     this.logger.error({ err, shard: shard?.id }, 'request failed with an unexpected error');
     return [ERROR_CODES.INTERNAL, 'internal error', {}];
   }
+}
+
+/** Exactly `{ first: bigint, count: number }`: what encodeRangeFrame writes the same as encodeOkFrame. */
+function isRange(r: unknown): r is { first: bigint; count: number } {
+  const x = r as { first?: unknown; count?: unknown };
+  if (typeof x.first !== 'bigint' || typeof x.count !== 'number') return false;
+  let keys = 0;
+  for (const _ in x) keys++;
+  return keys === 2;
 }
 
 /** The request id of a frame whose envelope was refused, if it has a usable one. */

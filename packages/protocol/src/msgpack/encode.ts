@@ -78,6 +78,34 @@ export function encodeOkResponse(id: number, ok: unknown): Buffer {
   return finish();
 }
 
+/** `ok: { first: ` then `count: ` as the general writer writes an IdRange. */
+const RANGE_FIRST = [0x82, 0xa5, 0x66, 0x69, 0x72, 0x73, 0x74];
+const RANGE_COUNT = [0xa5, 0x63, 0x6f, 0x75, 0x6e, 0x74];
+
+/**
+ * The bytes of `encodeOkResponse(id, { first, count })` (a `ts.get` answer),
+ * written without walking an object.
+ */
+export function encodeRangeResponse(id: number, first: bigint, count: number): Buffer {
+  start = pos;
+  try {
+    ensure(OK_HEAD.length + OK_KEY.length + RANGE_FIRST.length + RANGE_COUNT.length);
+    for (let i = 0; i < OK_HEAD.length; i++) buf[pos++] = OK_HEAD[i]!;
+    writeNumber(id);
+    ensure(OK_KEY.length + RANGE_FIRST.length);
+    for (let i = 0; i < OK_KEY.length; i++) buf[pos++] = OK_KEY[i]!;
+    for (let i = 0; i < RANGE_FIRST.length; i++) buf[pos++] = RANGE_FIRST[i]!;
+    writeBigInt(first);
+    ensure(RANGE_COUNT.length);
+    for (let i = 0; i < RANGE_COUNT.length; i++) buf[pos++] = RANGE_COUNT[i]!;
+    writeNumber(count);
+  } catch (e) {
+    pos = start;
+    throw e;
+  }
+  return finish();
+}
+
 function ensure(n: number): void {
   if (pos + n <= buf.length) return;
   // Move the frame written so far to a new slab (large enough for it).
