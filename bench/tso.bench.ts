@@ -1,7 +1,8 @@
 /**
  * TSO benchmark: the real `apps/tso` process under load from this process over
- * real WebSocket connections, side by side with a bare ws + msgpackr echo
- * server (another process) answering the same frames without doing any work.
+ * real WebSocket connections, side by side with a bare echo server (another
+ * process: ws and the protocol's own msgpack reader/writer) answering the same
+ * frames without doing any work.
  *   - single-ID requests (count 1) with 1 and 64 in flight on one connection;
  *   - batched requests (count 100) with 64 in flight;
  *   - startup of one process hosting all 1024 shards: fresh data dir and restart,
@@ -9,7 +10,8 @@
  *     deployed (`pharaoh serve tso`: the launcher's bundle) and, for
  *     comparison, `apps/tso/src/main.ts` through tsx.
  * The server under load runs as deployed (`pharaoh serve tso`).
- * Floors: single-ID requests/s >= 0.7x the echo baseline's; batched >= 2M IDs/s.
+ * Floors: single-ID requests/s >= 0.7x the echo baseline's; batched >= 2M IDs/s;
+ * one request in flight: p50 at or below the echo's p50 and p99 <= 300 µs (issue 16).
  * Usage: npm run bench:tso [-- --quick]     (internal: --role echo)
  */
 import { spawn } from 'node:child_process';
@@ -28,10 +30,12 @@ import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.5 : 5;
 const WARMUP_SECONDS = QUICK ? 0.2 : 1;
-/** Interleaved rounds per case (echo, tso, echo, tso, ...), so background load hits both alike. */
-const ROUNDS = QUICK ? 1 : 3;
+/** Interleaved rounds per case (echo, tso, echo, tso, ...), short enough that background load drifting during the run hits both alike. */
+const ROUNDS = QUICK ? 1 : 6;
 const FLOOR_SINGLE_RATIO = 0.7;
 const FLOOR_BATCH_IDS = 2_000_000;
+/** One request in flight: the TSO's p99 at most this (µs); its p50 at most the echo's p50 in the same run (issue 16). */
+const FLOOR_P99_1_US = 300;
 const TSO_MAIN = join(REPO_ROOT, 'apps', 'tso', 'src', 'main.ts');
 /** How the TSO is started: as deployed (the launcher's bundle) or from its sources through tsx. */
 const TSO_COMMANDS = {
@@ -333,7 +337,7 @@ async function main(): Promise<void> {
 
   const tso = await spawnListening([...TSO_COMMANDS.bundle.args, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'warn'], TSO_COMMANDS.bundle);
   const echo = await spawnListening([SELF, '--role', 'echo'], { tsx: true });
-  const results: Array<{ case: Case; echo: Run; tso: Run }> = [];
+  const results: Array<{ case: Case; echo: Run; tso: Run; rounds: Array<{ echo: Run; tso: Run }> }> = [];
   let firstTouchMs = NaN;
   let serverStats = { fsyncs: 0, fsyncMeanMs: NaN, windowWaits: NaN };
   try {
@@ -355,7 +359,7 @@ async function main(): Promise<void> {
         await touchAll(tso);
         t.push(await load(tso, c, SECONDS / ROUNDS, true));
       }
-      results.push({ case: c, echo: merge(e), tso: merge(t) });
+      results.push({ case: c, echo: merge(e), tso: merge(t), rounds: e.map((x, i) => ({ echo: x, tso: t[i]! })) });
       console.log(c.name, 'echo', fmt(merge(e).requests / merge(e).seconds), 'req/s; tso', fmt(merge(t).requests / merge(t).seconds), 'req/s');
     }
     serverStats = await tsoMetrics(tso);
@@ -372,7 +376,7 @@ function report(
   machine: ReturnType<typeof describeMachine>,
   load0: number,
   starts: StartFigure[],
-  results: Array<{ case: Case; echo: Run; tso: Run }>,
+  results: Array<{ case: Case; echo: Run; tso: Run; rounds: Array<{ echo: Run; tso: Run }> }>,
   rssAfterLoad: number,
   firstTouchMs: number,
   serverStats: { fsyncs: number; fsyncMeanMs: number; windowWaits: number },
@@ -392,13 +396,24 @@ function report(
   const worstSingle = Math.min(...single);
   const batchIds = ips(batch.tso);
   const checks = results.reduce((n, r) => n + r.tso.regressions + r.tso.errors, 0);
+  const one = results.find((r) => r.case.inFlight === 1 && r.case.shards === 1024)!;
+  const p = (r: Run, q: number): number => percentile(r.latenciesUs, q);
+  const p50Ratio = p(one.tso, 50) / p(one.echo, 50);
+  const p99One = p(one.tso, 99);
+  const roundRows = one.rounds.map(
+    (x, i) => `| ${i + 1} | ${fmt(p(x.echo, 50))} / ${fmt(p(x.echo, 99))} | ${fmt(p(x.tso, 50))} / ${fmt(p(x.tso, 99))} | ${fmt(p(x.tso, 50) / p(x.echo, 50), 2)}x |`,
+  );
+  const floors = [
+    { measure: 'one request in flight: p50 vs the echo p50 (same run)', median: 1 / p50Ratio, floor: 1, floorText: '≤ echo (issue 16)', shownMedian: `${fmt(p(one.tso, 50))} µs vs ${fmt(p(one.echo, 50))} µs`, met: p50Ratio <= 1 },
+    { measure: 'one request in flight: p99', median: FLOOR_P99_1_US / p99One, floor: 1, floorText: `≤ ${FLOOR_P99_1_US} µs (issue 16)`, shownMedian: `${fmt(p99One)} µs`, met: p99One <= FLOOR_P99_1_US },
+  ];
   const md = `## TSO (\`npm run bench:tso\`)
 
 ${machineLine(machine)}. Load average at start: ${fmt(load0, 2)}.${QUICK ? ' **Quick run (tiny sizes): numbers are not meaningful.**' : ''}
 
 One \`pharaoh serve tso\` process (apps/tso, as deployed) hosting shards 0-1023, loaded from the benchmark process over one
 WebSocket connection per case (requests rotate over shards 0..1023 unless the case says one shard). Baseline in the same run: a bare
-ws + msgpackr echo server in its own process, decoding each request and answering a
+echo server in its own process (ws and the protocol's own msgpack reader/writer), decoding each request and answering a
 same-shaped response without any work. ${ROUNDS} interleaved rounds per case, ${SECONDS} s per side.
 Before measuring, every shard was touched once (1024 requests, 64 in flight: ${fmt(firstTouchMs)} ms after
 start), and again before each tso round (unmeasured): the first request to a shard after a start, or
@@ -412,6 +427,12 @@ ${rows.join('\n')}
 
 Floors: single-ID requests/s >= ${FLOOR_SINGLE_RATIO}x echo — worst measured over the 1024-shard cases **${fmt(worstSingle, 2)}x** (${worstSingle >= FLOOR_SINGLE_RATIO ? 'met' : 'NOT met'});
 batched >= ${fmt(FLOOR_BATCH_IDS)} IDs/s — measured **${fmt(batchIds)}** (${batchIds >= FLOOR_BATCH_IDS ? 'met' : 'NOT met'}).
+One request in flight (issue 16), over all ${ROUNDS} rounds: p50 at or below the echo's — **${fmt(p(one.tso, 50))} µs vs ${fmt(p(one.echo, 50))} µs (${fmt(p50Ratio, 2)}x): ${p50Ratio <= 1 ? 'met' : 'missed'}**;
+p99 <= ${FLOOR_P99_1_US} µs — **${fmt(p99One)} µs: ${p99One <= FLOOR_P99_1_US ? 'met' : 'missed'}**. Each round (p50 / p99 µs), echo and TSO back to back:
+
+| round | echo | tso | p50 tso / echo |
+|---:|---:|---:|---:|
+${roundRows.join('\n')}
 Server CPU per request (user + system time of the server process over the run, from /proc)
 is less sensitive to other load on the machine than requests/s: tso/echo CPU per single-ID
 request: ${results.filter((r) => r.case.count === 1).map((r) => `${fmt(cpuUs(r.tso) / cpuUs(r.echo), 2)}x (${r.case.name})`).join(', ')}.
@@ -434,7 +455,17 @@ ${startRows(starts)}
 
 RSS of the 1024-shard process after the load runs: ${fmt(rssAfterLoad, 1)} MiB. Targets: start < 2 s, RSS < 300 MB.`;
   console.log(md);
-  writeSection('tso', md, { machine, quick: QUICK, load0, starts, rssAfterLoad, firstTouchMs, serverStats, results: results.map((r) => ({ case: r.case, echo: summary(r.echo), tso: summary(r.tso) })) });
+  writeSection('tso', md, {
+    machine,
+    quick: QUICK,
+    load0,
+    starts,
+    rssAfterLoad,
+    firstTouchMs,
+    serverStats,
+    floors,
+    results: results.map((r) => ({ case: r.case, echo: summary(r.echo), tso: summary(r.tso), rounds: r.rounds.map((x) => ({ echo: summary(x.echo), tso: summary(x.tso) })) })),
+  });
 }
 
 function startRows(starts: StartFigure[]): string {
