@@ -57,25 +57,32 @@ interface Run {
 
 const perSec = (r: Run): number => r.calls / r.seconds;
 
-async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: string; httpUrl: string }> {
   const child = spawn(process.execPath, [PHARAOH_BIN, 'serve', 'tso', '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, httpUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tso did not start within 60 s:\n${err}`)), 60_000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /listening on (ws:\/\/\S+)/.exec(err);
+      const m = /listening on (ws:\/\/\S+) .*?(http:\/\/[^\s;,]+)/.exec(err);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve([m[1]!, m[2]!]);
       }
     });
     child.on('exit', (code) => reject(new Error(`tso exited with ${code}:\n${err}`)));
   });
-  return { child, url };
+  return { child, url, httpUrl };
+}
+
+/** The TSO process's durable-bound fdatasyncs so far (count and total seconds), from /metrics. */
+async function fsyncs(httpUrl: string): Promise<{ count: number; seconds: number }> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { count: value('pharaoh_fsync_duration_seconds_count'), seconds: value('pharaoh_fsync_duration_seconds_sum') };
 }
 
 /** CPU time (user + system) a process has used so far, in µs (from /proc, 10 ms ticks). */
@@ -172,9 +179,12 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const load0 = os.loadavg();
   const dataDir = mkdtempSync(join(os.tmpdir(), 'pharaoh-bench-client-'));
-  const { child, url } = await startTso(dataDir);
+  const { child, url, httpUrl } = await startTso(dataDir);
   const cases: Case[] = [];
+  let syncs = { before: { count: NaN, seconds: NaN }, after: { count: NaN, seconds: NaN }, wallSeconds: NaN };
   try {
+    const f0 = await fsyncs(httpUrl);
+    const w0 = performance.now();
     for (const n of CONCURRENCY) {
       const byMode = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
       for (let i = 0; i < REPEATS; i++) {
@@ -185,15 +195,22 @@ async function main(): Promise<void> {
       }
       for (const m of MODES) cases.push({ mode: m, callers: n, runs: byMode.get(m)! });
     }
+    syncs = { before: f0, after: await fsyncs(httpUrl), wallSeconds: (performance.now() - w0) / 1000 };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
   }
-  report(machine, load0, cases);
+  report(machine, load0, cases, syncs);
 }
 
-function report(machine: ReturnType<typeof describeMachine>, load0: number[], cases: Case[]): void {
+interface Syncs {
+  before: { count: number; seconds: number };
+  after: { count: number; seconds: number };
+  wallSeconds: number;
+}
+
+function report(machine: ReturnType<typeof describeMachine>, load0: number[], cases: Case[], syncs: Syncs): void {
   const find = (mode: Mode, callers: number): Case => cases.find((c) => c.mode === mode && c.callers === callers)!;
   const rate = (c: Case): number => perSec(medianRun(c.runs));
   const cpu = (c: Case, side: 'clientCpuUs' | 'serverCpuUs'): number => median(c.runs.map((r) => r[side] / r.calls));
@@ -211,6 +228,14 @@ function report(machine: ReturnType<typeof describeMachine>, load0: number[], ca
     floor('`tso.next()` calls/s, 1024 callers', find('router', 1024).runs.map(perSec), FLOOR_NEXT_1024, '≥ 2 M/s (issue 16)', mps),
     floor('`tso.next({ key })` calls/s, 1024 callers, one key', find('keyed', 1024).runs.map(perSec), FLOOR_KEYED_1024, '≥ 1.5 M/s (issue 16)', mps),
   ];
+  // Every call of every run, warm-ups included, took one ID (raw calls too: count 1).
+  const ids = cases.reduce((n, c) => n + c.runs.reduce((m, r) => m + r.calls, 0), 0);
+  const syncCount = syncs.after.count - syncs.before.count;
+  const syncMeanMs = ((syncs.after.seconds - syncs.before.seconds) * 1000) / syncCount;
+  const syncLine =
+    `Durable time bound of the TSO process during the whole load phase (${fmt(syncs.wallSeconds)} s, warm-ups included; from its /metrics): ` +
+    `${fmt(syncCount)} fdatasync(s), ${fmt(syncCount / syncs.wallSeconds, 2)} per second, mean ${fmt(syncMeanMs, 2)} ms, ` +
+    `while it issued at least ${fmt(ids / 1e6, 1)} M IDs (the measured calls): one per process, not per shard or per call.`;
   const floorLines = floors.map((f) => `- ${f.measure}: median **${f.shownMedian}** of ${f.perRun.map((v) => f.show(v)).join(', ')} — floor ${f.floorText}: **${f.met ? 'met' : 'missed'}**.`);
   const md = [
     '## Client router (`@pharaoh/client`)',
@@ -227,6 +252,8 @@ function report(machine: ReturnType<typeof describeMachine>, load0: number[], ca
     '|---|---:|---:|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
+    syncLine,
+    '',
     'Floors:',
     ...floorLines,
   ].join('\n');
@@ -238,6 +265,7 @@ function report(machine: ReturnType<typeof describeMachine>, load0: number[], ca
     sampleEvery: SAMPLE_EVERY,
     load0,
     ratio1024: median(ratioRuns),
+    fsyncs: { count: syncCount, perSecond: syncCount / syncs.wallSeconds, meanMs: syncMeanMs, wallSeconds: syncs.wallSeconds, measuredIds: ids },
     floors: floors.map(({ show: _show, ...f }) => f),
     results: cases.map((c) => {
       const m = medianRun(c.runs);
