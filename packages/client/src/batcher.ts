@@ -40,9 +40,10 @@ class Waiter implements CallEntry {
     readonly want: number,
     /** next(): resolves with the bigint; range(): with { first, count }. */
     readonly asRange: boolean,
-    readonly resolve: (v: TsoResult | PromiseLike<TsoResult>) => void,
     private readonly timeoutMs: number,
   ) {}
+  /** Settles the caller's promise (set by promiseOf). */
+  resolve: (v: TsoResult | PromiseLike<TsoResult>) => void = noResolve;
   expire(): void {
     this.failWithCallerStack(callTimedOut('tso call', this.timeoutMs, this.lastError));
   }
@@ -65,6 +66,24 @@ class Waiter implements CallEntry {
     this.resolve(relay);
     fail(err);
   }
+}
+
+const noResolve = (): void => {};
+
+/**
+ * The caller's promise for `w`, its resolve function kept on `w`. One shared
+ * executor instead of a closure per call: the waiter is handed over in a
+ * module variable (the executor runs synchronously inside `new Promise`).
+ */
+function promiseOf(w: Waiter): Promise<TsoResult> {
+  binding = w;
+  const p = new Promise<TsoResult>(bindResolve);
+  binding = undefined;
+  return p;
+}
+let binding: Waiter | undefined;
+function bindResolve(resolve: (v: TsoResult | PromiseLike<TsoResult>) => void): void {
+  binding!.resolve = resolve;
 }
 
 /** The calls waiting for one shard (or for any shard), in arrival order. */
@@ -93,14 +112,14 @@ export class TsoBatcher {
 
   /** Queue a call for `want` IDs on `shard` (undefined: any healthy shard). */
   take(want: number, shard: number | undefined, asRange: boolean): Promise<TsoResult> {
-    return new Promise<TsoResult>((resolve) => {
-      const w = new Waiter(want, asRange, resolve, this.router.opts.timeoutMs);
-      const q = this.queueOf(shard ?? ANY);
-      q.waiters.push(w);
-      q.ids += want;
-      if (!q.listed) this.list(q);
-      if (q.ids >= this.router.opts.maxBatchSize) this.flushFull(q);
-    });
+    const w = new Waiter(want, asRange, this.router.opts.timeoutMs);
+    const promise = promiseOf(w);
+    const q = this.queueOf(shard ?? ANY);
+    q.waiters.push(w);
+    q.ids += want;
+    if (!q.listed) this.list(q);
+    if (q.ids >= this.router.opts.maxBatchSize) this.flushFull(q);
+    return promise;
   }
 
   private queueOf(key: number): Queue {
@@ -186,25 +205,25 @@ export class TsoBatcher {
         return;
       }
       const cap = this.cap(conn);
-      const start = i;
       let total = 0;
-      for (let j = i; j < waiters.length && total < cap; j++) {
-        const w = waiters[j]!;
-        if (!w.done) total += w.want;
+      let end = i;
+      let allLive = true;
+      for (; end < waiters.length && total < cap; end++) {
+        const w = waiters[end]!;
+        if (w.done) allLive = false;
+        else total += w.want;
       }
       if (fullOnly && total < cap) break;
-      const batch: Waiter[] = [];
-      total = 0;
-      for (; i < waiters.length && total < cap; i++) {
-        const w = waiters[i]!;
-        if (w.done) continue;
-        // Deadlines are stamped here, once per flush, instead of reading the clock per call.
-        if (w.deadline === 0) calls.addWithDeadline(w, deadline);
-        batch.push(w);
-        total += w.want;
+      // Usually the whole queue is one batch of live waiters: then the array itself is the batch.
+      let batch = waiters;
+      if (i !== 0 || end !== waiters.length || !allLive) {
+        batch = [];
+        for (let j = i; j < end; j++) if (!waiters[j]!.done) batch.push(waiters[j]!);
       }
+      i = end;
+      // Deadlines are stamped here, once per flush, instead of reading the clock per call.
+      for (let j = 0; j < batch.length; j++) if (batch[j]!.deadline === 0) calls.addWithDeadline(batch[j]!, deadline);
       if (batch.length > 0) this.send(key, shard, conn, batch, Math.min(total, cap));
-      if (i === start) break;
     }
     if (i < waiters.length) {
       this.requeue(key, this.live(waiters, i, deadline));
