@@ -35,7 +35,7 @@ export class HostedShard<S> {
     readonly generator: IdGenerator,
     private readonly logger: Logger,
     private readonly metrics: ServerMetrics,
-    private readonly processBound?: ProcessBound,
+    private readonly processBound: ProcessBound,
   ) {
     metrics.shardUp.set({ shard: String(id) }, 1);
   }
@@ -102,10 +102,8 @@ export class HostedShard<S> {
     await step('generator close', () => this.generator.close());
     // Leave the shard carrying the bound its IDs were issued under, so a host
     // in another data dir resumes above them (see ProcessBound).
-    if (this.processBound !== undefined) {
-      const carry = this.processBound.value;
-      if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry));
-    }
+    const carry = this.processBound.value;
+    if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry));
     await step('unlock', () => this.lock.close());
     this.status = 'closed';
   }
@@ -194,10 +192,6 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
   } catch (err) {
     for (const fn of undo.reverse()) await fn().catch(() => undefined);
     if (err instanceof ServerError) throw err;
-    const code = (err as { code?: unknown }).code;
-    if (code === 'LOCKED') {
-      throw new ServerError(SERVER_ERROR_CODES.SHARD_LOCKED, `${def.name} shard ${id}: its counter in ${dir} is owned by another process`, { cause: err, shard: id, dir });
-    }
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${def.name} shard ${id} (${dir}) could not be opened: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,
       shard: id,

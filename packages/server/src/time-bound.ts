@@ -38,7 +38,6 @@ export class ProcessBound {
     private readonly counter: Obelisk,
     /** Ticks: the largest value of every slot of the data dir, read at start. */
     readonly floor: number,
-    readonly path: string,
   ) {
     this.shared = sharedBound(counter);
   }
@@ -64,7 +63,7 @@ export class ProcessBound {
     for (let i = 0; counter === undefined && i < CREATE_ATTEMPTS; i++) counter = await tryOpen(posix.join(serviceDir, `bound-${next++}`), options);
     if (counter === undefined) throw new Error(`cannot take a time-bound slot in ${serviceDir}: every slot tried was locked`);
     const floor = slots.reduce((m, s) => Math.max(m, s.value), counter.value);
-    return new ProcessBound(counter, floor, counter.path);
+    return new ProcessBound(counter, floor);
   }
 
   close(): Promise<void> {
