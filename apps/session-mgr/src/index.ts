@@ -9,13 +9,9 @@ export {
   DEFAULT_SESSION_RETENTION_MS,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_ENDED_SESSIONS,
-  DEFAULT_SWEEP_INTERVAL_MS,
-  DEFAULT_COMPACT_AT_BYTES,
-  SESSION_CLI_OPTIONS,
+  SESSION_OPTIONS,
   parseSessionOptions,
 } from './options.js';
 export type { SessionTableOptions, SessionMgrOptions } from './options.js';
 export { parseSessionRecord } from './records.js';
 export type { SessionRecord, OpenRecord, EndRecord, RetireRecord } from './records.js';
-export { SessionMgrError, SESSION_ERROR_CODES } from './errors.js';
-export type { SessionErrorCode } from './errors.js';

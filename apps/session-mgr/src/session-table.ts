@@ -8,7 +8,9 @@
  * every fenced epoch stays fenced; sessions that were live get a fresh timeout
  * (a coordinator restart does not expire every producer at once).
  */
-import { shardForKey, type OpResults, type SessionStatus } from '@pharaoh/protocol';
+import { shardForKey } from '@pharaoh/protocol';
+import type { ServiceResult, SESSION_MGR, SessionStatus } from '@pharaoh/registry';
+import type { JournalHooks, TableJournal } from '@pharaoh/server';
 import {
   sessionExpired,
   sessionFenced,
@@ -29,16 +31,9 @@ export interface SessionIdSource {
   next(after?: bigint): Promise<bigint>;
 }
 
-/** The part of @pharaoh/journal's Journal the table uses. `append` resolves once the record is durable. */
-export interface SessionJournal {
-  append(rec: SessionRecord): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface SessionJournalHooks {
-  onRecord(rec: unknown): void;
-  snapshot(): SessionRecord[];
-}
+export type SessionJournal = TableJournal<SessionRecord>;
+export type SessionJournalHooks = JournalHooks<SessionRecord>;
+type Result<O extends keyof (typeof SESSION_MGR)['ops']> = ServiceResult<typeof SESSION_MGR, O>;
 
 export interface SessionTableDeps {
   /** The shard this table serves: producer names must hash to it. */
@@ -91,7 +86,7 @@ export class SessionTable {
    * producer is unknown (or forgotten). Resolves once the open is durable.
    * NOT_OWNER if the name hashes to another shard; OVERLOADED at maxSessions.
    */
-  async openSession(producer?: string, timeoutMs?: number, after?: bigint): Promise<OpResults['session.open']> {
+  async openSession(producer?: string, timeoutMs?: number, after?: bigint): Promise<Result<'session.open'>> {
     this.checkOpen();
     const timeout = timeoutMs ?? this.options.defaultTimeoutMs;
     if (producer === undefined) return this.create(undefined, timeout, after);
@@ -122,7 +117,7 @@ export class SessionTable {
   }
 
   /** Extend a live session's deadline to now + its timeout; SESSION_FENCED / SESSION_EXPIRED / SESSION_UNKNOWN otherwise. */
-  async heartbeat(id: bigint, epoch: number): Promise<OpResults['session.heartbeat']> {
+  async heartbeat(id: bigint, epoch: number): Promise<Result<'session.heartbeat'>> {
     for (let i = 0; i < MAX_LOOKUPS; i++) {
       const r = this.look(id, epoch);
       if ('wait' in r) {
@@ -142,7 +137,7 @@ export class SessionTable {
    * the next open continues at epoch + 1. SESSION_FENCED for an old epoch,
    * SESSION_UNKNOWN for an unknown session.
    */
-  async closeSession(id: bigint, epoch: number): Promise<OpResults['session.close']> {
+  async closeSession(id: bigint, epoch: number): Promise<Result<'session.close'>> {
     const journal = this.checkOpen();
     for (let i = 0; i < MAX_LOOKUPS; i++) {
       const r = this.look(id, epoch);
@@ -179,10 +174,10 @@ export class SessionTable {
     await this.journal?.close();
   }
 
-  private async create(producer: string | undefined, timeoutMs: number, after: bigint | undefined): Promise<OpResults['session.open']> {
+  private async create(producer: string | undefined, timeoutMs: number, after: bigint | undefined): Promise<Result<'session.open'>> {
     if (this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
     this.reserving++;
-    const run = async (): Promise<OpResults['session.open']> => {
+    const run = async (): Promise<Result<'session.open'>> => {
       try {
         const journal = this.checkOpen();
         const id = await this.deps.ids.next(after);
@@ -202,7 +197,7 @@ export class SessionTable {
     return p;
   }
 
-  private async reopen(s: Session, producer: string, timeoutMs: number): Promise<OpResults['session.open']> {
+  private async reopen(s: Session, producer: string, timeoutMs: number): Promise<Result<'session.open'>> {
     const wasLive = s.state === 'OPEN';
     if (!wasLive && this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
     const journal = this.checkOpen();

@@ -19,6 +19,8 @@
  * per batch), no timer.
  */
 import { ERROR_CODES } from '@pharaoh/protocol';
+import { TSO } from '@pharaoh/registry';
+import type { ShardMap } from './shard-map.js';
 import type { Connection } from './connection.js';
 import { callTimedOut, type CallEntry, type Router } from './router.js';
 import { ConnectionLostError, ProtocolViolationError, isRetryable, rethrowHere, type PharaohError } from './errors.js';
@@ -108,7 +110,12 @@ export class TsoBatcher {
   private timer: unknown;
   private closed = false;
 
-  constructor(private readonly router: Router) {}
+  /** The TSO's shard map (the registry entry the batched op `ts.get` belongs to). */
+  private readonly tsoMap: ShardMap;
+
+  constructor(private readonly router: Router) {
+    this.tsoMap = router.map(TSO.name);
+  }
 
   /** Queue a call for `want` IDs on `shard` (undefined: any healthy shard). */
   take(want: number, shard: number | undefined, asRange: boolean): Promise<TsoResult> {
@@ -159,8 +166,8 @@ export class TsoBatcher {
    * stays queued for the end of the turn.
    */
   private flushFull(q: Queue): void {
-    const shard = q.key === ANY ? this.router.maps.tso.pick(this.router.opts.policy) : q.key;
-    const conn = shard === undefined ? undefined : this.router.maps.tso.ownerOf(shard);
+    const shard = q.key === ANY ? this.tsoMap.pick(this.router.opts.policy) : q.key;
+    const conn = shard === undefined ? undefined : this.tsoMap.ownerOf(shard);
     if (conn === undefined || !conn.isOpen || q.ids < this.cap(conn)) return;
     this.flushQueue(q.key, this.detach(q), this.deadline(), true, shard);
   }
@@ -188,7 +195,7 @@ export class TsoBatcher {
    * queue instead (and `firstShard` is the shard already picked for the first batch).
    */
   private flushQueue(key: number, waiters: Waiter[], deadline: number, fullOnly: boolean, firstShard?: number): void {
-    const map = this.router.maps.tso;
+    const map = this.tsoMap;
     const calls = this.router.calls;
     let i = 0;
     let picked = firstShard;
@@ -293,7 +300,7 @@ export class TsoBatcher {
 
   private onError(key: number, shard: number, conn: Connection, batch: Waiter[], err: PharaohError): void {
     if (!isRetryable(err)) return this.rejectAll(batch, err);
-    this.router.noteFailure('tso', shard, conn, err);
+    this.router.noteFailure(TSO.name, shard, conn, err);
     const live = batch.filter((w) => !w.done);
     for (const w of live) w.lastError = err;
     this.requeue(key, live);

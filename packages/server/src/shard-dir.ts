@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import type { ServiceName, WireLayout } from '@pharaoh/protocol';
+import type { WireLayout } from '@pharaoh/protocol';
 import { ensureDirDurable, errnoCode, readAll, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 
@@ -23,7 +23,7 @@ const MKDIR_BATCH = 64;
 /** What a shard directory is: written once when the shard is created, checked on every open. */
 export interface ShardIdentity {
   format: number;
-  service: ServiceName;
+  service: string;
   shard: number;
   layout: WireLayout;
   createdAt: string;

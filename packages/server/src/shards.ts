@@ -10,7 +10,7 @@ import type { ResolvedServerOptions } from './options.js';
 import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import { ProcessBound, ShardBound } from './time-bound.js';
-import type { ServiceDefinition, ShardHandle } from './types.js';
+import type { HostedService, ShardHandle } from './types.js';
 
 export { BOUND_COUNTER };
 
@@ -86,7 +86,7 @@ export class HostedShard<S> {
    * Stop periodic tasks, then close app state, then the generator, then its counter, then release the lock.
    * Errors are logged, not thrown: one broken shard must not keep the others from closing.
    */
-  async close(def: ServiceDefinition<S>): Promise<void> {
+  async close(def: HostedService<S>): Promise<void> {
     if (this.status === 'closing' || this.status === 'closed') return;
     this.status = 'closing';
     this.metrics.shardUp.set({ shard: String(this.id) }, 0);
@@ -110,7 +110,9 @@ export class HostedShard<S> {
 }
 
 export interface ShardOpenEnv<S> {
-  def: ServiceDefinition<S>;
+  def: HostedService<S>;
+  /** The app's options, already checked by its `parseOptions` (before any disk was touched). */
+  app: unknown;
   options: ResolvedServerOptions;
   metrics: ServerMetrics;
   logger: Logger;
@@ -130,11 +132,11 @@ export interface HostedShards<S> {
  */
 export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
-  const dir = shardDir(options.dataDir, def.name, id);
+  const dir = shardDir(options.dataDir, def.spec.name, id);
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const { lock, written } = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, newDir, (what) => logger.warn(what));
+    const { lock, written } = await claimShard(options.fs, dir, { service: def.spec.name, shard: id, layout: toWireLayout(def.spec.layout) }, newDir, (what) => logger.warn(what));
     undo.push(() => lock.close());
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // The shard's own bound becomes > 0 only once an open completed (below), so
@@ -151,7 +153,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
     let shard: HostedShard<S> | undefined;
     const floorTicks = Math.max(processBound.floor, bound.value);
     const generator = await IdGenerator.open({
-      layout: def.layout,
+      layout: def.spec.layout,
       shard: id,
       bound: processBound.shared,
       floorTicks,
@@ -174,6 +176,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
       servedBefore,
       clock: options.clock,
       options,
+      app: env.app,
       fail: (err: Error) => hosted.fail(err),
       every: (intervalMs: number, task: () => Promise<unknown>) => hosted.every(intervalMs, task),
     };
@@ -192,7 +195,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
   } catch (err) {
     for (const fn of undo.reverse()) await fn().catch(() => undefined);
     if (err instanceof ServerError) throw err;
-    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${def.name} shard ${id} (${dir}) could not be opened: ${(err as Error)?.message ?? String(err)}`, {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${def.spec.name} shard ${id} (${dir}) could not be opened: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,
       shard: id,
       dir,
@@ -223,11 +226,11 @@ function onGeneratorEvent<S>(e: GeneratorEvent, logger: Logger, shard: () => Hos
 export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promise<HostedShards<S>> {
   let created: Set<number>;
   try {
-    created = await createShardDirs(env.options.fs, env.options.dataDir, env.def.name, ids);
+    created = await createShardDirs(env.options.fs, env.options.dataDir, env.def.spec.name, ids);
   } catch (err) {
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot create shard directories under ${env.options.dataDir}: ${(err as Error).message}`, { cause: err });
   }
-  const serviceDir = join(env.options.dataDir, env.def.name);
+  const serviceDir = join(env.options.dataDir, env.def.spec.name);
   let processBound: ProcessBound;
   try {
     processBound = await ProcessBound.open(env.options.fs, serviceDir, (info) => env.metrics.fsync.observe(info.ms / 1000));

@@ -35,7 +35,7 @@ const EXTERNAL = ['fs-native-extensions', 'msgpackr-extract', 'tsx', 'esbuild'];
 const STALE_BUILD_MS = 10 * 60_000;
 
 function cacheKey(esbuildVersion) {
-  return `node ${process.version}; esbuild ${esbuildVersion}; format 2`;
+  return `node ${process.version}; esbuild ${esbuildVersion}; format 3`;
 }
 
 function readPointer(cacheDir) {
@@ -82,8 +82,6 @@ function build(esbuild, cacheDir, entry) {
     external: EXTERNAL,
     // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
     banner: { js: "import { createRequire as __pharaohRequire } from 'node:module'; const require = __pharaohRequire(import.meta.url);" },
-    // Where the repository is (src/paths.ts, bench/lib/report.ts): import.meta.url is the bundle's.
-    define: { __PHARAOH_REPO_ROOT__: JSON.stringify(REPO_ROOT) },
   });
   // This file too: a change to how the bundle is built makes it stale.
   // (esbuild's virtual inputs have a ':' in their names.)

@@ -1,13 +1,16 @@
 /**
  * `pharaoh decode <id>`: what an ID means under each Pharaoh layout. The ID
- * itself does not say which service issued it, so every layout is shown.
+ * itself does not say which service issued it, so the layout of every
+ * service of the registry is shown.
  */
-import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import type { Layout } from '@pharaoh/snowflake';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 
-/** The layouts `decode` knows, in the order printed. */
-export const LAYOUTS: readonly Layout[] = [TSO_LAYOUT, TX_LAYOUT, SESSION_LAYOUT];
+/** The layouts `decode` knows, in registry order (each once). */
+export function layoutsOf(registry: Registry = REGISTRY): Layout[] {
+  return [...new Set(registry.services.map((s) => s.layout))];
+}
 
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -35,8 +38,8 @@ export interface DecodedRow {
 }
 
 /** Decode `id` under every layout. */
-export function decodeAll(id: bigint): DecodedRow[] {
-  return LAYOUTS.map((l) => {
+export function decodeAll(id: bigint, registry: Registry = REGISTRY): DecodedRow[] {
+  return layoutsOf(registry).map((l) => {
     const d = l.decode(id);
     return {
       layout: l.name,
@@ -50,8 +53,8 @@ export function decodeAll(id: bigint): DecodedRow[] {
 }
 
 /** The human output of `pharaoh decode`. */
-export function formatDecoded(id: bigint): string {
-  const rows = decodeAll(id).map((r) => [r.layout, r.bits, String(r.time), String(r.shard), String(r.seq), r.date]);
+export function formatDecoded(id: bigint, registry: Registry = REGISTRY): string {
+  const rows = decodeAll(id, registry).map((r) => [r.layout, r.bits, String(r.time), String(r.shard), String(r.seq), r.date]);
   const head = `id ${id} (0x${id.toString(16).padStart(16, '0')})`;
   return `${head}\n${formatTable(['layout', 'bits', 'time', 'shard', 'seq', 'date (UTC)'], rows)}`;
 }

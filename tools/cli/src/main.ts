@@ -2,9 +2,11 @@
  * The `pharaoh` command line. Every command's failure is one clear message on
  * stderr and a non-zero exit status; no stack traces for operator mistakes.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { REGISTRY, serviceTable, type Registry } from '@pharaoh/registry';
 import { CliError } from './errors.js';
-import { decodeAll, formatDecoded, parseId } from './decode.js';
+import { decodeAll, formatDecoded, formatTable, layoutsOf, parseId } from './decode.js';
+import type { ServiceLoader } from './serve.js';
 
 function intOption(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a non-negative integer');
@@ -30,36 +32,64 @@ function run(body: (...args: any[]) => Promise<number | void> | number | void) {
   };
 }
 
-export function buildProgram(): Command {
+/**
+ * The `pharaoh` program for the services of `registry` (default: the
+ * production registry). `load` finds a service's implementation for `serve`
+ * (default: `apps/<name>/src/service.ts`); tests pass both to prove that a
+ * new service needs nothing here.
+ */
+export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader): Command {
   const program = new Command('pharaoh')
     .description('Pharaoh: unique, monotonic, crash-safe 64-bit IDs — fleets, operator client, tools')
     .showHelpAfterError();
+  const names = registry.names;
 
   program
     .command('serve')
-    .description('run one shard host: pharaoh serve <tso|txcoord|session-mgr> --shards 0-1023 --port 7100 --http-port 7101 --data ./data')
-    .argument('<service>', 'tso, txcoord or session-mgr')
+    .description(`run one shard host: pharaoh serve <${names.join('|')}> --shards 0-1023 --port <port> --http-port <port> --data ./data`)
+    .argument('<service>', names.join(', '))
     .argument('[flags...]', 'server flags (see `pharaoh serve <service> --help`)')
     .allowUnknownOption()
     .helpOption(false)
     .action(
       run(async (service: string, flags: string[]) => {
         const { parseService, serve } = await import('./serve.js');
-        await serve(parseService(service), flags);
+        await serve(parseService(service, registry), flags, load);
       }),
     );
 
-  addFleetCommands(program);
+  program
+    .command('services')
+    .description('list the services of the registry: layout, default ports, shards per pod, ops')
+    .option('--json', 'print JSON')
+    .option('--markdown', 'print the table of docs/DESIGN.md')
+    .action(
+      run((o: { json?: boolean; markdown?: boolean }) => {
+        if (o.markdown) return out(serviceTable(registry));
+        const rows = registry.services.map((s) => ({
+          name: s.name,
+          title: s.title,
+          layout: `${s.layout.name} ${s.layout.timeBits}|${s.layout.shardBits}|${s.layout.seqBits}`,
+          ports: `${s.ports.ws}/${s.ports.http}`,
+          shardsPerPod: s.shardsPerPod,
+          ops: Object.keys(s.ops),
+        }));
+        if (o.json) return out(JSON.stringify(rows, null, 2));
+        out(formatTable(['service', 'what', 'layout', 'ws/http', 'shards/pod', 'ops'], rows.map((r) => [r.name, r.title, r.layout, r.ports, String(r.shardsPerPod), r.ops.join(' ')])));
+      }),
+    );
+
+  addFleetCommands(program, registry);
 
   program
     .command('decode')
-    .description("print an ID's fields and date under each layout (tso, tx, session)")
+    .description(`print an ID's fields and date under each layout (${layoutsOf(registry).map((l) => l.name).join(', ')})`)
     .argument('<id>', 'decimal 64-bit ID')
     .option('--json', 'print JSON')
     .action(
       run((id: string, o: { json?: boolean }) => {
         const value = parseId(id);
-        out(o.json ? JSON.stringify({ id: value.toString(), layouts: decodeAll(value) }, null, 2) : formatDecoded(value));
+        out(o.json ? JSON.stringify({ id: value.toString(), layouts: decodeAll(value, registry) }, null, 2) : formatDecoded(value, registry));
       }),
     );
 
@@ -75,7 +105,6 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed', intOption)
     .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
     .option('--keep', 'keep the working directory afterwards')
-    .option('--report', 'write the result into docs/BENCHMARKS.md (section "chaos")')
     .action(
       run(async (o: Record<string, unknown>) => {
         const { runChaosCommand } = await import('./chaos/command.js');
@@ -85,11 +114,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-function addFleetCommands(program: Command): void {
+function addFleetCommands(program: Command, registry: Registry): void {
   const fleet = program.command('fleet').description('run and inspect a local fleet (fleet file or the default fleet)');
   fleet
     .command('up')
-    .description('start every process of the fleet (default: tso, txcoord, session-mgr; all 1024 shards; data in ./data)')
+    .description(`start every process of the fleet (default: ${registry.names.join(', ')}; all 1024 shards; data in ./data)`)
     .argument('[fleet.json]', 'fleet file (see docs/FLEET.md)')
     .option('--restart-on-crash', 'restart a process that exits unexpectedly')
     .option('--detach', 'run in the background; stop with `pharaoh fleet down`')
@@ -133,21 +162,20 @@ function addFleetCommands(program: Command): void {
         await fleetDown(file, o.grace === undefined ? {} : { graceMs: o.grace });
       }),
     );
-  fleet
+  const k8s = fleet
     .command('k8s')
     .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
     .option('--namespace <ns>', 'Kubernetes namespace', 'pharaoh')
-    .option('--domain <domain>', 'cluster domain', 'cluster.local')
-    .option('--tso <n>', 'SHARDS_PER_POD of tso', intOption, 256)
-    .option('--txcoord <n>', 'SHARDS_PER_POD of txcoord', intOption, 512)
-    .option('--session-mgr <n>', 'SHARDS_PER_POD of session-mgr', intOption, 512)
-    .action(
-      run(async (o: { namespace: string; domain: string; tso: number; txcoord: number; sessionMgr: number }) => {
-        const { k8sFleetFile } = await import('./k8s-fleet.js');
-        const perPod = { tso: o.tso, txcoord: o.txcoord, 'session-mgr': o.sessionMgr };
-        out(JSON.stringify(k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod }), null, 2));
-      }),
-    );
+    .option('--domain <domain>', 'cluster domain', 'cluster.local');
+  for (const s of registry.services) k8s.option(`--${s.name} <n>`, `SHARDS_PER_POD of ${s.name}`, intOption, s.shardsPerPod);
+  k8s.action(
+    run(async (o: Record<string, unknown> & { namespace: string; domain: string }) => {
+      const { k8sFleetFile } = await import('./k8s-fleet.js');
+      const perPod: Record<string, number> = {};
+      for (const s of registry.services) perPod[s.name] = o[new Option(`--${s.name}`).attributeName()] as number;
+      out(JSON.stringify(k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod, registry }), null, 2));
+    }),
+  );
 }
 
 function addClientCommands(program: Command): void {
