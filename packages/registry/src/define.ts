@@ -34,6 +34,9 @@ export class RegistryError extends Error {
   readonly code = 'REGISTRY_INVALID';
 }
 
+/** Every request carries these next to the op's fields. */
+const ENVELOPE_FIELDS: readonly string[] = ['id', 'op', 'v'];
+
 const NAME_RE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
 /**
@@ -51,6 +54,7 @@ export function defineService<const N extends string, const Ops extends Readonly
   for (const [op, o] of Object.entries(spec.ops)) {
     if ((HOST_OPS as readonly string[]).includes(op)) throw bad(`op ${op} is the host's`);
     if (!/^[a-z]+\.[a-z][a-zA-Z]*$/.test(op)) throw bad(`op ${op} must look like <area>.<verb>`);
+    for (const [name] of o.fields) if (ENVELOPE_FIELDS.includes(name)) throw bad(`op ${op}: field ${name} is the envelope's (id, op, v)`);
     const field = (name: string) => o.fields.find((f) => f[0] === name);
     if (o.route === 'shard') {
       if (field('shard')?.[1] !== 'shard' || field('shard')?.[2] !== false) throw bad(`op ${op} is routed by shard but has no required shard field`);

@@ -63,8 +63,10 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .description('list the services of the registry: layout, default ports, shards per pod, ops')
     .option('--json', 'print JSON')
     .option('--markdown', 'print the table of docs/DESIGN.md')
+    .option('--names', 'print the names only, one per line (deploy/entrypoint.sh checks PHARAOH_SERVICE so)')
     .action(
-      run((o: { json?: boolean; markdown?: boolean }) => {
+      run((o: { json?: boolean; markdown?: boolean; names?: boolean }) => {
+        if (o.names) return out(registry.names.join('\n'));
         if (o.markdown) return out(serviceTable(registry));
         const rows = registry.services.map((s) => ({
           name: s.name,
@@ -166,10 +168,21 @@ function addFleetCommands(program: Command, registry: Registry): void {
     .command('k8s')
     .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
     .option('--namespace <ns>', 'Kubernetes namespace', 'pharaoh')
-    .option('--domain <domain>', 'cluster domain', 'cluster.local');
+    .option('--domain <domain>', 'cluster domain', 'cluster.local')
+    .option('--manifests <dir>', "instead, write the registry's manifests (one StatefulSet file per service, PDBs, kustomization) into <dir>, e.g. deploy/k8s");
   for (const s of registry.services) k8s.option(`--${s.name} <n>`, `SHARDS_PER_POD of ${s.name}`, intOption, s.shardsPerPod);
   k8s.action(
-    run(async (o: Record<string, unknown> & { namespace: string; domain: string }) => {
+    run(async (o: Record<string, unknown> & { namespace: string; domain: string; manifests?: string }) => {
+      if (o.manifests !== undefined) {
+        const { writeFileSync } = await import('node:fs');
+        const { join } = await import('node:path');
+        const { k8sManifests } = await import('./k8s-manifests.js');
+        for (const [name, text] of k8sManifests(registry)) {
+          writeFileSync(join(o.manifests, name), text);
+          out(`wrote ${join(o.manifests, name)}`);
+        }
+        return;
+      }
       const { k8sFleetFile } = await import('./k8s-fleet.js');
       const perPod: Record<string, number> = {};
       for (const s of registry.services) perPod[s.name] = o[new Option(`--${s.name}`).attributeName()] as number;
