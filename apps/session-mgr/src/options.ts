@@ -17,7 +17,7 @@ export const DEFAULT_MAX_ENDED_SESSIONS = 100_000;
 const DAY = 86_400_000;
 
 /** session-mgr's options (flags, environment variables, bounds), on top of the host's. */
-export const SESSION_OPTIONS = intOptions('session-mgr', {
+export const SESSION_OPTIONS = intOptions({
   defaultTimeoutMs: { flag: '--default-timeout-ms <ms>', env: 'PHARAOH_SESSION_DEFAULT_TIMEOUT_MS', description: 'session timeout when open asks for none', default: DEFAULT_SESSION_TIMEOUT_MS, min: MIN_TIMEOUT_MS, max: MAX_TIMEOUT_MS },
   retentionMs: { flag: '--retention-ms <ms>', env: 'PHARAOH_SESSION_RETENTION_MS', description: 'how long closed/expired sessions are remembered', default: DEFAULT_SESSION_RETENTION_MS, min: 1_000, max: 365 * DAY },
   maxSessions: { flag: '--max-sessions <n>', env: 'PHARAOH_SESSION_MAX_LIVE', description: 'live sessions per shard before OVERLOADED', default: DEFAULT_MAX_SESSIONS, min: 1, max: 10_000_000 },

@@ -13,7 +13,7 @@ export const DEFAULT_MAX_REMEMBERED_TX = 200_000;
 const DAY = 86_400_000;
 
 /** txcoord's options (flags, environment variables, bounds), on top of the host's. */
-export const TXCOORD_OPTIONS = intOptions('txcoord', {
+export const TXCOORD_OPTIONS = intOptions({
   defaultTimeoutMs: { flag: '--default-timeout-ms <ms>', env: 'PHARAOH_TX_DEFAULT_TIMEOUT_MS', description: 'transaction timeout when begin asks for none', default: DEFAULT_TX_TIMEOUT_MS, min: MIN_TIMEOUT_MS, max: MAX_TIMEOUT_MS },
   retentionMs: { flag: '--retention-ms <ms>', env: 'PHARAOH_TX_RETENTION_MS', description: 'how long decisions are remembered', default: DEFAULT_TX_RETENTION_MS, min: 1_000, max: 30 * DAY },
   maxOpen: { flag: '--max-open-tx <n>', env: 'PHARAOH_TX_MAX_OPEN', description: 'undecided transactions per shard before OVERLOADED', default: DEFAULT_MAX_OPEN_TX, min: 1, max: 10_000_000 },

@@ -44,24 +44,24 @@ function appKey(flag: string): string {
  * Read one integer option: a number from code or a decimal string from the
  * command line or the environment; absent, nil or '' → its default.
  */
-function readInt(service: string, key: string, o: IntOption, v: unknown): number {
+function readInt(key: string, o: IntOption, v: unknown): number {
   if (v === undefined || v === null || v === '') return o.default;
   const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < o.min || n > o.max) {
     const flag = o.flag.split(' ')[0];
-    throw new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `${service}: ${key} (${flag}) must be an integer in [${o.min}, ${o.max}], got ${String(v)}`);
+    throw new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `${key} (${flag}) must be an integer in [${o.min}, ${o.max}], got ${String(v)}`);
   }
   return n;
 }
 
 /** Declare a service's integer options once; the parsed object has the table's keys. */
-export function intOptions<const T extends Record<string, IntOption>>(service: string, table: T): OptionTable<{ [K in keyof T]: number }> {
+export function intOptions<const T extends Record<string, IntOption>>(table: T): OptionTable<{ [K in keyof T]: number }> {
   const rows = Object.entries(table);
   return {
     cli: rows.map(([, o]) => ({ flags: o.flag, env: o.env, description: `${o.description} (default ${o.default})` })),
     parse(app = {}) {
       const out: Record<string, number> = {};
-      for (const [name, o] of rows) out[name] = readInt(service, appKey(o.flag), o, app[appKey(o.flag)]);
+      for (const [name, o] of rows) out[name] = readInt(appKey(o.flag), o, app[appKey(o.flag)]);
       return out as { [K in keyof T]: number };
     },
   };

@@ -49,7 +49,8 @@ export function parseAppOptions(def: HostedService<unknown>, app: Record<string,
   try {
     return (def.parseOptions as (app: Record<string, unknown>) => unknown)(app);
   } catch (err) {
-    throw new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `${def.spec.name}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    if (err instanceof ServerError) throw err;
+    throw new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `${def.spec.name} options: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 }
 

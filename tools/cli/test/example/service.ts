@@ -5,7 +5,7 @@ import { MarkTable } from './table.js';
 
 export const exampleService = defineJournaledService({
   spec: EXAMPLE,
-  options: intOptions('example', {
+  options: intOptions({
     maxMarks: { flag: '--max-marks <n>', env: 'PHARAOH_EXAMPLE_MAX_MARKS', description: 'marks per shard (unused: shows an option)', default: 1000, min: 1, max: 1_000_000 },
     ...journalOptions('PHARAOH_EXAMPLE'),
   }),
