@@ -14,16 +14,19 @@
  * client has received, so a call made after another call resolved gets a larger
  * timestamp, on any shard (the server guarantees `first > after`).
  *
+ * Routing and what to do after a failure are the router's (`route`,
+ * `afterFailure`), the same rules as every other call; the batcher only adds
+ * the queueing.
+ *
  * Cost per call, the hot path of a producer: one promise and one Waiter; no
  * clock read (a waiter's deadline is stamped when its queue is flushed, a read
  * per batch), no timer.
  */
-import { ERROR_CODES } from '@pharaoh/protocol';
 import { TSO } from '@pharaoh/registry';
 import type { ShardMap } from './shard-map.js';
 import type { Connection } from './connection.js';
 import { callTimedOut, type CallEntry, type Router } from './router.js';
-import { ConnectionLostError, ProtocolViolationError, isRetryable, rethrowHere, type PharaohError } from './errors.js';
+import { ProtocolViolationError, rethrowHere, type PharaohError } from './errors.js';
 
 /** Queue key of calls without a key: the policy picks a shard per batch. */
 const ANY = -1;
@@ -166,9 +169,8 @@ export class TsoBatcher {
    * stays queued for the end of the turn.
    */
   private flushFull(q: Queue): void {
-    const shard = q.key === ANY ? this.tsoMap.pick(this.router.opts.policy) : q.key;
-    const conn = shard === undefined ? undefined : this.tsoMap.ownerOf(shard);
-    if (conn === undefined || !conn.isOpen || q.ids < this.cap(conn)) return;
+    const { shard, conn } = this.router.route(this.tsoMap, q.key === ANY ? undefined : q.key);
+    if (conn === undefined || q.ids < this.cap(conn)) return;
     this.flushQueue(q.key, this.detach(q), this.deadline(), true, shard);
   }
 
@@ -200,12 +202,11 @@ export class TsoBatcher {
     let i = 0;
     let picked = firstShard;
     while (i < waiters.length) {
-      const shard = picked ?? (key === ANY ? map.pick(this.router.opts.policy) : key);
+      const { shard, conn } = this.router.route(map, picked ?? (key === ANY ? undefined : key));
       picked = undefined;
-      const conn = shard === undefined ? undefined : map.ownerOf(shard);
-      if (shard === undefined || conn === undefined || !conn.isOpen) {
+      if (shard === undefined || conn === undefined) {
         const rest = this.live(waiters, i, deadline);
-        const err = new ConnectionLostError(conn?.url ?? '(none)', shard === undefined ? 'no healthy tso shard is connected' : `no connected tso endpoint hosts shard ${shard}`);
+        const err = this.router.noRoute(map, shard);
         for (const w of rest) w.lastError ??= err;
         this.requeue(key, rest);
         this.router.stall(() => this.schedule());
@@ -299,13 +300,13 @@ export class TsoBatcher {
   }
 
   private onError(key: number, shard: number, conn: Connection, batch: Waiter[], err: PharaohError): void {
-    if (!isRetryable(err)) return this.rejectAll(batch, err);
-    this.router.noteFailure(TSO.name, shard, conn, err);
+    // The router's rule, as for every call: keyless calls fail over at once (the failed shard is now skipped); keyed ones wait for their shard.
+    const next = this.router.afterFailure(TSO.name, shard, conn, err, key === ANY);
+    if (next === 'fail') return this.rejectAll(batch, err);
     const live = batch.filter((w) => !w.done);
     for (const w of live) w.lastError = err;
     this.requeue(key, live);
-    // Keyless calls fail over at once (the failed shard is now skipped); keyed ones wait for their shard.
-    if (key === ANY && err.code !== ERROR_CODES.OVERLOADED) this.schedule();
+    if (next === 'now') this.schedule();
     else this.router.stall(() => this.schedule());
   }
 

@@ -257,6 +257,35 @@ export class Router {
     }
   }
 
+  /**
+   * Where a request to `map`'s service goes now: the fixed shard (keyed or
+   * ID-routed), else one the policy picks, and its connection when that is
+   * open. Without one (`conn` undefined) the caller waits (`stall`) and asks
+   * again. The one routing rule of batched and unbatched calls alike.
+   */
+  route(map: ShardMap, fixed: number | undefined): { shard: number | undefined; conn: Connection | undefined } {
+    const shard = fixed ?? map.pick(this.opts.policy);
+    const owner = shard === undefined ? undefined : map.ownerOf(shard);
+    return { shard, conn: owner !== undefined && owner.isOpen ? owner : undefined };
+  }
+
+  /** The error a request waiting for a route records (named in its TimeoutError). */
+  noRoute(map: ShardMap, shard: number | undefined): ConnectionLostError {
+    return new ConnectionLostError((shard === undefined ? undefined : map.ownerOf(shard))?.url ?? '(none)', noRouteMessage(map.service, shard));
+  }
+
+  /**
+   * What to do after an attempt failed, for batched and unbatched calls alike:
+   * `fail` (not retryable: the caller gets `err`), `now` (a fresh-ID call:
+   * another healthy shard at once; the failed one was just noted), or
+   * `later` (a fixed shard, or an overloaded fleet: wait for routing to change).
+   */
+  afterFailure(service: string, shard: number, conn: Connection, err: PharaohError, fresh: boolean): 'fail' | 'now' | 'later' {
+    if (!isRetryable(err)) return 'fail';
+    this.noteFailure(service, shard, conn, err);
+    return fresh && err.code !== ERROR_CODES.OVERLOADED ? 'now' : 'later';
+  }
+
   /** Run `fn` again once routing may have changed: a connection opened, or after retryDelayMs. */
   stall(fn: () => void): void {
     if (this.closed) return;
@@ -314,10 +343,9 @@ export class Router {
     if (call.done) return;
     const { spec } = call;
     const map = this.map(spec.spec.name);
-    const shard = call.fixedShard ?? map.pick(this.opts.policy);
-    const conn = shard === undefined ? undefined : map.ownerOf(shard);
-    if (shard === undefined || conn === undefined || !conn.isOpen) {
-      call.lastError ??= new ConnectionLostError(conn?.url ?? '(none)', noRouteMessage(spec.spec.name, shard));
+    const { shard, conn } = this.route(map, call.fixedShard);
+    if (shard === undefined || conn === undefined) {
+      call.lastError ??= this.noRoute(map, shard);
       this.stall(() => this.attempt(call));
       return;
     }
@@ -341,17 +369,15 @@ export class Router {
         call.resolve(result);
         return;
       }
-      if (!isRetryable(err)) {
+      const next = this.afterFailure(spec.spec.name, shard, conn, err, call.fixedShard === undefined);
+      if (next === 'fail') {
         this.calls.finish(call);
         call.rejectRaw(call.site.stamp(err));
         return;
       }
       call.lastError = err;
-      this.noteFailure(spec.spec.name, shard, conn, err);
-      const again = (): void => this.attempt(call);
-      // A fresh-ID call can go elsewhere at once; everything else (and an overloaded fleet) pauses first.
-      if (call.fixedShard === undefined && err.code !== ERROR_CODES.OVERLOADED) again();
-      else this.stall(again);
+      if (next === 'now') this.attempt(call);
+      else this.stall(() => this.attempt(call));
     });
   }
 
