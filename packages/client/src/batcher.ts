@@ -22,11 +22,14 @@
  * clock read (a waiter's deadline is stamped when its queue is flushed, a read
  * per batch), no timer.
  */
-import { TSO } from '@pharaoh/registry';
+import { readResult } from '@pharaoh/protocol';
+import { TSO, type ServiceArgs, type ServiceResult } from '@pharaoh/registry';
 import type { ShardMap } from './shard-map.js';
 import type { Connection } from './connection.js';
 import { callTimedOut, type CallEntry, type Router } from './router.js';
 import { ProtocolViolationError, rethrowHere, type PharaohError } from './errors.js';
+
+const TS_GET = TSO.ops['ts.get'];
 
 /** Queue key of calls without a key: the policy picks a shard per batch. */
 const ANY = -1;
@@ -253,16 +256,18 @@ export class TsoBatcher {
   }
 
   private send(key: number, shard: number, conn: Connection, batch: Waiter[], count: number): void {
-    const frame: Record<string, unknown> = { op: 'ts.get', shard, count };
-    if (this.maxSeen > 0n) frame.after = this.maxSeen;
-    conn.request(frame, (err, ok) => {
+    const args: ServiceArgs<typeof TSO, 'ts.get'> = this.maxSeen > 0n ? { shard, count, after: this.maxSeen } : { shard, count };
+    conn.request({ op: 'ts.get', ...args }, (err, ok) => {
       if (err !== undefined) return this.onError(key, shard, conn, batch, err);
-      const first = ok!.first;
-      const got = ok!.count;
-      if ((typeof first !== 'bigint' && typeof first !== 'number') || typeof got !== 'number' || !(got >= 1 && got <= count)) {
-        return this.rejectAll(batch, new ProtocolViolationError(`bad ts.get answer from ${conn.url}: ${JSON.stringify(ok, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`));
+      // Checked by the op's result spec, like every answer (IDs as bigint whatever their encoding).
+      let range: ServiceResult<typeof TSO, 'ts.get'>;
+      try {
+        range = readResult('ts.get', TS_GET, ok);
+        if (range.count < 1 || range.count > count) throw new TypeError(`ts.get: count ${range.count} is not in 1..${count}`);
+      } catch (e) {
+        return this.rejectAll(batch, new ProtocolViolationError(`bad ts.get answer from ${conn.url}: ${(e as Error).message}`));
       }
-      this.distribute(key, batch, BigInt(first), got);
+      this.distribute(key, batch, range.first, range.count);
     });
   }
 

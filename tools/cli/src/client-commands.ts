@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConnectError, PharaohClient } from '@pharaoh/client';
 import type { ClientOptions, FleetSource } from '@pharaoh/client';
+import type { Registry } from '@pharaoh/registry';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { parseId } from './decode.js';
 import { DEFAULT_FLEET_SOURCE, loadFleet } from './fleet-file.js';
@@ -18,6 +19,8 @@ export interface TargetOptions {
   tokenFile?: string;
   /** PEM CA bundle to trust for wss:// endpoints. Else PHARAOH_CA_FILE. */
   caFile?: string;
+  /** The services to know (default: the production registry). */
+  services?: Registry;
   print?: (line: string) => void;
 }
 
@@ -54,15 +57,15 @@ export function authOptions(o: TargetOptions, env: NodeJS.ProcessEnv = process.e
 /** Where to connect: `--endpoint` URLs, else the `--fleet` file, else the default fleet. */
 export function sourceOf(o: TargetOptions): FleetSource {
   if (o.endpoint !== undefined && o.endpoint.length > 0) return { endpoints: o.endpoint };
-  return { fleet: loadFleet(o.fleet).file as import('@pharaoh/client').FleetFile };
+  return { fleet: loadFleet(o.fleet, o.services).file as import('@pharaoh/client').FleetFile };
 }
 
 /** Connect, run `body`, always close (so the process can exit). */
-async function withClient<T>(o: TargetOptions, body: (c: PharaohClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(o: TargetOptions, body: (c: PharaohClient) => Promise<T>): Promise<T> {
   let client: PharaohClient;
   try {
     const timeouts = o.timeout === undefined ? {} : { timeoutMs: o.timeout, connectTimeoutMs: o.timeout };
-    client = await PharaohClient.connect(sourceOf(o), { ...timeouts, ...authOptions(o) });
+    client = await PharaohClient.connect(sourceOf(o), { ...timeouts, ...authOptions(o), ...(o.services === undefined ? {} : { services: o.services }) });
   } catch (err) {
     if (err instanceof ConnectError) {
       const where = o.endpoint?.length ? o.endpoint.join(', ') : (o.fleet ?? DEFAULT_FLEET_SOURCE);

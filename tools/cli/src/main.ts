@@ -95,7 +95,7 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
       }),
     );
 
-  addClientCommands(program);
+  addClientCommands(program, registry);
 
   program
     .command('chaos')
@@ -191,7 +191,7 @@ function addFleetCommands(program: Command, registry: Registry): void {
   );
 }
 
-function addClientCommands(program: Command): void {
+function addClientCommands(program: Command, registry: Registry): void {
   const target = (c: Command) =>
     c
       .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
@@ -200,6 +200,12 @@ function addClientCommands(program: Command): void {
       .option('--token-file <file>', 'bearer token file (default: $PHARAOH_TOKEN)')
       .option('--ca-file <file>', 'PEM CA bundle for wss:// endpoints (default: $PHARAOH_CA_FILE)');
   const client = () => import('./client-commands.js');
+  target(program.command('call').description(`call any op of any service: pharaoh call <${registry.names.join('|')}> <op> [field=value ...] (pharaoh services lists the ops)`))
+    .argument('<service>', registry.names.join(', '))
+    .argument('<op>', 'an op of the service, e.g. tx.status')
+    .argument('[fields...]', 'field=value (IDs in decimal); shard is chosen by the client')
+    .option('--key <key>', 'route a fresh-ID op by key (hash(key) % 1024) instead of the policy')
+    .action(run(async (service: string, op: string, fields: string[], o) => (await import('./call-command.js')).callCommand(registry, service, op, fields, o)));
   target(program.command('ts').description('get fresh timestamps from the TSO'))
     .option('--count <n>', 'how many timestamps', intOption, 1)
     .option('--key <key>', 'route by key (hash(key) % 1024) instead of round-robin')

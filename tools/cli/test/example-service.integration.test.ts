@@ -77,6 +77,11 @@ describe('a test-only service added as one folder and one registry entry', () =>
       expect(await example.call('ex.seen', { markId: EXAMPLE.layout.encode({ time: 1, shard: 600, seq: 0 }) })).toEqual({ seen: 'NO' });
       // Both processes served: the keys above land on both halves.
       expect(new Set(marked.map((id) => EXAMPLE.layout.shardOf(id) < 512)).size).toBe(2);
+      // The CLI's generic client command reaches it too, typed by its entry.
+      const urls = apps.map((a) => a.url);
+      expect(JSON.parse(await cli(['call', 'example', 'ex.seen', `markId=${marked[0]}`, '--endpoint', ...urls]))).toEqual({ seen: 'YES' });
+      const viaCli = JSON.parse(await cli(['call', 'example', 'ex.mark', '--key', 'zz', '--endpoint', ...urls])) as { id: string };
+      expect(EXAMPLE.layout.shardOf(BigInt(viaCli.id))).toBe(shardForKey('zz'));
     } finally {
       await client.close();
     }
@@ -87,7 +92,8 @@ describe('a test-only service added as one folder and one registry entry', () =>
     await expect(PharaohClient.connect({ endpoints: [app.url] }, { timeoutMs: 2_000, connectTimeoutMs: 2_000 })).rejects.toThrow(/unknown service example \(this client knows tso, txcoord, session-mgr\)/);
   });
 
-  it('is listed by the CLI: services, serve, decode and fleet k8s', async () => {
+  it('is listed by the CLI: services, serve, call, decode and fleet k8s', async () => {
+    expect(buildProgram(registry).commands.find((c) => c.name() === 'call')!.description()).toContain('<tso|txcoord|session-mgr|example>');
     expect((await cli(['services', '--names'])).split('\n').filter(Boolean)).toEqual(['tso', 'txcoord', 'session-mgr', 'example']);
     const table = await cli(['services']);
     expect(table).toMatch(/example\s+Example marker \(test only\)\s+example 42\|10\|12\s+7900\/7901\s+512\s+ex\.mark ex\.seen/);
