@@ -1,5 +1,6 @@
 /**
- * `npm run bench:chaos -- [--minutes m | --seconds s] [--workers n] [--procs n] [--seed n]`:
+ * `npm run bench:chaos -- [--minutes m | --seconds s] [--workers n] [--procs n] [--seed n]`
+ * (not a `*.bench.ts`: `npm run bench` does not run the crash test):
  * the cross-shard crash test of `pharaoh chaos`, whose result is written into
  * docs/BENCHMARKS.md (section "chaos") and bench/results/chaos.json. Exit 1 on any violation.
  */
