@@ -275,8 +275,8 @@ export class Dispatcher<S> {
   }
 
   private describe(err: unknown, shard: HostedShard<S> | undefined): [ErrorCode, string, ErrorDetails] {
-    if (err instanceof ProtocolError || (err instanceof Error && err.name === 'ProtocolError' && isErrorCode((err as ProtocolError).code))) {
-      const pe = err as ProtocolError;
+    if (err instanceof ProtocolError && isErrorCode(err.code)) {
+      const pe = err;
       const details = pe.details ?? {};
       // Every NOT_OWNER lists what this process hosts, also when a handler raised it (a producer of another shard).
       if (pe.code === ERROR_CODES.NOT_OWNER && details.shards === undefined) return [pe.code, pe.message, { ...details, shards: this.shardList }];
