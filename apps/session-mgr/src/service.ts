@@ -4,7 +4,7 @@
  * thin handlers. The host routes sessionId-addressed requests by the shard in
  * the ID's bits; the table refuses producer names of other shards.
  */
-import { openShardJournal } from '@pharaoh/journal';
+import { openShardJournal, type Journal } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { parseSessionOptions, SESSION_CLI_OPTIONS, type SessionMgrOptions } from './options.js';
@@ -13,25 +13,36 @@ import { SessionTable } from './session-table.js';
 
 export interface SessionShard {
   table: SessionTable;
+  /** The shard's journal, for /metrics (the table owns it and closes it). */
+  journal: Journal<SessionRecord>;
   options: SessionMgrOptions;
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
 async function openShard(ctx: ShardContext): Promise<SessionShard> {
   const options = parseSessionOptions(ctx.options.app);
+  let journal: Journal<SessionRecord> | undefined;
   const table = await SessionTable.open(
     {
       shard: ctx.id,
       ids: ctx.generator,
       clock: ctx.clock,
       // On the shard's file system; a shard that has issued IDs before must find its journal.
-      openJournal: (hooks) =>
-        openShardJournal<SessionRecord>(ctx.dir, { onRecord: hooks.onRecord, snapshot: hooks.snapshot, compactAtBytes: options.compactAtBytes, logger: ctx.logger, fs: ctx.fs, mustExist: ctx.servedBefore }),
+      openJournal: async (hooks) =>
+        (journal = await openShardJournal<SessionRecord>(ctx.dir, {
+          onRecord: hooks.onRecord,
+          snapshot: hooks.snapshot,
+          compactAtBytes: options.compactAtBytes,
+          logger: ctx.logger,
+          fs: ctx.fs,
+          mustExist: ctx.servedBefore,
+          onSync: ctx.onJournalSync,
+        })),
     },
     options,
   );
   ctx.every(options.sweepIntervalMs, () => table.sweep());
-  return { table, options };
+  return { table, journal: journal!, options };
 }
 
 const bySessionId = (args: { sessionId: bigint }): number => SESSION_LAYOUT.shardOf(args.sessionId);
@@ -41,6 +52,7 @@ export const sessionService: ServiceDefinition<SessionShard> = {
   layout: SESSION_LAYOUT,
   cliOptions: SESSION_CLI_OPTIONS,
   openShard,
+  stats: (state) => ({ journal: state.journal, liveSessions: state.table.stats.live }),
   async closeShard(state) {
     await state.table.close();
   },

@@ -4,7 +4,7 @@
  * handlers. The host routes ID-addressed requests by the shard in the txId's
  * bits and answers NOT_OWNER for shards it does not host.
  */
-import { openShardJournal } from '@pharaoh/journal';
+import { openShardJournal, type Journal } from '@pharaoh/journal';
 import type { ServiceDefinition, ShardContext } from '@pharaoh/server';
 import { TX_LAYOUT } from '@pharaoh/snowflake';
 import { parseTxcoordOptions, TXCOORD_CLI_OPTIONS, type TxcoordOptions } from './options.js';
@@ -13,25 +13,36 @@ import { TxTable } from './tx-table.js';
 
 export interface TxcoordShard {
   table: TxTable;
+  /** The shard's journal, for /metrics (the table owns it and closes it). */
+  journal: Journal<TxRecord>;
   options: TxcoordOptions;
 }
 
 /** Open a shard's table: replay its journal, then sweep it on a timer (a failing sweep fails the shard). */
 async function openShard(ctx: ShardContext): Promise<TxcoordShard> {
   const options = parseTxcoordOptions(ctx.options.app);
+  let journal: Journal<TxRecord> | undefined;
   const table = await TxTable.open(
     {
       ids: ctx.generator,
       layout: TX_LAYOUT,
       clock: ctx.clock,
       // On the shard's file system; a shard that has issued IDs before must find its journal.
-      openJournal: (hooks) =>
-        openShardJournal<TxRecord>(ctx.dir, { onRecord: hooks.onRecord, snapshot: hooks.snapshot, compactAtBytes: options.compactAtBytes, logger: ctx.logger, fs: ctx.fs, mustExist: ctx.servedBefore }),
+      openJournal: async (hooks) =>
+        (journal = await openShardJournal<TxRecord>(ctx.dir, {
+          onRecord: hooks.onRecord,
+          snapshot: hooks.snapshot,
+          compactAtBytes: options.compactAtBytes,
+          logger: ctx.logger,
+          fs: ctx.fs,
+          mustExist: ctx.servedBefore,
+          onSync: ctx.onJournalSync,
+        })),
     },
     options,
   );
   ctx.every(options.sweepIntervalMs, () => table.sweep());
-  return { table, options };
+  return { table, journal: journal!, options };
 }
 
 export const txcoordService: ServiceDefinition<TxcoordShard> = {
@@ -39,6 +50,7 @@ export const txcoordService: ServiceDefinition<TxcoordShard> = {
   layout: TX_LAYOUT,
   cliOptions: TXCOORD_CLI_OPTIONS,
   openShard,
+  stats: (state) => ({ journal: state.journal, openTransactions: state.table.stats.active }),
   async closeShard(state) {
     await state.table.close();
   },

@@ -37,6 +37,8 @@ export type {
   ShardContext,
   ShardHandle,
   ServerOptions,
+  MetricsOptions,
+  ShardStats,
   RunningServer,
   CliOption,
   Logger,

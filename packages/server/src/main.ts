@@ -53,6 +53,7 @@ export function buildCommand(def: ServiceDefinition<unknown>): Command {
     .addOption(new Option('--http-plain', 'with TLS, keep the HTTP port (health, metrics) in plain HTTP').env('PHARAOH_HTTP_PLAIN'))
     .addOption(new Option('--token-file <file>', 'accepted bearer tokens, one "client:<token>" or "admin:<token>" per line (re-read on SIGHUP)').env('PHARAOH_TOKEN_FILE'))
     .addOption(new Option('--insecure', 'allow a non-loopback --host without any token').env('PHARAOH_INSECURE'))
+    .addOption(new Option('--metrics-per-shard', 'also export per-shard series on /metrics (off: bounded cardinality)').env('PHARAOH_METRICS_PER_SHARD'))
     .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long shutdown waits for in-flight requests').env('PHARAOH_SHUTDOWN_TIMEOUT_MS').argParser(intArg));
   for (const o of def.cliOptions ?? []) {
     const opt = new Option(o.flags, o.description);
@@ -91,6 +92,7 @@ export function parseServiceArgs(def: ServiceDefinition<unknown>, argv: string[]
     ...(p.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: p.maxClockSkewMs as number }),
     ...(p.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: p.shutdownTimeoutMs as number }),
     ...securityOptions(p),
+    ...(isTrue(p.metricsPerShard) ? { metrics: { perShard: true } } : {}),
   };
   return { options, parsed: p };
 }

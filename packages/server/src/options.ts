@@ -125,6 +125,8 @@ export interface ResolvedServerOptions {
   tls: Required<TlsOptions> | undefined;
   auth: { tokenFile: string | undefined; tokens: TokenEntry[] };
   insecure: boolean;
+  /** Export per-shard series on /metrics (off by default: bounded cardinality). */
+  metricsPerShard: boolean;
 }
 
 function bad(message: string): ServerError {
@@ -192,7 +194,15 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     tls: parseTls(options.tls),
     auth: parseAuth(options.auth),
     insecure: options.insecure === true,
+    metricsPerShard: parseMetrics(options.metrics),
   };
+}
+
+function parseMetrics(m: ServerOptions['metrics']): boolean {
+  if (m === undefined) return false;
+  if (typeof m !== 'object' || m === null) throw bad('metrics must be { perShard?: boolean }');
+  if (m.perShard !== undefined && typeof m.perShard !== 'boolean') throw bad('metrics.perShard must be a boolean');
+  return m.perShard === true;
 }
 
 function parseTls(tls: TlsOptions | undefined): Required<TlsOptions> | undefined {

@@ -22,7 +22,7 @@ import { openShards, type HostedShards } from './shards.js';
 import type { HostedShard } from './shards.js';
 import { createPortServer, readTls, setTls } from './tls.js';
 import type { TlsMaterial } from './tls.js';
-import type { RunningServer, ServerOptions, ServiceDefinition } from './types.js';
+import type { RunningServer, ServerOptions, ServiceDefinition, ShardStats } from './types.js';
 
 /** After in-flight requests were answered, how long peers get to finish the close handshake. */
 const CLOSE_HANDSHAKE_MS = 2_000;
@@ -68,7 +68,8 @@ export async function startServer<S>(def: ServiceDefinition<S>, options: ServerO
   const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
   const started = performance.now();
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
-  const metrics = new ServerMetrics(def.name, () => generatorTotals(byId));
+  const metrics = new ServerMetrics(def.name, { perShard: opts.metricsPerShard });
+  if (tls !== undefined) metrics.certificateLoaded(tls.cert);
   const hosted = await openShards({ def, options: opts, metrics, logger }, opts.shardIds);
   for (const [id, s] of hosted.shards) byId[id] = s;
   const openMs = performance.now() - started;
@@ -109,6 +110,19 @@ function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>
     t.leadWaits += st.leadWaits;
   }
   return t;
+}
+
+/** Each open shard's app figures (the service's `stats` hook), read at scrape time. */
+function* appStats<S>(def: ServiceDefinition<S>, shards: ReadonlyArray<HostedShard<S> | undefined>): Iterable<ShardStats> {
+  if (def.stats === undefined) return;
+  for (const s of shards) {
+    if (s === undefined || s.handle === undefined || s.status === 'closed') continue;
+    try {
+      yield def.stats(s.handle.state);
+    } catch {
+      // A metrics hook must not break a scrape.
+    }
+  }
 }
 
 interface Listening<S> {
@@ -183,6 +197,14 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     for (const id of opts.shardIds) if (!byId[id]!.available) unavailable.push(id);
     return { ready: !closing && unavailable.length === 0, closing, unavailable };
   };
+  metrics.attach({
+    dataDir: opts.dataDir,
+    generators: () => generatorTotals(byId),
+    shards: () => ({ hosted: opts.shardIds.length, unavailable: readiness().unavailable.length }),
+    appStats: () => appStats(def, byId),
+    inFlight: () => dispatcher.inFlight,
+    tokens: () => tokens.countByRole(),
+  });
   dispatcher.adminInfo = (): AdminInfo => ({
     service: def.name,
     server: SERVER_NAME,
@@ -237,12 +259,20 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     'listening',
   );
   const reload = (): void => {
-    const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
-    tokens.reload();
+    let tls: TlsMaterial | undefined;
+    try {
+      tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
+      tokens.reload();
+    } catch (err) {
+      metrics.reloads.inc({ result: 'failed' });
+      throw err;
+    }
     if (tls !== undefined) {
       setTls(wsHttp, tls);
       if (opsTls !== undefined) setTls(ops, tls);
+      metrics.certificateLoaded(tls.cert);
     }
+    metrics.reloads.inc({ result: 'ok' });
     logger.info({ tokens: tokens.size, tls: tls !== undefined }, 'reloaded tokens and TLS certificate');
   };
 

@@ -176,6 +176,7 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
       options,
       fail: (err: Error) => hosted.fail(err),
       every: (intervalMs: number, task: () => Promise<unknown>) => hosted.every(intervalMs, task),
+      onJournalSync: (info: { ms: number }) => metrics.synced('journal', info.ms),
     };
     const state = def.openShard ? await def.openShard(ctx) : (undefined as S);
     if (def.closeShard) undo.push(() => def.closeShard!(state, ctx));
@@ -230,7 +231,7 @@ export async function openShards<S>(env: ShardOpenEnv<S>, ids: number[]): Promis
   const serviceDir = join(env.options.dataDir, env.def.name);
   let processBound: ProcessBound;
   try {
-    processBound = await ProcessBound.open(env.options.fs, serviceDir, (info) => env.metrics.fsync.observe(info.ms / 1000));
+    processBound = await ProcessBound.open(env.options.fs, serviceDir, (info) => env.metrics.synced('bound', info.ms));
   } catch (err) {
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot open the time bound in ${serviceDir}: ${(err as Error).message}`, { cause: err });
   }

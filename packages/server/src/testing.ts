@@ -50,7 +50,7 @@ export async function openTestShard<S>(def: ServiceDefinition<S>, o: TestShardOp
   });
   let metrics = metricsByService.get(def.name);
   if (metrics === undefined) {
-    metrics = new ServerMetrics(def.name, () => ({ clockRegressions: 0, windowWaits: 0, leadWaits: 0 }));
+    metrics = new ServerMetrics(def.name);
     metricsByService.set(def.name, metrics);
   }
   const opened = await openShards({ def, options, metrics, logger: silent }, [o.shard]);

@@ -26,6 +26,23 @@ export interface ServiceDefinition<S = undefined> {
    * camelCase name (`--default-timeout-ms` → `app.defaultTimeoutMs`), as strings.
    */
   cliOptions?: CliOption[];
+  /**
+   * What `/metrics` reads from a shard's state when it is scraped, summed over
+   * the process's shards (never per shard): its journal, and how many
+   * transactions or sessions are open. Called at scrape time only; must be
+   * cheap and must not throw.
+   */
+  stats?(state: S): ShardStats;
+}
+
+/** A shard's app-level figures for `/metrics` (each field only where the service has it). */
+export interface ShardStats {
+  /** The shard's journal (a `@pharaoh/journal` Journal fits). */
+  journal?: { readonly sizeBytes: number; readonly stats: { readonly compactions: number; readonly syncs: number; readonly appends: number } };
+  /** txcoord: transactions begun and not yet decided. */
+  openTransactions?: number;
+  /** session-mgr: sessions neither closed, fenced nor expired. */
+  liveSessions?: number;
 }
 
 export interface CliOption {
@@ -82,6 +99,8 @@ export interface ShardContext {
    * host stops the timer before `closeShard`. The timer does not keep the process alive.
    */
   every(intervalMs: number, task: () => Promise<unknown>): void;
+  /** Pass as the journal's `onSync`: `/metrics` shows its fdatasync latency (`pharaoh_fsync_duration_seconds{kind="journal"}`). */
+  onJournalSync(info: { ms: number }): void;
 }
 
 export interface ShardHandle<S> extends ShardContext {
@@ -130,6 +149,17 @@ export interface ServerOptions {
    * transactions, fence sessions and exhaust shards.
    */
   insecure?: boolean;
+  /** `/metrics` options; see {@link MetricsOptions}. */
+  metrics?: MetricsOptions;
+}
+
+export interface MetricsOptions {
+  /**
+   * Also export per-shard series (`pharaoh_shard_up`, `pharaoh_shard_requests_total`,
+   * and a `shard` label on `pharaoh_ids_issued_total`). Off by default: a
+   * 1024-shard process would add thousands of series per scrape.
+   */
+  perShard?: boolean;
 }
 
 export interface RunningServer {

@@ -198,7 +198,7 @@ describe('a failed time bound', () => {
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body)).toMatchObject({ ready: false, unavailable: [0, 1, 2] });
     const m = await scrape(s.httpPort);
-    expect(metricValue(m, 'pharaoh_shard_up', { shard: '1' })).toBe(0);
+    expect(metricValue(m, 'pharaoh_shards_unavailable')).toBe(3);
     expect(metricValue(m, 'pharaoh_requests_total', { op: 'ts.get', outcome: 'SHARD_UNAVAILABLE' })).toBe(3);
   });
 });
