@@ -1,0 +1,6 @@
+export { parseQuery, variablePromql } from './promql.js';
+export type { ParsedQuery } from './promql.js';
+export { alertRules, dashboardQueries, monitoringQueries } from './monitoring.js';
+export type { AlertRule, Query } from './monitoring.js';
+export { declaredFamilies, parseExposition } from './exposition.js';
+export type { Series } from './exposition.js';
