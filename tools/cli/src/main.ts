@@ -2,14 +2,33 @@
  * The `pharaoh` command line. Every command's failure is one clear message on
  * stderr and a non-zero exit status; no stack traces for operator mistakes.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_TIMEOUT_MS } from '@pharaoh/client';
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, PROTOCOL_VERSION } from '@pharaoh/protocol';
+import pkg from '../package.json' with { type: 'json' };
 import { CliError } from './errors.js';
-import { decodeAll, formatDecoded, parseId } from './decode.js';
+import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from './fleet/supervisor.js';
+import { TS_MAX_COUNT } from './limits.js';
 
-function intOption(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
+/** What `pharaoh --version` prints: the CLI's version, the wire protocol it speaks, the Node running it. */
+export const VERSION_TEXT = `pharaoh ${pkg.version} (wire protocol v${PROTOCOL_VERSION}, Node ${process.version})`;
+
+/**
+ * An integer option in [min, max]. Every bad value (0, -1, 1.5, abc) gets the
+ * same message naming the range, so `--count 0` and `--count -1` read alike.
+ */
+export function intIn(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const t = value.trim();
+    const n = Number(t);
+    if (!/^-?\d+$/.test(t) || n < min || n > max) throw new InvalidArgumentError(`Expected an integer in ${min}..${max}.`);
+    return n;
+  };
 }
+/** A time in ms where 0 would mean "fail at once": 1 ms .. 1 h. */
+const positiveMs = intIn(1, 3_600_000);
+/** A grace period may be 0 (SIGKILL at once). */
+const graceMs = intIn(0, 3_600_000);
 
 function out(text: string): void {
   process.stdout.write(text + '\n');
@@ -33,7 +52,10 @@ function run(body: (...args: any[]) => Promise<number | void> | number | void) {
 export function buildProgram(): Command {
   const program = new Command('pharaoh')
     .description('Pharaoh: unique, monotonic, crash-safe 64-bit IDs — fleets, operator client, tools')
-    .showHelpAfterError();
+    .version(VERSION_TEXT, '-V, --version', 'print the version')
+    // Usage errors: commander's one-line message under our name, then a pointer to the help (not all of it).
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'pharaoh: ')) })
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('serve')
@@ -41,11 +63,16 @@ export function buildProgram(): Command {
     .argument('<service>', 'tso, txcoord or session-mgr')
     .argument('[flags...]', 'server flags (see `pharaoh serve <service> --help`)')
     .allowUnknownOption()
+    // The flags belong to the server's own command line, help included: see serve-help.ts.
     .helpOption(false)
     .action(
       run(async (service: string, flags: string[]) => {
-        const { parseService, serve } = await import('./serve.js');
-        await serve(parseService(service), flags);
+        const { loadService, parseService, serve } = await import('./serve.js');
+        const help = await import('./serve-help.js');
+        if (service === '--help' || service === '-h') return out(help.serveOverviewHelp(await loadService('tso')).trimEnd());
+        const name = parseService(service);
+        if (help.wantsHelp(flags)) return out(help.serveHelp(await loadService(name)).trimEnd());
+        await serve(name, flags);
       }),
     );
 
@@ -53,13 +80,16 @@ export function buildProgram(): Command {
 
   program
     .command('decode')
-    .description("print an ID's fields and date under each layout (tso, tx, session)")
-    .argument('<id>', 'decimal 64-bit ID')
-    .option('--json', 'print JSON')
+    .description('print what an ID means: its date, shard and sequence, under the layout it likely comes from')
+    .argument('<id>', 'the 64-bit ID, decimal or hex (0x…)')
+    .option('--layout <layout>', 'read it as tso, tx or session (also: txcoord, session-mgr); default: the likely one, named')
+    .option('--json', 'print JSON (every reading, and the likely or chosen layout)')
     .action(
-      run((id: string, o: { json?: boolean }) => {
+      run(async (id: string, o: { json?: boolean; layout?: string }) => {
+        const { decodedJson, formatDecoded, parseId, parseLayout } = await import('./decode.js');
         const value = parseId(id);
-        out(o.json ? JSON.stringify({ id: value.toString(), layouts: decodeAll(value) }, null, 2) : formatDecoded(value));
+        const opts = o.layout === undefined ? {} : { layout: parseLayout(o.layout) };
+        out(o.json ? JSON.stringify(decodedJson(value, opts), null, 2) : formatDecoded(value, opts));
       }),
     );
 
@@ -68,11 +98,11 @@ export function buildProgram(): Command {
   program
     .command('chaos')
     .description('cross-shard crash test: a multi-process fleet, client workers, random SIGKILLs, then every check')
-    .option('--minutes <m>', 'how long to inject crashes (fractions allowed)', parseFloat)
-    .option('--seconds <s>', 'how long to inject crashes', parseFloat)
-    .option('--workers <n>', 'client worker processes', intOption)
-    .option('--procs <n>', 'server processes per service', intOption)
-    .option('--seed <n>', 'random seed', intOption)
+    .option('--minutes <m>', 'how long to inject crashes (fractions allowed); a soak: all 1024 shards, 3 processes per service, 4 workers', parseFloat)
+    .option('--seconds <s>', 'how long to inject crashes (default: 30; more than 120 is a soak)', parseFloat)
+    .option('--workers <n>', 'client worker processes (default: 3, a soak 4)', intIn(1, 64))
+    .option('--procs <n>', 'server processes per service (default: 2, a soak 3)', intIn(1, 64))
+    .option('--seed <n>', 'random seed (default: from the clock, printed)', intIn(0, Number.MAX_SAFE_INTEGER))
     .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
     .option('--keep', 'keep the working directory afterwards')
     .option('--report', 'write the result into docs/BENCHMARKS.md (section "chaos")')
@@ -85,6 +115,13 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `--token-file` and `--ca-file`, for every command that talks to servers. */
+function withAuth(c: Command): Command {
+  return c
+    .option('--token-file <file>', 'bearer token file (default: $PHARAOH_TOKEN)')
+    .option('--ca-file <file>', 'PEM CA bundle for wss:// and https:// endpoints (default: $PHARAOH_CA_FILE, else the system CAs)');
+}
+
 function addFleetCommands(program: Command): void {
   const fleet = program.command('fleet').description('run and inspect a local fleet (fleet file or the default fleet)');
   fleet
@@ -93,9 +130,9 @@ function addFleetCommands(program: Command): void {
     .argument('[fleet.json]', 'fleet file (see docs/FLEET.md)')
     .option('--restart-on-crash', 'restart a process that exits unexpectedly')
     .option('--detach', 'run in the background; stop with `pharaoh fleet down`')
-    .option('--log-level <level>', 'log level of every process (pino: fatal, error, warn, info, debug)')
-    .option('--start-timeout <ms>', 'how long each process may take to become ready', intOption)
-    .option('--stop-grace <ms>', 'how long a process may take to stop after SIGTERM before SIGKILL', intOption)
+    .option('--log-level <level>', "log level of every process (pino: fatal, error, warn, info, debug; default: the server's, info)")
+    .option('--start-timeout <ms>', 'how long each process may take to become ready', positiveMs, DEFAULT_START_TIMEOUT_MS)
+    .option('--stop-grace <ms>', 'how long a process may take to stop after SIGTERM before SIGKILL', graceMs, DEFAULT_STOP_GRACE_MS)
     .action(
       run(async (file: string | undefined, o: Record<string, unknown>) => {
         const { fleetUp } = await import('./fleet/up.js');
@@ -109,15 +146,18 @@ function addFleetCommands(program: Command): void {
         });
       }),
     );
-  fleet
-    .command('status')
-    .description("show every process's shard ranges, health, readiness and pid; exit 1 unless all are ready")
-    .argument('[fleet.json]', 'fleet file')
+  withAuth(
+    fleet
+      .command('status')
+      .description("show every process's shards, health, readiness, WebSocket hello and pid; exit 1 unless all are ready and say hello as the fleet file expects")
+      .argument('[fleet.json]', 'fleet file'),
+  )
+    .option('--timeout <ms>', 'how long each probe may take', positiveMs, 2_000)
     .option('--json', 'print JSON')
     .action(
-      run(async (file: string | undefined, o: { json?: boolean }) => {
+      run(async (file: string | undefined, o: { json?: boolean; timeout: number; tokenFile?: string; caFile?: string }) => {
         const { fleetStatus, formatStatus } = await import('./fleet/status.js');
-        const st = await fleetStatus(file);
+        const st = await fleetStatus(file, o);
         out(o.json ? JSON.stringify(st, null, 2) : `${st.source}\n${formatStatus(st.rows)}`);
         return st.allReady ? 0 : 1;
       }),
@@ -126,11 +166,11 @@ function addFleetCommands(program: Command): void {
     .command('down')
     .description('stop a fleet started by `pharaoh fleet up` (by the pids in <data>/fleet.pid.json)')
     .argument('[fleet.json]', 'fleet file')
-    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', intOption)
+    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', graceMs, DEFAULT_STOP_GRACE_MS)
     .action(
-      run(async (file: string | undefined, o: { grace?: number }) => {
+      run(async (file: string | undefined, o: { grace: number }) => {
         const { fleetDown } = await import('./fleet/down.js');
-        await fleetDown(file, o.grace === undefined ? {} : { graceMs: o.grace });
+        await fleetDown(file, { graceMs: o.grace });
       }),
     );
   fleet
@@ -138,37 +178,40 @@ function addFleetCommands(program: Command): void {
     .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
     .option('--namespace <ns>', 'Kubernetes namespace', 'pharaoh')
     .option('--domain <domain>', 'cluster domain', 'cluster.local')
-    .option('--tso <n>', 'SHARDS_PER_POD of tso', intOption, 256)
-    .option('--txcoord <n>', 'SHARDS_PER_POD of txcoord', intOption, 512)
-    .option('--session-mgr <n>', 'SHARDS_PER_POD of session-mgr', intOption, 512)
+    .option('--tso <n>', 'SHARDS_PER_POD of tso', intIn(1, 1024), 256)
+    .option('--txcoord <n>', 'SHARDS_PER_POD of txcoord', intIn(1, 1024), 512)
+    .option('--session-mgr <n>', 'SHARDS_PER_POD of session-mgr', intIn(1, 1024), 512)
+    .option('--tls', 'the pods serve TLS (--tls-cert): wss:// endpoints and https:// health URLs')
+    .option('--http-plain', 'with --tls, the pods keep their HTTP port in plain http:// (--http-plain)')
     .action(
-      run(async (o: { namespace: string; domain: string; tso: number; txcoord: number; sessionMgr: number }) => {
+      run(async (o: { namespace: string; domain: string; tso: number; txcoord: number; sessionMgr: number; tls?: boolean; httpPlain?: boolean }) => {
         const { k8sFleetFile } = await import('./k8s-fleet.js');
         const perPod = { tso: o.tso, txcoord: o.txcoord, 'session-mgr': o.sessionMgr };
-        out(JSON.stringify(k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod }), null, 2));
+        const file = k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod, tls: o.tls === true, httpPlain: o.httpPlain === true });
+        out(JSON.stringify(file, null, 2));
       }),
     );
 }
 
 function addClientCommands(program: Command): void {
   const target = (c: Command) =>
-    c
-      .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
-      .option('--endpoint <url...>', 'endpoint URL(s) instead of a fleet file')
-      .option('--timeout <ms>', 'request timeout', intOption)
-      .option('--token-file <file>', 'bearer token file (default: $PHARAOH_TOKEN)')
-      .option('--ca-file <file>', 'PEM CA bundle for wss:// endpoints (default: $PHARAOH_CA_FILE)');
+    withAuth(
+      c
+        .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
+        .option('--endpoint <url...>', 'endpoint URL(s) instead of a fleet file (ws://host:port, or wss:// with TLS)')
+        .addOption(new Option('--timeout <ms>', 'how long to wait for the connection, and then for the answer').argParser(positiveMs).default(DEFAULT_TIMEOUT_MS)),
+    );
   const client = () => import('./client-commands.js');
   target(program.command('ts').description('get fresh timestamps from the TSO'))
-    .option('--count <n>', 'how many timestamps', intOption, 1)
-    .option('--key <key>', 'route by key (hash(key) % 1024) instead of round-robin')
+    .option('--count <n>', 'how many timestamps', intIn(1, TS_MAX_COUNT), 1)
+    .option('--key <key>', "route by key (hash(key) % 1024) instead of the client's default shard")
     .action(run(async (o) => (await client()).tsCommand(o)));
   const tx = program.command('tx').description('transactions: begin, commit, abort, status');
   target(tx.command('begin').description('begin a transaction'))
-    .option('--tx-timeout <ms>', "abort the transaction if it is not committed or heartbeaten within this time (default: the coordinator's)", intOption)
+    .option('--tx-timeout <ms>', "abort the transaction if it is not committed or heartbeaten within this time (default: the coordinator's, 10000 unless it runs with --default-timeout-ms)", intIn(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS))
     .action(run(async (o) => (await client()).txCommand('begin', undefined, o)));
   for (const verb of ['commit', 'abort', 'status'] as const) {
-    target(tx.command(verb).description(`${verb} a transaction`).argument('<txId>', 'decimal TxId')).action(
+    target(tx.command(verb).description(`${verb} a transaction`).argument('<txId>', 'the TxId, decimal or hex (0x…)')).action(
       run(async (id: string, o) => (await client()).txCommand(verb, id, o)),
     );
   }
@@ -177,7 +220,7 @@ function addClientCommands(program: Command): void {
     .option('--producer <name>', 'producer name (idempotent producer); omit for an anonymous session')
     .action(run(async (o) => (await client()).sessionOpenCommand(o)));
   target(session.command('validate').description('check a session epoch: OK, FENCED, EXPIRED or UNKNOWN'))
-    .argument('<sessionId>', 'decimal SessionId')
+    .argument('<sessionId>', 'the SessionId, decimal or hex (0x…)')
     .argument('<epoch>', 'epoch number')
     .action(run(async (id: string, epoch: string, o) => (await client()).sessionValidateCommand(id, epoch, o)));
 }
