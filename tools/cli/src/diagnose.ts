@@ -68,14 +68,15 @@ const UNTRUSTED_CODES = new Set([
   'CERT_SIGNATURE_FAILURE',
 ]);
 
-interface Target {
+/** Where a probe goes, parsed from the endpoint URL. */
+export interface ProbeTarget {
   url: URL;
   host: string;
   port: number;
   secure: boolean;
 }
 
-function targetOf(endpoint: string): Target {
+export function probeTarget(endpoint: string): ProbeTarget {
   const url = new URL(endpoint);
   const secure = url.protocol === 'wss:' || url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -88,7 +89,7 @@ type TlsProbe =
   | { failed: 'refused' | 'unresolved' | 'no-answer'; code: string };
 
 /** Offer a TLS handshake without checking the certificate: does the port speak TLS at all? */
-function probeTls(t: Target, timeoutMs: number): Promise<TlsProbe> {
+function probeTls(t: ProbeTarget, timeoutMs: number): Promise<TlsProbe> {
   return new Promise((resolve) => {
     let tcpUp = false;
     const socket = tlsConnect({ host: t.host, port: t.port, rejectUnauthorized: false, ...(isIP(t.host) ? {} : { servername: t.host }) });
@@ -112,7 +113,7 @@ function probeTls(t: Target, timeoutMs: number): Promise<TlsProbe> {
 }
 
 /** Handshake again, this time checking the certificate with `ca` (or the system CAs). */
-function verifyTls(t: Target, ca: ProbeOptions['ca'], timeoutMs: number): Promise<NodeJS.ErrnoException | undefined> {
+function verifyTls(t: ProbeTarget, ca: ProbeOptions['ca'], timeoutMs: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     const socket = tlsConnect({ host: t.host, port: t.port, ...(ca === undefined ? {} : { ca }), ...(isIP(t.host) ? {} : { servername: t.host }) });
     const done = (err: NodeJS.ErrnoException | undefined) => {
@@ -129,7 +130,7 @@ function verifyTls(t: Target, ca: ProbeOptions['ca'], timeoutMs: number): Promis
 type HttpAnswer = { status: number; body: string } | { upgraded: true } | { error: string };
 
 /** One HTTP(S) request; reads at most a few KB of the body. */
-function httpAnswer(t: Target, path: string, headers: Record<string, string>, ca: ProbeOptions['ca'], timeoutMs: number): Promise<HttpAnswer> {
+function httpAnswer(t: ProbeTarget, path: string, headers: Record<string, string>, ca: ProbeOptions['ca'], timeoutMs: number): Promise<HttpAnswer> {
   return new Promise((resolve) => {
     const opts: RequestOptions & { ca?: ProbeOptions['ca'] } = { host: t.host, port: t.port, path, headers, timeout: timeoutMs };
     if (t.secure && ca !== undefined) opts.ca = ca;
@@ -159,7 +160,8 @@ function httpAnswer(t: Target, path: string, headers: Record<string, string>, ca
   });
 }
 
-function certProblem(t: Target, err: NodeJS.ErrnoException, cert: PeerCertificate | undefined, ca: ProbeOptions['ca']): Diagnosis {
+/** The line for a certificate the handshake refused (exported for tests). */
+export function certProblem(t: ProbeTarget, err: NodeJS.ErrnoException, cert: PeerCertificate | undefined, ca: ProbeOptions['ca']): Diagnosis {
   const code = err.code ?? '';
   if (code === 'CERT_HAS_EXPIRED') {
     return { kind: 'tls-expired', message: `the server's certificate expired${cert?.valid_to ? ` on ${cert.valid_to}` : ''}: renew it (docs/SECURITY.md)` };
@@ -190,7 +192,7 @@ function defaultWsPortHint(port: number): string {
 }
 
 /** What the WebSocket upgrade and `/healthz` say, once TCP and TLS are known to be right. */
-async function probeUpgrade(t: Target, o: ProbeOptions): Promise<Diagnosis> {
+async function probeUpgrade(t: ProbeTarget, o: ProbeOptions): Promise<Diagnosis> {
   const headers: Record<string, string> = {
     connection: 'Upgrade',
     upgrade: 'websocket',
@@ -224,7 +226,7 @@ async function probeUpgrade(t: Target, o: ProbeOptions): Promise<Diagnosis> {
 
 /** Probe `endpoint` (a ws:// or wss:// URL) and say in one line why it cannot be used. */
 export async function diagnoseEndpoint(endpoint: string, o: ProbeOptions): Promise<Diagnosis> {
-  const t = targetOf(endpoint);
+  const t = probeTarget(endpoint);
   const tls = await probeTls(t, o.timeoutMs);
   if ('failed' in tls) {
     if (tls.failed === 'refused') return { kind: 'refused', message: `nothing is listening on ${t.host}:${t.port}` };
