@@ -71,7 +71,9 @@ export function buildProgram(): Command {
         const help = await import('./serve-help.js');
         if (service === '--help' || service === '-h') return out(help.serveOverviewHelp(await loadService('tso')).trimEnd());
         const name = parseService(service);
-        if (help.wantsHelp(flags)) return out(help.serveHelp(await loadService(name)).trimEnd());
+        const def = await loadService(name);
+        if (help.wantsHelp(flags)) return out(help.serveHelp(def).trimEnd());
+        help.checkServeFlags(def, flags);
         await serve(name, flags);
       }),
     );

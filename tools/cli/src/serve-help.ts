@@ -9,6 +9,7 @@ import { buildCommand, DEFAULT_LIMITS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from '@phar
 import type { ServiceDefinition } from '@pharaoh/server';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_LEAD_MS, DEFAULT_WINDOW_MS } from '@pharaoh/snowflake';
 import { SERVICES } from '@pharaoh/protocol';
+import { CliError, CLI_ERROR_CODES } from './errors.js';
 
 /**
  * Defaults of the server flags that declare none on the command line (an
@@ -59,4 +60,22 @@ export function serveOverviewHelp(anyDef: ServiceDefinition<unknown>): string {
     cmd.helpInformation() +
     `\ntxcoord and session-mgr take flags of their own: pharaoh serve txcoord --help, pharaoh serve session-mgr --help\n`
   );
+}
+
+/**
+ * Parse `flags` as the server will, before starting it, so that a mistake
+ * reads like every other CLI error: `pharaoh: unknown option '--bogus'` and
+ * where the flags are listed (the server's own parser prints a bare `error: …`).
+ */
+export function checkServeFlags(def: ServiceDefinition<unknown>, flags: readonly string[]): void {
+  const cmd = buildCommand(def)
+    .name(`pharaoh serve ${def.name}`)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, outputError: () => {} });
+  try {
+    cmd.parse([...flags], { from: 'user' });
+  } catch (err) {
+    const message = (err as Error).message.replace(/^error: /, '');
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `${message}\n(pharaoh serve ${def.name} --help lists the flags and their defaults)`, { cause: err });
+  }
 }

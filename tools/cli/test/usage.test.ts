@@ -53,6 +53,14 @@ describe('pharaoh --version and help', () => {
     expect(r.stderr.trim()).toBe('pharaoh: unknown service "tsoo": expected one of tso, txcoord, session-mgr');
   });
 
+  it('refuses an unknown or bad server flag before starting, in the CLI\'s words', async () => {
+    const r = await runCli(['serve', 'tso', '--bogus']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("pharaoh: unknown option '--bogus'\n(pharaoh serve tso --help lists the flags and their defaults)\n");
+    const port = await runCli(['serve', 'tso', '--port', '-1']);
+    expect(port.stderr).toMatch(/^pharaoh: option '--port <port>' argument '-1' is invalid/);
+  });
+
   it('fills help defaults only for display: the server parses the same flags as before', () => {
     const parsing = buildCommand(tsoService as never);
     expect(parsing.options.find((o) => o.long === '--window-ms')?.defaultValue).toBeUndefined();
