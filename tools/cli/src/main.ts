@@ -212,8 +212,13 @@ function addClientCommands(program: Command): void {
   target(tx.command('begin').description('begin a transaction'))
     .option('--tx-timeout <ms>', "abort the transaction if it is not committed or heartbeaten within this time (default: the coordinator's, 10000 unless it runs with --default-timeout-ms)", intIn(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS))
     .action(run(async (o) => (await client()).txCommand('begin', undefined, o)));
-  for (const verb of ['commit', 'abort', 'status'] as const) {
-    target(tx.command(verb).description(`${verb} a transaction`).argument('<txId>', 'the TxId, decimal or hex (0x…)')).action(
+  const verbs = {
+    commit: 'commit a transaction (again: the same commitTs)',
+    abort: 'abort a transaction',
+    status: "show a transaction's state: ACTIVE, COMMITTED, ABORTED or UNKNOWN",
+  } as const;
+  for (const [verb, what] of Object.entries(verbs) as Array<[keyof typeof verbs, string]>) {
+    target(tx.command(verb).description(what).argument('<txId>', 'the TxId, decimal or hex (0x…)')).action(
       run(async (id: string, o) => (await client()).txCommand(verb, id, o)),
     );
   }
