@@ -40,6 +40,7 @@ export type {
   MetricsOptions,
   ShardStats,
   RunningServer,
+  StartSummary,
   CliOption,
   Logger,
 } from './types.js';

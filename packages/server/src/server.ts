@@ -255,6 +255,10 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
       shards: formatShardRanges(opts.shards),
       shardCount: opts.shardIds.length,
       openMs: Math.round(openMs),
+      firstOpens: hosted.start.firstOpens,
+      replayedRecords: hosted.start.replayedRecords,
+      slowestShard: hosted.start.slowestShard?.shard,
+      slowestShardMs: hosted.start.slowestShard?.ms,
     },
     'listening',
   );
@@ -296,7 +300,7 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     })();
     return closed;
   };
-  return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, reload, close };
+  return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, start: hosted.start, reload, close };
 }
 
 /** Unsent answer bytes over all connections, and the most on one. */

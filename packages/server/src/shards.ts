@@ -10,7 +10,7 @@ import type { ResolvedServerOptions } from './options.js';
 import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import { ProcessBound, ShardBound } from './time-bound.js';
-import type { ServiceDefinition, ShardHandle } from './types.js';
+import type { ServiceDefinition, ShardHandle, StartSummary } from './types.js';
 
 export { BOUND_COUNTER };
 
@@ -83,10 +83,12 @@ export class HostedShard<S> {
   }
 
   /**
-   * Stop periodic tasks, then close app state, then the generator, then its counter, then release the lock.
+   * Stop periodic tasks, then close app state, then the generator, then carry
+   * the process's bound into the shard (fdatasynced unless `syncCarry` is
+   * false: the caller syncs every shard's at once), then release the lock.
    * Errors are logged, not thrown: one broken shard must not keep the others from closing.
    */
-  async close(def: ServiceDefinition<S>): Promise<void> {
+  async close(def: ServiceDefinition<S>, syncCarry = true): Promise<void> {
     if (this.status === 'closing' || this.status === 'closed') return;
     this.status = 'closing';
     this.metrics.shardUp.set({ shard: String(this.id) }, 0);
@@ -103,7 +105,8 @@ export class HostedShard<S> {
     // Leave the shard carrying the bound its IDs were issued under, so a host
     // in another data dir resumes above them (see ProcessBound).
     const carry = this.processBound.value;
-    if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry));
+    // Unsynced when the caller makes every shard's carry durable at once (syncAll).
+    if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry, syncCarry));
     await step('unlock', () => this.lock.close());
     this.status = 'closed';
   }
@@ -120,6 +123,7 @@ export interface ShardOpenEnv<S> {
 export interface HostedShards<S> {
   shards: Map<number, HostedShard<S>>;
   bound: ProcessBound;
+  start: StartSummary;
   close(): Promise<void>;
 }
 
@@ -323,7 +327,17 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
   const claims: ShardClaimed[] = [];
   const opened = new Map<number, HostedShard<S>>();
   const close = async (): Promise<void> => {
-    await Promise.all([...opened.values()].map((s) => s.close(env.def)));
+    // Every shard's carried bound made durable by one syncfs, not one fdatasync each.
+    // (A carry matters only to a host in another data dir: it is written under
+    // the lock and synced before this process exits.)
+    await Promise.all([...opened.values()].map((s) => s.close(env.def, !batched)));
+    if (batched && opened.size > 0) {
+      const synced = await served.options.fs.syncAll!(dataDir).catch((err: unknown) => {
+        env.logger.warn({ err }, 'making the shards\' carried time bounds durable failed');
+        return true;
+      });
+      if (!synced) await Promise.all([...opened.values()].map((s) => s.bound.sync().catch(() => undefined)));
+    }
     await Promise.all(claims.filter((c) => !opened.has(c.id)).map((c) => c.lock.close().catch(() => undefined)));
     await processBound.close().catch((err: unknown) => env.logger.warn({ err }, 'closing the time bound failed'));
   };
@@ -338,8 +352,12 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
     }
   };
 
+  // Per shard: time spent in its claim and in its open (the phases between are shared).
+  const spent = new Map<number, number>();
   await each(ids, async (id) => {
+    const t0 = performance.now();
     claims.push(await claim(env, id, created.has(id), !batched));
+    spent.set(id, performance.now() - t0);
   });
   const firstOpens = claims.filter((c) => !c.servedBefore);
   let marksBatched = batched;
@@ -349,7 +367,9 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
   }
   if (errors.length === 0) {
     await each(claims, async (c) => {
+      const t0 = performance.now();
       opened.set(c.id, await openClaimed(env, processBound, c, !marksBatched));
+      spent.set(c.id, (spent.get(c.id) ?? 0) + performance.now() - t0);
     });
   }
   if (marksBatched && firstOpens.length > 0) await syncAll('the new shards\' marks');
@@ -359,5 +379,13 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
     if (errors.length > 1) first.message += ` (and ${errors.length - 1} more shard(s) failed to open)`;
     throw first;
   }
-  return { shards: opened, bound: processBound, close };
+  return { shards: opened, bound: processBound, close, start: summarize(env.def, opened, firstOpens.length, spent) };
+}
+
+function summarize<S>(def: ServiceDefinition<S>, opened: Map<number, HostedShard<S>>, firstOpens: number, spent: Map<number, number>): StartSummary {
+  let replayedRecords = 0;
+  for (const s of opened.values()) replayedRecords += (def.stats ? def.stats(s.handle.state).journal?.stats.recoveredRecords : undefined) ?? 0;
+  let slowestShard: StartSummary['slowestShard'];
+  for (const [shard, ms] of spent) if (slowestShard === undefined || ms > slowestShard.ms) slowestShard = { shard, ms: Math.round(ms * 10) / 10 };
+  return { shards: opened.size, firstOpens, replayedRecords, slowestShard };
 }

@@ -137,4 +137,15 @@ export class ShardBound {
     }
     this.current = v;
   }
+
+  /** fdatasync the file (after `raise(v, false)`); nothing to do if it does not exist. */
+  async sync(): Promise<void> {
+    if (this.current === 0) return;
+    const h = await this.fs.open(this.path);
+    try {
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
+  }
 }

@@ -38,7 +38,10 @@ export interface ServiceDefinition<S = undefined> {
 /** A shard's app-level figures for `/metrics` (each field only where the service has it). */
 export interface ShardStats {
   /** The shard's journal (a `@pharaoh/journal` Journal fits). */
-  journal?: { readonly sizeBytes: number; readonly stats: { readonly compactions: number; readonly syncs: number; readonly appends: number } };
+  journal?: {
+    readonly sizeBytes: number;
+    readonly stats: { readonly compactions: number; readonly syncs: number; readonly appends: number; readonly recoveredRecords?: number };
+  };
   /** txcoord: transactions begun and not yet decided. */
   openTransactions?: number;
   /** session-mgr: sessions neither closed, fenced nor expired. */
@@ -162,6 +165,18 @@ export interface MetricsOptions {
   perShard?: boolean;
 }
 
+/** One process start, summed over its shards (logged once, in the `listening` line). */
+export interface StartSummary {
+  /** Shards opened. */
+  shards: number;
+  /** Of those, shards opened for the first time (identity written or completed now). */
+  firstOpens: number;
+  /** Journal records replayed, all shards together (0 for services without a journal). */
+  replayedRecords: number;
+  /** The shard whose open took longest (claim + app state), and how long. */
+  slowestShard: { shard: number; ms: number } | undefined;
+}
+
 export interface RunningServer {
   port: number;
   httpPort: number;
@@ -172,6 +187,8 @@ export interface RunningServer {
   shards: ShardRanges;
   /** How long opening every hosted shard took at start (ms). */
   openMs: number;
+  /** What the start did, for its one summary log line. */
+  start: StartSummary;
   /**
    * Re-read the token file and the TLS certificate and key (SIGHUP). New
    * connections use the new ones; open connections stay. Throws (keeping the

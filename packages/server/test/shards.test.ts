@@ -241,3 +241,44 @@ describe('periodic shard tasks (ShardContext.every)', () => {
     expect(runs.get(0)).toBe(after);
   });
 });
+
+describe('a start', () => {
+  it('summarizes itself: shards opened, how many for the first time, journal records replayed, the slowest shard', async () => {
+    const def = {
+      ...testService(),
+      stats: () => ({ journal: { sizeBytes: 0, stats: { compactions: 0, syncs: 0, appends: 0, recoveredRecords: 3 } } }),
+    };
+    const first = await start(def, data.dir, { shards: '0-3' });
+    expect(first.start).toMatchObject({ shards: 4, firstOpens: 4, replayedRecords: 12 });
+    expect([0, 1, 2, 3]).toContain(first.start.slowestShard?.shard);
+    expect(first.start.slowestShard!.ms).toBeGreaterThanOrEqual(0);
+    await first.close();
+    const second = await start(def, data.dir, { shards: '0-5' });
+    servers.push(second);
+    expect(second.start).toMatchObject({ shards: 6, firstOpens: 2, replayedRecords: 18 });
+  });
+
+  it('makes every new shard durable with one syncAll per phase where the file system has one, else shard by shard', async () => {
+    const withAll = new SimulatedFs({ dirs: ['/data'] });
+    const a = await start(testService(), '/data', { shards: '0-9', fs: withAll });
+    // Identities, then first-open marks: one syncfs each, no per-shard fdatasync.
+    expect(withAll.stats.ops.syncAll).toBe(2);
+    expect(withAll.stats.ops.datasync).toBeLessThan(10);
+    await a.close();
+    // The carried bounds of a graceful close: one more.
+    expect(withAll.stats.ops.syncAll).toBe(3);
+    expect(withAll.stats.ops.datasync).toBeLessThan(10);
+    const perFile = new SimulatedFs({ dirs: ['/data'] });
+    const { syncAll: _none, ...noSyncAll } = perFile.forProcess();
+    const b = await start(testService(), '/data', { shards: '0-9', fs: noSyncAll });
+    await b.close();
+    expect(perFile.stats.ops.syncAll).toBe(0);
+    expect(perFile.stats.ops.datasync).toBeGreaterThanOrEqual(20); // identity and mark of each of the 10 shards
+    // A restart of shards that opened completely before syncs nothing per shard.
+    const before = withAll.stats.ops.datasync + withAll.stats.ops.syncAll;
+    const c = await start(testService(), '/data', { shards: '0-9', fs: withAll });
+    const restartSyncs = withAll.stats.ops.datasync + withAll.stats.ops.syncAll - before;
+    await c.close();
+    expect(restartSyncs).toBeLessThan(10);
+  });
+});
