@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { DEFAULT_COMPACT_AT_BYTES as SESSION_COMPACT_AT_BYTES } from '@pharaoh/session-mgr';
+import { DEFAULT_COMPACT_AT_BYTES as TX_COMPACT_AT_BYTES } from '@pharaoh/txcoord';
 import { REPO } from './helpers.js';
 
 const KUBECTL = process.env.KUBECTL ?? 'kubectl';
@@ -98,6 +100,15 @@ describe.skipIf(!kubectlFound)('kubectl kustomize deploy/k8s', () => {
     const heap = Number(/--max-old-space-size=(\d+)/.exec(c.env.find((e: Obj) => e.name === 'NODE_OPTIONS')?.value ?? '')?.[1]);
     expect(heap).toBeLessThan(mib(limits.memory));
   });
+
+  it.each(each)('%s: a volume that holds every journal of the pod at its compaction size', (name, ss) => {
+    const c = ss.spec.template.spec.containers[0];
+    const shards = Number(c.env.find((e: Obj) => e.name === 'SHARDS_PER_POD').value);
+    const gib = Number(/^(\d+)Gi$/.exec(ss.spec.volumeClaimTemplates[0].spec.resources.requests.storage)?.[1] ?? NaN);
+    const perShard = { tso: 0, txcoord: TX_COMPACT_AT_BYTES, 'session-mgr': SESSION_COMPACT_AT_BYTES }[name as 'tso'] ?? NaN;
+    // Each shard's journal may be just under its trigger at once; leave a quarter for compaction copies and the rest.
+    expect(gib * 2 ** 30).toBeGreaterThanOrEqual(Math.max(1, shards * perShard * 1.25));
+  });
 });
 
 describe.skipIf(!kubectlFound)('kubectl kustomize deploy/monitoring', () => {
@@ -114,9 +125,9 @@ describe.skipIf(!kubectlFound)('kubectl kustomize deploy/monitoring', () => {
   });
 
   it('ships the alert rules and the dashboard (as a ConfigMap for the Grafana sidecar)', () => {
-    const rule = objects.find((o) => o.kind === 'PrometheusRule');
+    const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
     expect(rule.spec.groups.flatMap((g: Obj) => g.rules).length).toBeGreaterThanOrEqual(10);
-    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'pharaoh-dashboard');
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'pharaoh-dashboard')!;
     expect(cm.metadata.labels.grafana_dashboard).toBe('1');
     expect(JSON.parse(cm.data['pharaoh-dashboard.json'])).toEqual(JSON.parse(readFileSync(join(REPO, 'deploy', 'monitoring', 'pharaoh-dashboard.json'), 'utf8')));
   });
