@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConnectError, DEFAULT_TIMEOUT_MS, PharaohClient } from '@pharaoh/client';
-import type { ClientOptions, FleetSource } from '@pharaoh/client';
+import type { ClientOptions, FleetFile as ClientFleetFile, FleetSource } from '@pharaoh/client';
 import type { ServiceName } from '@pharaoh/protocol';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { parseId } from './decode.js';
@@ -82,7 +82,7 @@ export function targetOf(o: TargetOptions, service: ServiceName): Target {
   if (members.length === 0) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `${fleet.source} lists no ${service} endpoint`);
   const up = o.fleet === undefined ? 'npx pharaoh fleet up' : `npx pharaoh fleet up ${o.fleet}`;
   return {
-    source: { fleet: { services: { [service]: members } } as import('@pharaoh/client').FleetFile },
+    source: { fleet: { services: { [service]: members } } as ClientFleetFile },
     endpoints: members.map((m) => m.endpoint),
     label: fleet.source,
     startHint: `is the fleet running? Start it with \`${up}\``,
@@ -108,7 +108,7 @@ async function explainUnreachable(endpoints: string[], t: Target, auth: Pick<Cli
 
 /** `ws://…:7200 is a txcoord endpoint, not tso`, and where tso is in the default fleet when the port is a default one. */
 function wrongServiceLine(endpoint: string, got: ServiceName, want: ServiceName, t: Target): string {
-  const listed = t.source && 'fleet' in t.source ? ` (${t.label} lists it under ${want})` : '';
+  const listed = 'fleet' in t.source ? ` (${t.label} lists it under ${want})` : '';
   const port = Number(new URL(endpoint).port);
   const dflt = port === DEFAULT_PORTS[got].ws ? `; the default fleet's ${want} is on port ${DEFAULT_PORTS[want].ws}` : '';
   return `${endpoint} is a ${got} endpoint, not ${want}${listed}${dflt}`;
