@@ -107,7 +107,7 @@ async function explainUnreachable(endpoints: string[], t: Target, auth: Pick<Cli
 }
 
 /** `ws://…:7200 is a txcoord endpoint, not tso`, and where tso is in the default fleet when the port is a default one. */
-function wrongServiceLine(endpoint: string, got: ServiceName, want: ServiceName, t: Target): string {
+export function wrongServiceLine(endpoint: string, got: ServiceName, want: ServiceName, t: Target): string {
   const listed = 'fleet' in t.source ? ` (${t.label} lists it under ${want})` : '';
   const port = Number(new URL(endpoint).port);
   const dflt = port === DEFAULT_PORTS[got].ws ? `; the default fleet's ${want} is on port ${DEFAULT_PORTS[want].ws}` : '';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { targetOf } from '../src/client-commands.js';
+import { targetOf, wrongServiceLine } from '../src/client-commands.js';
 import { DEFAULT_FLEET_SOURCE, DEFAULT_PORTS } from '../src/fleet-file.js';
 
 const dirs: string[] = [];
@@ -26,5 +26,15 @@ describe('what a client command connects to', () => {
     writeFileSync(file, JSON.stringify({ services: { tso: [{ endpoint: 'ws://127.0.0.1:7100', shards: '0-1023' }] } }));
     expect(() => targetOf({ fleet: file }, 'session-mgr')).toThrow(`${file} lists no session-mgr endpoint`);
     expect(() => targetOf({ endpoint: ['127.0.0.1:7100'] }, 'tso')).toThrow('--endpoint 127.0.0.1:7100 is not a ws:// or wss:// URL');
+  });
+
+  it('names the service an endpoint is, and where the wanted one is when the port is a default one', () => {
+    const url = `ws://127.0.0.1:${DEFAULT_PORTS.txcoord.ws}`;
+    expect(wrongServiceLine(url, 'txcoord', 'tso', targetOf({ endpoint: [url] }, 'tso'))).toBe(
+      `${url} is a txcoord endpoint, not tso; the default fleet's tso is on port ${DEFAULT_PORTS.tso.ws}`,
+    );
+    expect(wrongServiceLine(url, 'txcoord', 'tso', targetOf({}, 'tso'))).toBe(
+      `${url} is a txcoord endpoint, not tso (${DEFAULT_FLEET_SOURCE} lists it under tso); the default fleet's tso is on port ${DEFAULT_PORTS.tso.ws}`,
+    );
   });
 });
