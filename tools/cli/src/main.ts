@@ -148,6 +148,22 @@ function addFleetCommands(program: Command): void {
         });
       }),
     );
+  fleet
+    .command('down')
+    .description('stop a fleet started by `pharaoh fleet up` (by the pids in <data>/fleet.pid.json)')
+    .argument('[fleet.json]', 'fleet file')
+    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', graceMs, DEFAULT_STOP_GRACE_MS)
+    .action(
+      run(async (file: string | undefined, o: { grace: number }) => {
+        const { fleetDown } = await import('./fleet/down.js');
+        await fleetDown(file, { graceMs: o.grace });
+      }),
+    );
+  addFleetStatus(fleet);
+  addFleetK8s(fleet);
+}
+
+function addFleetStatus(fleet: Command): void {
   withAuth(
     fleet
       .command('status')
@@ -164,17 +180,9 @@ function addFleetCommands(program: Command): void {
         return st.allReady ? 0 : 1;
       }),
     );
-  fleet
-    .command('down')
-    .description('stop a fleet started by `pharaoh fleet up` (by the pids in <data>/fleet.pid.json)')
-    .argument('[fleet.json]', 'fleet file')
-    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', graceMs, DEFAULT_STOP_GRACE_MS)
-    .action(
-      run(async (file: string | undefined, o: { grace: number }) => {
-        const { fleetDown } = await import('./fleet/down.js');
-        await fleetDown(file, { graceMs: o.grace });
-      }),
-    );
+}
+
+function addFleetK8s(fleet: Command): void {
   fleet
     .command('k8s')
     .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
