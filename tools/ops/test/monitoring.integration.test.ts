@@ -6,13 +6,14 @@
  * then scraped. Every query of the dashboard and of the alert rules must parse
  * and may only name metrics that some scrape has samples of.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { RawClient, killAll, startApp, stopApp, tempDir, type RunningApp } from '@pharaoh/testkit';
 import { makeCert, opensslAvailable, type TestCert } from '@pharaoh/testkit/tls-cert';
 import { alertRules, declaredFamilies, monitoringQueries, parseExposition, parseQuery, type Series } from '../src/index.js';
+import { headingAnchors } from '../src/markdown-links.js';
 import { REPO, fetchText } from './helpers.js';
 
 const MONITORING = join(REPO, 'deploy', 'monitoring');
@@ -158,10 +159,8 @@ describe.skipIf(!opensslAvailable)('monitoring files against live servers', () =
     expect(labelled).toEqual([]);
   });
 
-  it('every alert has a severity, a summary and a runbook section of docs/OPERATIONS.md', async () => {
-    const { readFileSync } = await import('node:fs');
-    const ops = readFileSync(join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
-    const anchors = new Set([...ops.matchAll(/^#+ (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
+  it('every alert has a severity, a summary and a runbook section of docs/OPERATIONS.md', () => {
+    const anchors = headingAnchors(readFileSync(join(REPO, 'docs', 'OPERATIONS.md'), 'utf8'));
     for (const r of alertRules(join(MONITORING, 'alerts.yaml'))) {
       expect(['warning', 'critical'], r.alert).toContain(r.labels?.severity);
       expect(r.annotations?.summary, r.alert).toBeTruthy();
@@ -171,8 +170,7 @@ describe.skipIf(!opensslAvailable)('monitoring files against live servers', () =
     }
   });
 
-  it('docs/OPERATIONS.md describes every pharaoh_* metric the servers declare', async () => {
-    const { readFileSync } = await import('node:fs');
+  it('docs/OPERATIONS.md describes every pharaoh_* metric the servers declare', () => {
     const ops = readFileSync(join(REPO, 'docs', 'OPERATIONS.md'), 'utf8');
     const families = new Set<string>();
     for (const { text } of scrapes.values()) for (const f of declaredFamilies(text)) if (f.startsWith('pharaoh_')) families.add(f);
@@ -180,12 +178,3 @@ describe.skipIf(!opensslAvailable)('monitoring files against live servers', () =
     expect([...families].filter((f) => !ops.includes(`\`${f}\``))).toEqual([]);
   });
 });
-
-/** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
-function githubAnchor(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N} _-]/gu, '')
-    .replace(/ /g, '-');
-}
