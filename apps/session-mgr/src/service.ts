@@ -36,6 +36,8 @@ async function openShard(ctx: ShardContext): Promise<SessionShard> {
           logger: ctx.logger,
           fs: ctx.fs,
           mustExist: ctx.servedBefore,
+          // Reopened after a failed write-back: write what was replayed anew.
+          rewrite: ctx.recovering,
           onSync: ctx.onJournalSync,
         })),
     },

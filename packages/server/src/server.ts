@@ -70,7 +70,11 @@ export async function startServer<S>(def: ServiceDefinition<S>, options: ServerO
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
   const metrics = new ServerMetrics(def.name, { perShard: opts.metricsPerShard });
   if (tls !== undefined) metrics.certificateLoaded(tls.cert);
-  const hosted = await openShards({ def, options: opts, metrics, logger }, opts.shardIds);
+  // A failed shard that reopens itself takes its place in the routing table.
+  const onReopened = (s: HostedShard<S>): void => {
+    byId[s.id] = s;
+  };
+  const hosted = await openShards({ def, options: opts, metrics, logger, onReopened }, opts.shardIds);
   for (const [id, s] of hosted.shards) byId[id] = s;
   const openMs = performance.now() - started;
   try {

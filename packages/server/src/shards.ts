@@ -51,13 +51,20 @@ export class HostedShard<S> {
     return true;
   }
 
-  /** Mark the shard failed: later requests answer SHARD_UNAVAILABLE; other shards are unaffected. */
+  /** Told when the shard fails (the process's recovery, see Reopener). */
+  onFail: ((shard: { readonly id: number }) => void) | undefined;
+
+  /**
+   * Mark the shard failed: later requests answer SHARD_UNAVAILABLE; other
+   * shards are unaffected; the recovery reopens it (see Reopener).
+   */
   fail(err: Error): void {
     if (this.status !== 'open') return;
     this.status = 'failed';
     this.failure = err;
     this.metrics.shardUp.set({ shard: String(this.id) }, 0);
-    this.logger.error({ err }, `shard ${this.id} failed and stops serving until restart`);
+    this.logger.error({ err }, `shard ${this.id} failed and stops serving; it reopens itself once its disk works again`);
+    this.onFail?.(this);
   }
 
   /** See ShardContext.every: no overlapping runs; a failed run fails the shard. */
@@ -117,12 +124,15 @@ export interface ShardOpenEnv<S> {
   options: ResolvedServerOptions;
   metrics: ServerMetrics;
   logger: Logger;
+  /** Told of each shard that replaced a failed one (the server's routing table). */
+  onReopened?: (shard: HostedShard<S>) => void;
 }
 
-/** The shards a process hosts and its one time bound; `close` closes the shards, then the bound. */
+/** The shards a process hosts and its one time bound; `close` stops recovery, closes the shards, then the bound. */
 export interface HostedShards<S> {
   shards: Map<number, HostedShard<S>>;
-  bound: ProcessBound;
+  /** The process's time bound (replaced when a failed one is reopened). */
+  readonly bound: ProcessBound;
   start: StartSummary;
   close(): Promise<void>;
 }
@@ -190,14 +200,16 @@ async function makeIdentityDurable(fs: FileSystem, c: ShardClaimed): Promise<voi
  * new mark, before anything is served). The claim's identity is durable. On
  * failure everything opened here is closed again (the caller closes the lock).
  */
-async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean): Promise<HostedShard<S>> {
+async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const { id, dir, lock, bound, servedBefore } = c;
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
     let shard: HostedShard<S> | undefined;
-    const floorTicks = Math.max(processBound.floor, bound.value);
+    // The process bound's value too: a shard reopened after a failure issued
+    // IDs under it since the start read the floor.
+    const floorTicks = Math.max(processBound.floor, processBound.value, bound.value);
     const generator = await IdGenerator.open({
       layout: def.layout,
       shard: id,
@@ -219,6 +231,7 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
       generator,
       logger,
       fs: options.fs,
+      recovering,
       servedBefore,
       clock: options.clock,
       options,
@@ -249,11 +262,11 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
  * createShardDirs). On failure its lock is released and a ServerError names
  * the shard and dir.
  */
-export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false): Promise<HostedShard<S>> {
+export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false, recovering = false): Promise<HostedShard<S>> {
   const c = await claim(env, id, newDir, true);
   try {
     await makeIdentityDurable(env.options.fs, c);
-    return await openClaimed(env, processBound, c, true);
+    return await openClaimed(env, processBound, c, true, recovering);
   } catch (err) {
     await c.lock.close().catch(() => undefined);
     throw openFailed(env.def, id, c.dir, err);
@@ -327,6 +340,8 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
   const claims: ShardClaimed[] = [];
   const opened = new Map<number, HostedShard<S>>();
   const close = async (): Promise<void> => {
+    reopener?.stop();
+    await reopener?.idle();
     // Every shard's carried bound made durable by one syncfs, not one fdatasync each.
     // (A carry matters only to a host in another data dir: it is written under
     // the lock and synced before this process exits.)
@@ -339,8 +354,9 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
       if (!synced) await Promise.all([...opened.values()].map((s) => s.bound.sync().catch(() => undefined)));
     }
     await Promise.all(claims.filter((c) => !opened.has(c.id)).map((c) => c.lock.close().catch(() => undefined)));
-    await processBound.close().catch((err: unknown) => env.logger.warn({ err }, 'closing the time bound failed'));
+    await (reopener?.bound ?? processBound).close().catch((err: unknown) => env.logger.warn({ err }, 'closing the time bound failed'));
   };
+  let reopener: Reopener<S> | undefined;
   /** One syncfs for every shard of the phase; false where the file system has none (then shard by shard). */
   const syncAll = async (what: string): Promise<boolean> => {
     if (!batched || errors.length > 0) return false;
@@ -379,7 +395,135 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
     if (errors.length > 1) first.message += ` (and ${errors.length - 1} more shard(s) failed to open)`;
     throw first;
   }
-  return { shards: opened, bound: processBound, close, start: summarize(env.def, opened, firstOpens.length, spent) };
+  // Shards that fail later reopen through the thread pool (the process serves by then).
+  const r = new Reopener<S>({ ...served, options: { ...served.options } }, opened, processBound, serviceDir);
+  reopener = r;
+  for (const shard of opened.values()) shard.onFail = (s) => r.failed(s);
+  return {
+    shards: opened,
+    get bound() {
+      return r.bound;
+    },
+    close,
+    start: summarize(env.def, opened, firstOpens.length, spent),
+  };
+}
+
+/**
+ * Brings failed shards back without a restart. A shard that failed (its
+ * journal or the process's time bound hit ENOSPC, EIO, EFBIG, ...) is closed
+ * and opened again by the rules of a start: claim, read the durable state,
+ * replay (its journal rewritten anew, see ShardContext.recovering), and
+ * serve only once that is durable. A failed (poisoned) time bound is reopened
+ * first; every shard fails with it (their generators share it) and comes
+ * back with the new one, whose value is read from the file and must be
+ * advanced (ftruncate + fdatasync) before any ID is issued above it.
+ *
+ * Retries back off from `reopenBackoff.minMs` to `maxMs` (±20% jitter),
+ * all failed shards together, one line per attempt. A shard another process
+ * holds now, or whose identity no longer matches, is given up (logged).
+ */
+class Reopener<S> {
+  private readonly waiting = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private attempt = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly env: ShardOpenEnv<S>,
+    private readonly shards: Map<number, HostedShard<S>>,
+    public bound: ProcessBound,
+    private readonly serviceDir: string,
+  ) {}
+
+  failed(shard: { readonly id: number }): void {
+    if (this.stopped || this.shards.get(shard.id) !== shard) return;
+    this.waiting.add(shard.id);
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Resolves once no reopen is running. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer !== undefined || this.running !== undefined) return;
+    const { minMs, maxMs } = this.env.options.reopenBackoff;
+    const base = Math.min(maxMs, minMs * 2 ** Math.min(this.attempt, 30));
+    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.run().finally(() => {
+        this.running = undefined;
+        if (this.waiting.size > 0) this.schedule();
+      });
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async run(): Promise<void> {
+    const { env } = this;
+    const log = env.logger;
+    this.attempt++;
+    if (this.bound.failed) {
+      try {
+        await this.bound.close().catch(() => undefined);
+        this.bound = await ProcessBound.open(env.options.fs, this.serviceDir, (info) => env.metrics.synced('bound', info.ms));
+        log.info({ attempt: this.attempt }, 'time bound reopened');
+        // Every generator still open issues under the old, closed bound: reopen them all with the new one.
+        const moved = new Error('the process time bound was reopened after a failure; the shard reopens with it');
+        for (const s of this.shards.values()) s.fail(moved);
+      } catch (err) {
+        log.warn({ err, attempt: this.attempt, shards: this.waiting.size }, 'time bound still failing; retrying');
+        return;
+      }
+    }
+    // Shards whose generator failed with the old bound but that nobody has looked at yet.
+    for (const s of this.shards.values()) if (s.status === 'open' && s.generator.failed !== undefined) s.fail(s.generator.failed);
+    const ids = [...this.waiting];
+    let back = 0;
+    const gaveUp: number[] = [];
+    let lastErr: unknown;
+    for (const id of ids) {
+      if (this.stopped) return;
+      const old = this.shards.get(id)!;
+      await old.close(env.def);
+      try {
+        const shard = await openShard(env, this.bound, id, false, true);
+        if (this.stopped) {
+          await shard.close(env.def);
+          return;
+        }
+        shard.onFail = (s) => this.failed(s);
+        this.shards.set(id, shard);
+        env.onReopened?.(shard);
+        this.waiting.delete(id);
+        back++;
+      } catch (err) {
+        lastErr = err;
+        const code = (err as { code?: unknown }).code;
+        if (code === SERVER_ERROR_CODES.SHARD_LOCKED || code === SERVER_ERROR_CODES.SHARD_IDENTITY_MISMATCH) {
+          this.waiting.delete(id);
+          gaveUp.push(id);
+          log.error({ err, shard: id }, `shard ${id} cannot be reopened (given up until restart)`);
+        }
+      }
+    }
+    if (this.waiting.size === 0) {
+      this.attempt = 0;
+      log.info({ reopened: back, gaveUp }, `reopened ${back} failed shard(s)`);
+    } else {
+      log.warn({ err: lastErr, reopened: back, stillFailed: this.waiting.size, attempt: this.attempt }, `reopen attempt ${this.attempt}: ${this.waiting.size} shard(s) still failing; retrying with backoff`);
+    }
+  }
 }
 
 function summarize<S>(def: ServiceDefinition<S>, opened: Map<number, HostedShard<S>>, firstOpens: number, spent: Map<number, number>): StartSummary {

@@ -66,6 +66,11 @@ export class ProcessBound {
     return new ProcessBound(counter, floor);
   }
 
+  /** The counter failed (poisoned by a failed ftruncate/fdatasync, or closed): reopen it to go on. */
+  get failed(): boolean {
+    return this.counter.poisoned || this.counter.closed;
+  }
+
   close(): Promise<void> {
     return this.counter.close();
   }

@@ -83,6 +83,13 @@ export interface ShardContext {
    */
   fs: FileSystem;
   /**
+   * True when this open replaces the shard after it failed (a full disk, an
+   * I/O error): a journal must then be written anew before serving (the
+   * journal's `rewrite` option), since the page cache may show bytes whose
+   * write-back failed.
+   */
+  recovering: boolean;
+  /**
    * True when the shard's bound was above 0 at open: its generator has issued
    * IDs before, so any state the app keeps on disk (a journal) must already
    * exist. A journaled app refuses to start an empty one then (presumed abort
@@ -135,6 +142,12 @@ export interface ServerOptions {
   app?: Record<string, unknown>;
   /** Shards opened at once during start (default 32). */
   openConcurrency?: number;
+  /**
+   * A failed shard (a full disk, an I/O error) reopens itself after this
+   * backoff, doubling from `minMs` to `maxMs` (±20% jitter) while it keeps
+   * failing. Default 250 ms to 30 s.
+   */
+  reopenBackoff?: { minMs?: number; maxMs?: number };
   /** How long close() waits for in-flight requests before closing connections anyway (ms). */
   shutdownTimeoutMs?: number;
   /**

@@ -203,6 +203,37 @@ describe('a failed time bound', () => {
   });
 });
 
+describe('a failed shard', () => {
+  it('reopens by itself with the time bound once the disk works again, every ID above those issued before', async () => {
+    const disk = new SimulatedFs({ seed: 9, dirs: [data.dir] });
+    const s = await run('0-2', { fs: disk, windowMs: 5, reopenBackoff: { minMs: 20, maxMs: 100 } });
+    const c = await RawClient.connect(s.url);
+    clients.push(c);
+    const before: bigint[] = [];
+    for (const shard of [0, 1, 2]) before.push(((await c.ok('ts.get', { shard, count: 1 })) as { first: bigint }).first);
+    const processBound = join(data.dir, 'tso', 'bound-0');
+    disk.injectFault({ op: 'datasync', code: 'EIO', path: processBound, times: Infinity });
+    disk.injectFault({ op: 'truncate', code: 'EIO', path: processBound, times: Infinity });
+    // The bound must advance within about a second (its unit), and cannot.
+    let failed: unknown;
+    for (let i = 0; i < 400 && failed === undefined; i++) {
+      failed = (await c.request('ts.get', { shard: 0, count: 1 })).err;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(failed).toMatchObject({ code: 'SHARD_UNAVAILABLE' });
+    await new Promise((res) => setTimeout(res, 200)); // reopen attempts fail while the disk does
+    expect(JSON.parse((await httpGet(s.httpPort, '/readyz')).body)).toMatchObject({ ready: false });
+    disk.clearFaults();
+    const deadline = Date.now() + 5_000;
+    while ((await httpGet(s.httpPort, '/readyz')).status !== 200 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(JSON.parse((await httpGet(s.httpPort, '/readyz')).body)).toEqual({ ready: true, closing: false, unavailable: [] });
+    for (const shard of [0, 1, 2]) {
+      const next = ((await c.ok('ts.get', { shard, count: 1 })) as { first: bigint }).first;
+      expect(next).toBeGreaterThan(before[shard]!);
+    }
+  });
+});
+
 describe('periodic shard tasks (ShardContext.every)', () => {
   it('runs a task without overlapping runs, fails only its shard when a run rejects, and stops it at close', async () => {
     const runs = new Map<number, number>();
