@@ -23,6 +23,8 @@ const SERVICES = ['tso', 'txcoord', 'session-mgr'] as const;
 type Service = (typeof SERVICES)[number];
 /** Series Prometheus adds to every target itself; no server exports them. */
 const FROM_PROMETHEUS = new Set(['up']);
+/** The open transaction and session must outlive the test, however slow the machine (the default timeouts are 10 s and 30 s). */
+const OPEN_FOR_MS = 600_000;
 /** What a reload must settle within (SIGHUP is handled asynchronously). */
 const RELOAD_WAIT_MS = 10_000;
 
@@ -45,11 +47,11 @@ async function traffic(service: Service, c: RawClient): Promise<void> {
     for (let shard = 0; shard < 4; shard++) await c.ok('ts.get', { shard, count: 5 });
   } else if (service === 'txcoord') {
     const a = await c.ok<{ txId: bigint }>('tx.begin', { shard: 1 });
-    await c.ok('tx.begin', { shard: 2 }); // stays open
+    await c.ok('tx.begin', { shard: 2, timeoutMs: OPEN_FOR_MS }); // stays open
     await c.ok('tx.commit', { txId: a.txId });
   } else {
     // Without a producer name any shard takes the session.
-    await c.ok('session.open', { shard: 3 });
+    await c.ok('session.open', { shard: 3, timeoutMs: OPEN_FOR_MS });
   }
 }
 
