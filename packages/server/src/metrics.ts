@@ -62,6 +62,8 @@ export class ServerMetrics {
   readonly pauses: Counter;
   readonly authFailures: Counter<'reason'>;
   readonly reloads: Counter<'result'>;
+  private readonly shardFailures: Counter;
+  private readonly shardReopens: Counter<'result'>;
   private readonly certificateNotAfter: Gauge;
   private view: HostView | undefined;
 
@@ -91,7 +93,21 @@ export class ServerMetrics {
     this.authFailures = new Counter({ name: 'pharaoh_auth_failures_total', help: 'Refused credentials: missing, malformed or wrong token at the upgrade or on /metrics, or a role without permission (forbidden).', labelNames: ['reason'], registers });
     this.pauses = new Counter({ name: 'pharaoh_backpressure_pauses_total', help: 'Times a connection was paused for back-pressure.', registers });
     this.reloads = new Counter({ name: 'pharaoh_reloads_total', help: 'Reloads of the token file and TLS certificate (SIGHUP), by result: ok or failed (the previous ones stay in use).', labelNames: ['result'], registers });
+    this.shardFailures = new Counter({
+      name: 'pharaoh_shard_failures_total',
+      help: 'Times a hosted shard failed (a storage error: its counter, bound or journal refused to go on) and stopped serving until reopened.',
+      registers,
+    });
+    this.shardReopens = new Counter({
+      name: 'pharaoh_shard_reopens_total',
+      help: 'Failed shards reopened by the process, by result: ok (serving again) or given_up (locked elsewhere or identity changed: until restart).',
+      labelNames: ['result'],
+      registers,
+    });
     this.certificateNotAfter = new Gauge({ name: 'pharaoh_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the TLS certificate in use (Unix seconds); absent without TLS.', registers: [] });
+    // Known label values start at 0, so increase() sees the first event and a query finds the series before it.
+    for (const result of ['ok', 'given_up'] as const) this.shardReopens.inc({ result }, 0);
+    for (const result of ['ok', 'failed'] as const) this.reloads.inc({ result }, 0);
     const info = buildInfo();
     new Gauge({ name: 'pharaoh_build_info', help: 'Always 1; the labels say which release (version), git commit and Node.js version run.', labelNames: ['version', 'commit', 'node'], registers }).set(
       { version: info.version, commit: info.commit, node: info.node },
@@ -132,6 +148,16 @@ export class ServerMetrics {
   /** One completed fdatasync of `kind`, `ms` long. */
   synced(kind: FsyncKind, ms: number): void {
     this.fsync.observe({ kind }, ms / 1000);
+  }
+
+  /** A hosted shard failed (storage error). */
+  shardFailed(): void {
+    this.shardFailures.inc();
+  }
+
+  /** A failed shard was reopened, or given up until restart. */
+  shardReopened(result: 'ok' | 'given_up'): void {
+    this.shardReopens.inc({ result });
   }
 
   authFailed(reason: AuthFailure): void {

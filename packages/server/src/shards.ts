@@ -63,6 +63,7 @@ export class HostedShard<S> {
     this.status = 'failed';
     this.failure = err;
     this.metrics.shardUp.set({ shard: String(this.id) }, 0);
+    this.metrics.shardFailed();
     this.logger.error({ err }, `shard ${this.id} failed and stops serving; it reopens itself once its disk works again`);
     this.onFail?.(this);
   }
@@ -506,6 +507,7 @@ class Reopener<S> {
         this.shards.set(id, shard);
         env.onReopened?.(shard);
         this.waiting.delete(id);
+        env.metrics.shardReopened('ok');
         back++;
       } catch (err) {
         lastErr = err;
@@ -513,6 +515,7 @@ class Reopener<S> {
         if (code === SERVER_ERROR_CODES.SHARD_LOCKED || code === SERVER_ERROR_CODES.SHARD_IDENTITY_MISMATCH) {
           this.waiting.delete(id);
           gaveUp.push(id);
+          env.metrics.shardReopened('given_up');
           log.error({ err, shard: id }, `shard ${id} cannot be reopened (given up until restart)`);
         }
       }

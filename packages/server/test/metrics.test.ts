@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RawClient } from '@pharaoh/testkit';
+import { SimulatedFs } from '@pharaoh/storage/testing';
 import { makeCert, opensslAvailable } from '@pharaoh/testkit/tls-cert';
 import type { RunningServer } from '../src/index.js';
 import { gitCommit, buildInfo } from '../src/build-info.js';
@@ -118,6 +119,41 @@ describe('/metrics process figures', () => {
     } finally {
       repo.remove();
     }
+  });
+});
+
+describe('/metrics shard failures', () => {
+  it('counts a storage failure of every shard and their reopening once the disk works again', async () => {
+    const disk = new SimulatedFs({ seed: 11, dirs: [data.dir] });
+    server = await start(testService(), data.dir, { shards: '0-2', fs: disk, windowMs: 5, reopenBackoff: { minMs: 20, maxMs: 100 } });
+    const c = await RawClient.connect(server.url);
+    clients.push(c);
+    for (const shard of [0, 1, 2]) await c.ok('ts.get', { shard, count: 1 });
+    let m = await metrics();
+    expect(metricValue(m, 'pharaoh_shard_failures_total')).toBe(0);
+    expect(metricValue(m, 'pharaoh_shard_reopens_total', { result: 'ok' })).toBe(0);
+    const bound = join(data.dir, 'tso', 'bound-0');
+    disk.injectFault({ op: 'datasync', code: 'EIO', path: bound, times: Infinity });
+    disk.injectFault({ op: 'truncate', code: 'EIO', path: bound, times: Infinity });
+    let failed: unknown;
+    for (let i = 0; i < 400 && failed === undefined; i++) {
+      failed = (await c.request('ts.get', { shard: 0, count: 1 })).err;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(failed).toMatchObject({ code: 'SHARD_UNAVAILABLE' });
+    m = await metrics();
+    // The shard that asked fails at once; the others on the same bound as soon as they are looked at or moved.
+    expect(metricValue(m, 'pharaoh_shard_failures_total')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(m, 'pharaoh_shards_unavailable')).toBeGreaterThanOrEqual(1);
+    disk.clearFaults();
+    const deadline = Date.now() + 5_000;
+    do {
+      m = await metrics();
+    } while (metricValue(m, 'pharaoh_shards_unavailable') !== 0 && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 20)), true));
+    expect(metricValue(m, 'pharaoh_shards_unavailable')).toBe(0);
+    // Every failure ended in exactly one reopen, now that all shards serve again.
+    expect(metricValue(m, 'pharaoh_shard_reopens_total', { result: 'ok' })).toBe(metricValue(m, 'pharaoh_shard_failures_total'));
+    expect(metricValue(m, 'pharaoh_shard_reopens_total', { result: 'given_up' })).toBe(0);
   });
 });
 
