@@ -15,3 +15,5 @@ export {
 export type { SessionTableOptions, SessionMgrOptions } from './options.js';
 export { parseSessionRecord } from './records.js';
 export type { SessionRecord, OpenRecord, EndRecord, RetireRecord } from './records.js';
+/** The journal options every journaled service shares (the kit's defaults). */
+export { DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_COMPACT_AT_BYTES } from '@pharaoh/server';

@@ -16,6 +16,7 @@ export const sessionService = defineJournaledService({
   spec: SESSION_MGR,
   options: SESSION_OPTIONS,
   openTable: (ctx, openJournal) => SessionTable.open({ shard: ctx.id, ids: ctx.generator, clock: ctx.clock, openJournal }, ctx.app),
+  stats: (table) => ({ liveSessions: table.stats.live }),
   handlers: {
     'session.open': (args, shard) => shard.state.table.openSession(args.producer, args.timeoutMs, args.after),
     'session.heartbeat': (args, shard) => shard.state.table.heartbeat(args.sessionId, args.epoch),

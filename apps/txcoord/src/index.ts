@@ -7,3 +7,5 @@ export { DEFAULT_TX_TIMEOUT_MS, DEFAULT_TX_RETENTION_MS, DEFAULT_MAX_OPEN_TX, DE
 export type { TxTableOptions, TxcoordOptions } from './options.js';
 export { parseTxRecord } from './records.js';
 export type { TxRecord, CommitRecord, AbortRecord, ForgetRecord } from './records.js';
+/** The journal options every journaled service shares (the kit's defaults). */
+export { DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_COMPACT_AT_BYTES } from '@pharaoh/server';

@@ -15,6 +15,7 @@ export const txcoordService = defineJournaledService({
   spec: TXCOORD,
   options: TXCOORD_OPTIONS,
   openTable: (ctx, openJournal) => TxTable.open({ ids: ctx.generator, layout: TXCOORD.layout, clock: ctx.clock, openJournal }, ctx.app),
+  stats: (table) => ({ openTransactions: table.stats.active }),
   handlers: {
     'tx.begin': (args, shard) => shard.state.table.begin(args.timeoutMs, args.after),
     'tx.commit': (args, shard) => shard.state.table.commit(args.txId),

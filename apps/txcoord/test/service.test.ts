@@ -26,6 +26,38 @@ describe('txcoordService in the shard host', () => {
     expect(await client.ok('tx.commit', { txId: other.txId })).toHaveProperty('commitTs');
   });
 
+  it('reopens a shard failed by a full disk by itself once space is back, keeping every decision it acknowledged', async () => {
+    const dataDir = '/data';
+    const fs = new SimulatedFs({ dirs: [dataDir] });
+    const server = scope.closeLater(
+      await startServer(txcoordService, { shards: '0-1', dataDir, logLevel: 'silent', fs, httpPort: 0, reopenBackoff: { minMs: 20, maxMs: 100 } }),
+    );
+    const ready = async (): Promise<{ status: number; unavailable: number[] }> => {
+      const res = await fetch(`${server.httpUrl}/readyz`);
+      return { status: res.status, unavailable: ((await res.json()) as { unavailable: number[] }).unavailable };
+    };
+    const client = await scope.connect(server.url);
+    const acked = await client.ok<{ txId: bigint }>('tx.begin', { shard: 0 });
+    const commit = await client.ok<{ commitTs: bigint }>('tx.commit', { txId: acked.txId });
+
+    const pending = await client.ok<{ txId: bigint }>('tx.begin', { shard: 0 });
+    fs.injectFault({ op: 'write', code: 'ENOSPC', times: Infinity }); // the disk is full
+    expect((await client.request('tx.commit', { txId: pending.txId })).err?.code).toBe('SHARD_UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 300)); // several reopen attempts, each failing on the full disk
+    expect(await ready()).toEqual({ status: 503, unavailable: [0] });
+    expect((await client.request('tx.status', { txId: acked.txId })).err?.code).toBe('SHARD_UNAVAILABLE');
+
+    fs.clearFaults(); // space freed
+    const deadline = Date.now() + 5_000;
+    while ((await ready()).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await ready()).toEqual({ status: 200, unavailable: [] });
+    expect(await client.ok('tx.status', { txId: acked.txId })).toEqual({ status: 'COMMITTED' });
+    expect(commit.commitTs).toBeGreaterThan(0n);
+    const next = await client.ok<{ txId: bigint }>('tx.begin', { shard: 0 });
+    expect(next.txId).toBeGreaterThan(acked.txId);
+    expect(await client.ok('tx.commit', { txId: next.txId })).toHaveProperty('commitTs');
+  });
+
   it('refuses to open a shard that has issued IDs before when its journal is gone, creating nothing', async () => {
     const dataDir = '/data';
     const fs = new SimulatedFs({ dirs: [dataDir] });

@@ -181,7 +181,9 @@ export class Connection {
         if (this.socket !== socket) return;
         this.clearHelloTimer();
         const why = error?.message ?? (reason || `close code ${code}`);
-        this.fail(new ConnectionLostError(this.url, `connection to ${this.url} lost: ${why}`, { cause: error }));
+        // Before its hello a socket was never a connection: say so, so nobody looks for what "dropped" it.
+        const text = this.state === 'connecting' ? `cannot connect to ${this.url}: ${why}` : `connection to ${this.url} lost: ${why}`;
+        this.fail(new ConnectionLostError(this.url, text, { cause: error }));
       },
     });
     this.socket = socket;

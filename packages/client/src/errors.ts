@@ -11,7 +11,7 @@ export const CLIENT_ERROR_CODES = {
   TIMEOUT: 'TIMEOUT',
   /** `client.close()` was called while the call was pending, or afterwards. */
   CLIENT_CLOSED: 'CLIENT_CLOSED',
-  /** The connection dropped while the request was in flight (retried internally). */
+  /** The connection dropped while the request was in flight (retried internally); also a socket that closed before its hello, worded "cannot connect to …". */
   CONNECTION_LOST: 'CONNECTION_LOST',
   /** No endpoint of the fleet answered with a hello during `connect()`. */
   CONNECT_FAILED: 'CONNECT_FAILED',

@@ -29,6 +29,27 @@ describe('Journal', () => {
     await again.journal.close();
   });
 
+  it('with rewrite, writes the replayed state anew (a compaction) before open resolves, and fails the open if it cannot', async () => {
+    const fs = new SimulatedFs();
+    const { journal } = await openList<Rec>(DIR, fs);
+    for (let i = 0; i < 5; i++) await journal.append(rec(i));
+    await journal.close();
+    const renames = fs.stats.ops.rename;
+    const again = await openList<Rec>(DIR, fs, { rewrite: true });
+    expect(again.journal.stats.compactions).toBe(1);
+    expect(fs.stats.ops.rename).toBe(renames + 1); // the new log took the name
+    await again.journal.close();
+    const after = await openList<Rec>(DIR, fs);
+    expect(after.records).toEqual(Array.from({ length: 5 }, (_, i) => rec(i)));
+    await after.journal.close();
+    // A rewrite that fails (a full disk) fails the open and releases the directory.
+    fs.injectFault({ op: 'write', code: 'ENOSPC', path: `${DIR}/journal.log.compact` });
+    await expect(openList<Rec>(DIR, fs, { rewrite: true })).rejects.toMatchObject({ code: JournalErrorCode.COMPACTION_FAILED });
+    const last = await openList<Rec>(DIR, fs);
+    expect(last.records).toHaveLength(5);
+    await last.journal.close();
+  });
+
   it('keeps records durable across a power cut once append has resolved', async () => {
     const fs = new SimulatedFs();
     const { journal } = await openList<Rec>(DIR, fs);

@@ -93,7 +93,14 @@ export class Journal<R> {
     try {
       const r = await recover(fs, dir, { maxRecordBytes: o.maxRecordBytes, mustExist: o.mustExist, onRecord: o.onRecord as (rec: unknown) => void, logger: o.logger });
       const j = new Journal<R>(dir, o, fs, lock, r.file, r.size, r);
-      j.maybeCompact();
+      if (o.rewrite) {
+        try {
+          await j.compact();
+        } catch (err) {
+          await j.close().catch(() => undefined);
+          throw err;
+        }
+      } else j.maybeCompact();
       return j;
     } catch (err) {
       await lock.close().catch(() => undefined);

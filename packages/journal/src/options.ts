@@ -40,6 +40,14 @@ export interface JournalOptions<R> {
    * lost journal is never mistaken for a new one. Default false.
    */
   mustExist?: boolean;
+  /**
+   * Rewrite the log from `snapshot()` (a compaction) before `open` resolves.
+   * For a reopen after an I/O error: the kernel may have dropped a failed
+   * write-back while its page cache still shows the bytes, so an fdatasync of
+   * the replayed log can succeed without anything reaching the disk; written
+   * anew, every replayed record really is durable. Default false.
+   */
+  rewrite?: boolean;
   /** Called for every recovered record, in append order, during `open` (replay). */
   onRecord: (rec: R) => void;
   /**
@@ -61,6 +69,7 @@ export interface JournalOptions<R> {
 export interface ParsedJournalOptions<R> {
   fs: FileSystem;
   mustExist: boolean;
+  rewrite: boolean;
   onRecord: (rec: R) => void;
   snapshot: () => R[];
   compactAtBytes: number;
@@ -90,10 +99,12 @@ export function parseJournalOptions<R>(opts: JournalOptions<R>): ParsedJournalOp
   if (typeof opts.snapshot !== 'function') throw bad('snapshot must be a function');
   if (opts.onSync !== undefined && typeof opts.onSync !== 'function') throw bad('onSync must be a function');
   if (opts.mustExist !== undefined && typeof opts.mustExist !== 'boolean') throw bad('mustExist must be a boolean');
+  if (opts.rewrite !== undefined && typeof opts.rewrite !== 'boolean') throw bad('rewrite must be a boolean');
   if (opts.fs !== undefined && (typeof opts.fs !== 'object' || opts.fs === null || typeof opts.fs.open !== 'function')) throw bad('fs must be a FileSystem');
   return {
     fs: opts.fs ?? nodeFileSystem,
     mustExist: opts.mustExist ?? false,
+    rewrite: opts.rewrite ?? false,
     onRecord: opts.onRecord,
     snapshot: opts.snapshot,
     compactAtBytes: positiveInt('compactAtBytes', opts.compactAtBytes, DEFAULT_COMPACT_AT_BYTES, Number.MAX_SAFE_INTEGER),

@@ -90,6 +90,11 @@ export class Obelisk implements DurableBound {
     return this.poisonError !== undefined;
   }
 
+  /** True once `close` was called: every call rejects `CLOSED`. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
   /**
    * Add `n` (a positive safe integer, default 1) and resolve the new value once
    * a size >= it is durable. Values handed out are unique and increasing.

@@ -19,6 +19,15 @@ export interface ServiceSpec<N extends string = string, Ops extends Readonly<Rec
   readonly ports: { readonly ws: number; readonly http: number };
   /** Shards per pod of its StatefulSet in deploy/k8s (replicas = ceil(1024 / shardsPerPod)). */
   readonly shardsPerPod: number;
+  /** What each of its pods asks Kubernetes for (deploy/k8s, from measured figures: docs/DEPLOY.md, "Resources"). */
+  readonly pods: {
+    /** CPU request, e.g. `500m` (no limit: throttling would stall every shard of the pod). */
+    readonly cpu: string;
+    /** Its volume, e.g. `1Gi`. */
+    readonly storage: string;
+    /** Why that volume size (a comment in the manifest). */
+    readonly storageWhy: string;
+  };
 }
 
 /** Names of a service's own ops. */
@@ -50,6 +59,8 @@ export function defineService<const N extends string, const Ops extends Readonly
   for (const p of [spec.ports.ws, spec.ports.http]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw bad(`port ${p} is not in 1..65535`);
   if (spec.ports.ws === spec.ports.http) throw bad('ws and http ports must differ');
   if (!Number.isInteger(spec.shardsPerPod) || spec.shardsPerPod < 1 || spec.shardsPerPod > 1024) throw bad('shardsPerPod must be in 1..1024');
+  if (!/^\d+(m|\.\d+)?$/.test(spec.pods.cpu)) throw bad(`pods.cpu ${spec.pods.cpu} is not a Kubernetes CPU quantity (e.g. 500m, 1)`);
+  if (!/^\d+(Mi|Gi|Ti)$/.test(spec.pods.storage)) throw bad(`pods.storage ${spec.pods.storage} is not a size like 10Gi`);
   if (Object.keys(spec.ops).length === 0) throw bad('a service needs at least one op');
   for (const [op, o] of Object.entries(spec.ops)) {
     if ((HOST_OPS as readonly string[]).includes(op)) throw bad(`op ${op} is the host's`);

@@ -16,6 +16,7 @@ export const TSO = defineService({
   layout: TSO_LAYOUT,
   ports: { ws: 7100, http: 7101 },
   shardsPerPod: 256,
+  pods: { cpu: '500m', storage: '1Gi', storageWhy: 'tso keeps sparse counters only.' },
   ops: {
     'ts.get': {
       fields: [['shard', 'shard', false], ['count', 'count', false], ['after', 'id', true]],
@@ -26,6 +27,9 @@ export const TSO = defineService({
   },
 });
 
+/** Why a journaled service's pods get 10 GiB. */
+const JOURNAL_STORAGE = 'Each shard journal grows to 16 MiB before compaction: 512 x 16 MiB = 8 GiB at worst (docs/OPERATIONS.md, "Capacity").';
+
 const TX_STATUS = ['ACTIVE', 'COMMITTED', 'ABORTED', 'UNKNOWN'] as const;
 
 /** Transactions: presumed abort, decisions journaled before they are answered. */
@@ -35,6 +39,7 @@ export const TXCOORD = defineService({
   layout: TX_LAYOUT,
   ports: { ws: 7200, http: 7201 },
   shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
   ops: {
     'tx.begin': {
       fields: [['shard', 'shard', false], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
@@ -59,6 +64,7 @@ export const SESSION_MGR = defineService({
   layout: SESSION_LAYOUT,
   ports: { ws: 7300, http: 7301 },
   shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
   ops: {
     'session.open': {
       fields: [['shard', 'shard', false], ['producer', 'producer', true], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],

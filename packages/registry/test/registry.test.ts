@@ -6,7 +6,7 @@ import { defineService, REGISTRY, Registry, RegistryError, serviceTable, SESSION
 const LAYOUT = defineLayout({ name: 'z', timeBits: 42, shardBits: 10, seqBits: 12 });
 const FRESH: OpSpec = { fields: [['shard', 'shard', false]], result: { zId: 'id' }, route: 'shard', issues: 1 };
 const entry = (over: Record<string, unknown> = {}, ops: Record<string, OpSpec> = { 'z.get': FRESH }) =>
-  ({ name: 'zeta', title: 'Zeta', layout: LAYOUT, ports: { ws: 7800, http: 7801 }, shardsPerPod: 512, ops, ...over }) as Parameters<typeof defineService>[0];
+  ({ name: 'zeta', title: 'Zeta', layout: LAYOUT, ports: { ws: 7800, http: 7801 }, shardsPerPod: 512, pods: { cpu: '500m', storage: '1Gi', storageWhy: 'test' }, ops, ...over }) as Parameters<typeof defineService>[0];
 
 describe('the production registry', () => {
   it('lists tso, txcoord and session-mgr, in that order, each with its own layout', () => {
@@ -41,6 +41,8 @@ describe('defineService', () => {
     [{ ports: { ws: 0, http: 1 } }, /port 0/],
     [{ ports: { ws: 7800, http: 7800 } }, /must differ/],
     [{ shardsPerPod: 0 }, /shardsPerPod/],
+    [{ pods: { cpu: 'lots', storage: '1Gi', storageWhy: '' } }, /pods.cpu/],
+    [{ pods: { cpu: '1', storage: '10GB', storageWhy: '' } }, /pods.storage/],
   ])('refuses a bad entry (%o)', (over, says) => {
     expect(() => defineService(entry(over))).toThrow(says);
   });

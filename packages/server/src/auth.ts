@@ -89,6 +89,11 @@ export class TokenStore {
     return this.entries.length;
   }
 
+  /** Accepted tokens per role (for `pharaoh_auth_tokens`: a rotation shows as a count going up, then down). */
+  countByRole(): Array<{ role: Role; count: number }> {
+    return ROLES.map((role) => ({ role, count: this.entries.filter((e) => e.role === role).length })).filter((r) => r.count > 0);
+  }
+
   /**
    * Re-read the token file and replace the accepted set at once. On a bad file
    * throws and keeps the previous set (a typo must not lock everyone out, nor

@@ -6,6 +6,7 @@
  * additions.
  */
 import type { Registry } from 'prom-client';
+import { CollectedMetric, registerCollected, type Sample } from './collected.js';
 
 /** Request latency buckets in seconds: 25 µs (a memory-only answer) to 2.5 s (a stuck disk). */
 export const LATENCY_BUCKETS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5];
@@ -57,43 +58,26 @@ export interface ShardOpStats {
   ids: number;
 }
 
-interface Sample {
-  value: number;
-  labels: Record<string, string | number>;
-  metricName?: string;
-}
-
-/**
- * A metric the registry reads through `get()`, like prom-client's own classes.
- * Only what the registry calls is implemented.
- */
-class CollectedMetric {
-  readonly aggregator = 'sum';
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: 'counter' | 'histogram',
-    private readonly sample: () => Sample[],
-  ) {}
-  async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
-    return { name: this.name, help: this.help, type: this.type, values: this.sample(), aggregator: this.aggregator };
-  }
-  reset(): void {
-    // Counters of the request path only go up; a registry reset does not apply to them.
-  }
-}
-
 /** The request-path counters of one server, registered into its registry. */
 export class HotMetrics {
   readonly ops = new Map<string, OpStats>();
   /** shard id → op → stats */
   readonly shards = new Map<number, Map<string, ShardOpStats>>();
 
-  constructor(registry: Registry) {
-    const reg = (m: CollectedMetric): void => registry.registerMetric(m as never);
+  /**
+   * With `perShard`, `pharaoh_shard_requests_total` and a `shard` label on
+   * `pharaoh_ids_issued_total` are exported too; without, IDs are summed by op
+   * (the counters are kept per shard either way: the request path is the same).
+   */
+  constructor(registry: Registry, perShard = false) {
+    const reg = (m: CollectedMetric): void => registerCollected(registry, m);
     reg(new CollectedMetric('pharaoh_requests_total', 'Requests answered, by op and outcome (ok or error code).', 'counter', () => this.requestSamples()));
-    reg(new CollectedMetric('pharaoh_shard_requests_total', 'Requests answered ok, by op and shard.', 'counter', () => this.shardSamples('requests')));
-    reg(new CollectedMetric('pharaoh_ids_issued_total', 'IDs issued, by op and shard.', 'counter', () => this.shardSamples('ids')));
+    if (perShard) {
+      reg(new CollectedMetric('pharaoh_shard_requests_total', 'Requests answered ok, by op and shard.', 'counter', () => this.shardSamples('requests')));
+      reg(new CollectedMetric('pharaoh_ids_issued_total', 'IDs issued, by op and shard.', 'counter', () => this.shardSamples('ids')));
+    } else {
+      reg(new CollectedMetric('pharaoh_ids_issued_total', 'IDs issued, by op (summed over the hosted shards).', 'counter', () => this.idsByOp()));
+    }
     reg(
       new CollectedMetric('pharaoh_request_duration_seconds', 'Time from decoding a request to sending its answer, by op.', 'histogram', () =>
         this.latencySamples(),
@@ -134,6 +118,12 @@ export class HotMetrics {
     const out: Sample[] = [];
     for (const [shard, m] of this.shards) for (const [op, s] of m) if (key !== 'ids' || s.ids > 0) out.push({ value: s[key], labels: { op, shard } });
     return out;
+  }
+
+  private idsByOp(): Sample[] {
+    const sums = new Map<string, number>();
+    for (const m of this.shards.values()) for (const [op, s] of m) if (s.ids > 0) sums.set(op, (sums.get(op) ?? 0) + s.ids);
+    return [...sums].map(([op, value]) => ({ value, labels: { op } }));
   }
 
   private latencySamples(): Sample[] {

@@ -48,7 +48,10 @@ export type {
   ShardContext,
   ShardHandle,
   ServerOptions,
+  MetricsOptions,
+  ShardStats,
   RunningServer,
+  StartSummary,
   CliOption,
   Logger,
 } from './types.js';

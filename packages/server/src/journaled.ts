@@ -6,15 +6,16 @@
  *   command-line flags, environment variables and its validating parser are derived;
  * - the journal: one per shard in `<shard dir>/journal/` on the shard's file
  *   system, replayed through the table before the shard serves, compacted
- *   into the table's snapshot, required to exist once the shard has served;
+ *   into the table's snapshot, required to exist once the shard has served,
+ *   written anew when a failed shard reopens, its syncs and size in /metrics;
  * - the sweep timer: the table's `sweep` every `sweepIntervalMs` (a failed
  *   sweep fails the shard), stopped before the table closes;
  * - record checks: a failed one is a `BAD_RECORD` naming the service.
  */
-import { openShardJournal } from '@pharaoh/journal';
+import { openShardJournal, type Journal } from '@pharaoh/journal';
 import type { ServiceSpec } from '@pharaoh/registry';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
-import type { CliOption, Handlers, ServiceDefinition, ShardContext } from './types.js';
+import type { CliOption, Handlers, ServiceDefinition, ShardContext, ShardStats } from './types.js';
 
 /** One integer option of a service: its flag, environment variable, default and bounds. */
 export interface IntOption {
@@ -106,6 +107,8 @@ export interface JournaledTable {
 /** The per-shard state of a journaled service. */
 export interface JournaledShard<T, O> {
   table: T;
+  /** The shard's journal, for /metrics (the table owns it and closes it). */
+  journal: Journal<unknown>;
   options: O;
 }
 
@@ -119,6 +122,8 @@ export interface JournaledServiceParts<Spec extends ServiceSpec, T extends Journ
    */
   openTable(ctx: ShardContext<O>, openJournal: (hooks: JournalHooks<R>) => Promise<TableJournal<R>>): Promise<T>;
   handlers: Handlers<Spec, JournaledShard<T, O>, O>;
+  /** The table's figures for /metrics (open transactions, live sessions); the kit adds the journal's. */
+  stats?(table: T): Omit<ShardStats, 'journal'>;
 }
 
 /** A journaled coordinator as a ServiceDefinition: the kit opens, sweeps and closes its tables. */
@@ -131,8 +136,9 @@ export function defineJournaledService<Spec extends ServiceSpec, T extends Journ
     parseOptions: (app) => parts.options.parse(app),
     async openShard(ctx) {
       const options = ctx.app;
-      const table = await parts.openTable(ctx, (hooks) =>
-        openShardJournal<R>(ctx.dir, {
+      let journal: Journal<R> | undefined;
+      const table = await parts.openTable(ctx, async (hooks) =>
+        (journal = await openShardJournal<R>(ctx.dir, {
           onRecord: hooks.onRecord,
           snapshot: hooks.snapshot,
           compactAtBytes: options.compactAtBytes,
@@ -140,11 +146,16 @@ export function defineJournaledService<Spec extends ServiceSpec, T extends Journ
           fs: ctx.fs,
           // A shard that has issued IDs before must find its journal (presumed abort would lie otherwise).
           mustExist: ctx.servedBefore,
-        }),
+          // Reopened after a failed write-back: write what was replayed anew.
+          rewrite: ctx.recovering,
+          onSync: ctx.onJournalSync,
+        })),
       );
+      if (journal === undefined) throw new Error(`${parts.spec.name}: openTable must open the shard's journal`);
       ctx.every(options.sweepIntervalMs, () => table.sweep());
-      return { table, options };
+      return { table, journal: journal as Journal<unknown>, options };
     },
+    stats: (state) => ({ ...parts.stats?.(state.table), journal: state.journal }),
     async closeShard(state) {
       await state.table.close();
     },

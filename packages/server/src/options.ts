@@ -61,6 +61,10 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_HOST = '127.0.0.1';
 /** Shards opened at once: enough to overlap fsyncs, few enough to bound fds and memory spikes. */
 export const DEFAULT_OPEN_CONCURRENCY = 32;
+/** First retry of a failed shard: soon, since freeing space is often quick. */
+export const DEFAULT_REOPEN_MIN_MS = 250;
+/** Retries of a shard that keeps failing settle at this: a few log lines a minute, not a storm. */
+export const DEFAULT_REOPEN_MAX_MS = 30_000;
 /** How long a graceful shutdown waits for in-flight requests. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 export const DEFAULT_LOG_LEVEL = 'info';
@@ -119,12 +123,15 @@ export interface ResolvedServerOptions {
   limits: ServerLimits;
   app: Record<string, unknown>;
   openConcurrency: number;
+  reopenBackoff: { minMs: number; maxMs: number };
   shutdownTimeoutMs: number;
   /** The file system of every shard: real files unless a test injected one. */
   fs: FileSystem;
   tls: Required<TlsOptions> | undefined;
   auth: { tokenFile: string | undefined; tokens: TokenEntry[] };
   insecure: boolean;
+  /** Export per-shard series on /metrics (off by default: bounded cardinality). */
+  metricsPerShard: boolean;
 }
 
 function bad(message: string): ServerError {
@@ -187,12 +194,29 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     limits,
     app: options.app ?? {},
     openConcurrency: int('openConcurrency', options.openConcurrency ?? DEFAULT_OPEN_CONCURRENCY, 1, 1024),
+    reopenBackoff: parseBackoff(options.reopenBackoff),
     shutdownTimeoutMs: int('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, 0, 600_000),
     fs: options.fs ?? nodeFileSystem,
     tls: parseTls(options.tls),
     auth: parseAuth(options.auth),
     insecure: options.insecure === true,
+    metricsPerShard: parseMetrics(options.metrics),
   };
+}
+
+function parseBackoff(b: ServerOptions['reopenBackoff']): { minMs: number; maxMs: number } {
+  if (b === undefined) return { minMs: DEFAULT_REOPEN_MIN_MS, maxMs: DEFAULT_REOPEN_MAX_MS };
+  if (typeof b !== 'object' || b === null) throw bad('reopenBackoff must be { minMs?, maxMs? }');
+  const minMs = int('reopenBackoff.minMs', b.minMs ?? DEFAULT_REOPEN_MIN_MS, 1, 3_600_000);
+  const maxMs = int('reopenBackoff.maxMs', b.maxMs ?? Math.max(minMs, DEFAULT_REOPEN_MAX_MS), minMs, 3_600_000);
+  return { minMs, maxMs };
+}
+
+function parseMetrics(m: ServerOptions['metrics']): boolean {
+  if (m === undefined) return false;
+  if (typeof m !== 'object' || m === null) throw bad('metrics must be { perShard?: boolean }');
+  if (m.perShard !== undefined && typeof m.perShard !== 'boolean') throw bad('metrics.perShard must be a boolean');
+  return m.perShard === true;
 }
 
 function parseTls(tls: TlsOptions | undefined): Required<TlsOptions> | undefined {

@@ -23,7 +23,7 @@ import type { HostedShard } from './shards.js';
 import { createPortServer, readTls, setTls } from './tls.js';
 import type { TlsMaterial } from './tls.js';
 import type { ServiceSpec } from '@pharaoh/registry';
-import type { HostedService, RunningServer, ServerOptions, ServiceDefinition } from './types.js';
+import type { HostedService, RunningServer, ServerOptions, ServiceDefinition, ShardStats } from './types.js';
 
 /** After in-flight requests were answered, how long peers get to finish the close handshake. */
 const CLOSE_HANDSHAKE_MS = 2_000;
@@ -89,8 +89,13 @@ export async function startServer<Spec extends ServiceSpec, S, O>(definition: Se
   const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
   const started = performance.now();
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
-  const metrics = new ServerMetrics(def.spec.name, () => generatorTotals(byId));
-  const hosted = await openShards({ def, app, options: opts, metrics, logger }, opts.shardIds);
+  const metrics = new ServerMetrics(def.spec.name, { perShard: opts.metricsPerShard });
+  if (tls !== undefined) metrics.certificateLoaded(tls.cert);
+  // A failed shard that reopens itself takes its place in the routing table.
+  const onReopened = (s: HostedShard<S>): void => {
+    byId[s.id] = s;
+  };
+  const hosted = await openShards({ def, app, options: opts, metrics, logger, onReopened }, opts.shardIds);
   for (const [id, s] of hosted.shards) byId[id] = s;
   const openMs = performance.now() - started;
   try {
@@ -130,6 +135,19 @@ function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>
     t.leadWaits += st.leadWaits;
   }
   return t;
+}
+
+/** Each open shard's app figures (the service's `stats` hook), read at scrape time. */
+function* appStats<S>(def: HostedService<S>, shards: ReadonlyArray<HostedShard<S> | undefined>): Iterable<ShardStats> {
+  if (def.stats === undefined) return;
+  for (const s of shards) {
+    if (s === undefined || s.handle === undefined || s.status === 'closed') continue;
+    try {
+      yield def.stats(s.handle.state);
+    } catch {
+      // A metrics hook must not break a scrape.
+    }
+  }
 }
 
 interface Listening<S> {
@@ -204,6 +222,14 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
     for (const id of opts.shardIds) if (!byId[id]!.available) unavailable.push(id);
     return { ready: !closing && unavailable.length === 0, closing, unavailable };
   };
+  metrics.attach({
+    dataDir: opts.dataDir,
+    generators: () => generatorTotals(byId),
+    shards: () => ({ hosted: opts.shardIds.length, unavailable: readiness().unavailable.length }),
+    appStats: () => appStats(def, byId),
+    inFlight: () => dispatcher.inFlight,
+    tokens: () => tokens.countByRole(),
+  });
   dispatcher.adminInfo = (): AdminInfo => ({
     service: def.spec.name,
     server: SERVER_NAME,
@@ -254,16 +280,28 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
       shards: formatShardRanges(opts.shards),
       shardCount: opts.shardIds.length,
       openMs: Math.round(openMs),
+      firstOpens: hosted.start.firstOpens,
+      replayedRecords: hosted.start.replayedRecords,
+      slowestShard: hosted.start.slowestShard?.shard,
+      slowestShardMs: hosted.start.slowestShard?.ms,
     },
     'listening',
   );
   const reload = (): void => {
-    const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
-    tokens.reload();
+    let tls: TlsMaterial | undefined;
+    try {
+      tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
+      tokens.reload();
+    } catch (err) {
+      metrics.reloads.inc({ result: 'failed' });
+      throw err;
+    }
     if (tls !== undefined) {
       setTls(wsHttp, tls);
       if (opsTls !== undefined) setTls(ops, tls);
+      metrics.certificateLoaded(tls.cert);
     }
+    metrics.reloads.inc({ result: 'ok' });
     logger.info({ tokens: tokens.size, tls: tls !== undefined }, 'reloaded tokens and TLS certificate');
   };
 
@@ -287,7 +325,7 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
     })();
     return closed;
   };
-  return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, reload, close };
+  return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, start: hosted.start, reload, close };
 }
 
 /** Unsent answer bytes over all connections, and the most on one. */

@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { WireLayout } from '@pharaoh/protocol';
 import { ensureDirDurable, errnoCode, readAll, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
@@ -46,9 +46,17 @@ export async function createShardDirs(fs: FileSystem, dataDir: string, service: 
   const parent = join(dataDir, service);
   await ensureDirDurable(fs, parent);
   const created = new Set<number>();
-  for (let i = 0; i < ids.length; i += MKDIR_BATCH) {
+  // One readdir instead of a failing mkdir (an EEXIST error and a stat) per
+  // existing shard; a name listed that is not a directory is refused below.
+  const listed = new Set(await fs.readdir(parent));
+  const missing: number[] = [];
+  for (const id of ids) {
+    if (!listed.has(basename(shardDir(dataDir, service, id)))) missing.push(id);
+    else if (!(await fs.stat(shardDir(dataDir, service, id)))?.isDirectory) throw new Error(`${shardDir(dataDir, service, id)} exists and is not a directory`);
+  }
+  for (let i = 0; i < missing.length; i += MKDIR_BATCH) {
     await Promise.all(
-      ids.slice(i, i + MKDIR_BATCH).map(async (id) => {
+      missing.slice(i, i + MKDIR_BATCH).map(async (id) => {
         try {
           if (await fs.mkdir(shardDir(dataDir, service, id))) created.add(id);
         } catch (e) {
@@ -84,7 +92,7 @@ function describeIdentity(i: Pick<ShardIdentity, 'service' | 'shard' | 'layout'>
 export interface ShardClaim {
   lock: FileHandle;
   identity: ShardIdentity;
-  /** True when this claim wrote the identity (and fdatasynced it); false when it only read it. */
+  /** True when this claim wrote the identity (and fdatasynced it, unless told not to); false when it only read it. */
   written: boolean;
 }
 
@@ -116,6 +124,10 @@ type Expected = Omit<ShardIdentity, 'format' | 'createdAt'>;
  * very shard's identity that names its service, shard and layout in full.
  * Otherwise the shard is refused, and the message says exactly how to repair it.
  *
+ * `sync: false` skips the fdatasync of a written identity: the caller makes
+ * it durable (with every other new shard's at once, see openShards) before
+ * the shard adds files.
+ *
  * `newDir`: this process just created `dir` (createShardDirs), so it was empty
  * a moment ago. The identity file is then created at once, with no look for
  * foreign files and no failed open first: 1024 fewer readdirs and ENOENT
@@ -123,7 +135,13 @@ type Expected = Omit<ShardIdentity, 'format' | 'createdAt'>;
  * identity file meanwhile (a bound is created only after a written identity),
  * which the lock and the read below handle.
  */
-export async function claimShard(fs: FileSystem, dir: string, expected: Expected, newDir = false, onRepair?: (what: string) => void): Promise<ShardClaim> {
+export async function claimShard(
+  fs: FileSystem,
+  dir: string,
+  expected: Expected,
+  { newDir = false, sync = true }: { newDir?: boolean; sync?: boolean } = {},
+  onRepair?: (what: string) => void,
+): Promise<ShardClaim> {
   const path = join(dir, IDENTITY_FILE);
   const mismatch = (found: string, fix = ''): ServerError =>
     new ServerError(
@@ -166,7 +184,7 @@ export async function claimShard(fs: FileSystem, dir: string, expected: Expected
     const identity: ShardIdentity = { format: IDENTITY_FORMAT, ...expected, createdAt: new Date().toISOString() };
     if (text.length > 0) await h.truncate(0);
     await h.write(Buffer.from(identityText(identity)), 0);
-    await h.datasync();
+    if (sync) await h.datasync();
     return { lock: h, identity, written: true };
   } catch (err) {
     await h.close().catch(() => undefined);

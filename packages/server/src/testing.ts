@@ -53,7 +53,7 @@ export async function openTestShard<Spec extends ServiceSpec, S, O>(definition: 
   });
   let metrics = metricsByService.get(def.spec.name);
   if (metrics === undefined) {
-    metrics = new ServerMetrics(def.spec.name, () => ({ clockRegressions: 0, windowWaits: 0, leadWaits: 0 }));
+    metrics = new ServerMetrics(def.spec.name);
     metricsByService.set(def.spec.name, metrics);
   }
   const app = parseAppOptions(def, options.app);
@@ -101,7 +101,8 @@ function steppingFrozenClock(schedule: Schedule, index: number): Clock {
 
 /**
  * Crash exploration of a whole shard (identity, bound, generator, the app's
- * state): per schedule, each fault of its chain strikes a life at a random
+ * state), half the schedules with the file system's `syncAll` and half
+ * without (both ways a start makes new shards durable): per schedule, each fault of its chain strikes a life at a random
  * file operation (during open, check or workload) or after its workload; the
  * next life reopens the shard from what the simulated disk kept and checks
  * the invariants. After the last fault the shard must open (it is always safe
@@ -114,8 +115,17 @@ export function exploreShardCrashes<Spec extends ServiceSpec, S, O>(o: ShardExpl
     run: async (schedule) => {
       const fs = schedule.fs;
       const faults = (): number => fs.stats.processDeaths + fs.stats.powerLosses;
+      // Half the schedules open without syncAll (a file system without
+      // syncfs): shard by shard fdatasyncs and directory fsyncs instead.
+      const perFile = schedule.rng() < 0.5;
+      const view = (): FileSystem => {
+        const v = fs.forProcess();
+        if (!perFile) return v;
+        const { syncAll: _none, ...rest } = v;
+        return rest;
+      };
       const open = (index: number): Promise<TestShard<S, O>> =>
-        openTestShard(o.def, { fs: fs.forProcess(), dataDir: DATA, shard: 0, ...(o.app ? { app: o.app } : {}), clock: (o.clock ?? steppingFrozenClock)(schedule, index) });
+        openTestShard(o.def, { fs: view(), dataDir: DATA, shard: 0, ...(o.app ? { app: o.app } : {}), clock: (o.clock ?? steppingFrozenClock)(schedule, index) });
       for (const [index, kind] of schedule.chain.entries()) {
         fs.crashAfterOps(schedule.crashPoint(o.opsPerLife), kind);
         const before = faults();

@@ -66,6 +66,11 @@ export class ProcessBound {
     return new ProcessBound(counter, floor);
   }
 
+  /** The counter failed (poisoned by a failed ftruncate/fdatasync, or closed): reopen it to go on. */
+  get failed(): boolean {
+    return this.counter.poisoned || this.counter.closed;
+  }
+
   close(): Promise<void> {
     return this.counter.close();
   }
@@ -120,20 +125,32 @@ export class ShardBound {
   }
 
   /**
-   * Raise the value to `v` durably (ftruncate + fdatasync; never lowers). A
-   * created file's directory entry is the caller's to fsync.
+   * Raise the value to `v` (ftruncate; never lowers), durably unless `sync`
+   * is false (fdatasync: the caller syncs it otherwise, e.g. with every other
+   * shard's at once). A created file's directory entry is the caller's to fsync.
    */
-  async raise(v: number): Promise<void> {
+  async raise(v: number, sync = true): Promise<void> {
     if (v <= this.current) return;
     const h = await this.fs.open(this.path, { create: true });
     try {
       // Another writer is impossible under the shard lock; re-read anyway so a
       // larger value on disk is never cut down.
       if ((await h.size()) < v) await h.truncate(v);
-      await h.datasync();
+      if (sync) await h.datasync();
     } finally {
       await h.close();
     }
     this.current = v;
+  }
+
+  /** fdatasync the file (after `raise(v, false)`); nothing to do if it does not exist. */
+  async sync(): Promise<void> {
+    if (this.current === 0) return;
+    const h = await this.fs.open(this.path);
+    try {
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
   }
 }

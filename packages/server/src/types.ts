@@ -40,6 +40,26 @@ export interface ServiceDefinition<Spec extends ServiceSpec = ServiceSpec, S = u
   closeShard?(state: S, ctx: ShardContext<O>): Promise<void>;
   /** One handler per op of the spec; the host routed the request to `shard` (by the op's route) and checked its fields. */
   handlers: Handlers<Spec, S, O>;
+  /**
+   * What `/metrics` reads from a shard's state when it is scraped, summed over
+   * the process's shards (never per shard): its journal, and how many
+   * transactions or sessions are open. Called at scrape time only; must be
+   * cheap and must not throw.
+   */
+  stats?(state: S): ShardStats;
+}
+
+/** A shard's app-level figures for `/metrics` (each field only where the service has it). */
+export interface ShardStats {
+  /** The shard's journal (a `@pharaoh/journal` Journal fits). */
+  journal?: {
+    readonly sizeBytes: number;
+    readonly stats: { readonly compactions: number; readonly syncs: number; readonly appends: number; readonly recoveredRecords?: number };
+  };
+  /** txcoord: transactions begun and not yet decided. */
+  openTransactions?: number;
+  /** session-mgr: sessions neither closed, fenced nor expired. */
+  liveSessions?: number;
 }
 
 /**
@@ -66,6 +86,7 @@ export interface HostedService<S = unknown> {
   openShard?(ctx: ShardContext<unknown>): Promise<S>;
   closeShard?(state: S, ctx: ShardContext<unknown>): Promise<void>;
   handlers: object;
+  stats?(state: S): ShardStats;
 }
 
 export interface CliOption {
@@ -92,6 +113,13 @@ export interface ShardContext<O = unknown> {
    */
   fs: FileSystem;
   /**
+   * True when this open replaces the shard after it failed (a full disk, an
+   * I/O error): a journal must then be written anew before serving (the
+   * journal's `rewrite` option), since the page cache may show bytes whose
+   * write-back failed.
+   */
+  recovering: boolean;
+  /**
    * True when the shard's bound was above 0 at open: its generator has issued
    * IDs before, so any state the app keeps on disk (a journal) must already
    * exist. A journaled app refuses to start an empty one then (presumed abort
@@ -113,6 +141,8 @@ export interface ShardContext<O = unknown> {
    * host stops the timer before `closeShard`. The timer does not keep the process alive.
    */
   every(intervalMs: number, task: () => Promise<unknown>): void;
+  /** Pass as the journal's `onSync`: `/metrics` shows its fdatasync latency (`pharaoh_fsync_duration_seconds{kind="journal"}`). */
+  onJournalSync(info: { ms: number }): void;
 }
 
 export interface ShardHandle<S, O = unknown> extends ShardContext<O> {
@@ -144,6 +174,12 @@ export interface ServerOptions {
   app?: Record<string, unknown>;
   /** Shards opened at once during start (default 32). */
   openConcurrency?: number;
+  /**
+   * A failed shard (a full disk, an I/O error) reopens itself after this
+   * backoff, doubling from `minMs` to `maxMs` (±20% jitter) while it keeps
+   * failing. Default 250 ms to 30 s.
+   */
+  reopenBackoff?: { minMs?: number; maxMs?: number };
   /** How long close() waits for in-flight requests before closing connections anyway (ms). */
   shutdownTimeoutMs?: number;
   /**
@@ -161,6 +197,29 @@ export interface ServerOptions {
    * transactions, fence sessions and exhaust shards.
    */
   insecure?: boolean;
+  /** `/metrics` options; see {@link MetricsOptions}. */
+  metrics?: MetricsOptions;
+}
+
+export interface MetricsOptions {
+  /**
+   * Also export per-shard series (`pharaoh_shard_up`, `pharaoh_shard_requests_total`,
+   * and a `shard` label on `pharaoh_ids_issued_total`). Off by default: a
+   * 1024-shard process would add thousands of series per scrape.
+   */
+  perShard?: boolean;
+}
+
+/** One process start, summed over its shards (logged once, in the `listening` line). */
+export interface StartSummary {
+  /** Shards opened. */
+  shards: number;
+  /** Of those, shards opened for the first time (identity written or completed now). */
+  firstOpens: number;
+  /** Journal records replayed, all shards together (0 for services without a journal). */
+  replayedRecords: number;
+  /** The shard whose open took longest (claim + app state), and how long. */
+  slowestShard: { shard: number; ms: number } | undefined;
 }
 
 export interface RunningServer {
@@ -173,6 +232,8 @@ export interface RunningServer {
   shards: ShardRanges;
   /** How long opening every hosted shard took at start (ms). */
   openMs: number;
+  /** What the start did, for its one summary log line. */
+  start: StartSummary;
   /**
    * Re-read the token file and the TLS certificate and key (SIGHUP). New
    * connections use the new ones; open connections stay. Throws (keeping the

@@ -206,8 +206,8 @@ describe('limits', () => {
 });
 
 describe('ops endpoints', () => {
-  it('serves healthz, readyz and Prometheus metrics with per-op and per-shard series', async () => {
-    server = await start(testService(), data.dir, { shards: '0-2' });
+  it('serves healthz, readyz and Prometheus metrics with per-op and (opted in) per-shard series', async () => {
+    server = await start(testService(), data.dir, { shards: '0-2', metrics: { perShard: true } });
     const c = await connect();
     await c.ok('ts.get', { shard: 1, count: 10 });
     expect((await httpGet(server.httpPort, '/healthz')).status).toBe(200);

@@ -198,8 +198,39 @@ describe('a failed time bound', () => {
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body)).toMatchObject({ ready: false, unavailable: [0, 1, 2] });
     const m = await scrape(s.httpPort);
-    expect(metricValue(m, 'pharaoh_shard_up', { shard: '1' })).toBe(0);
+    expect(metricValue(m, 'pharaoh_shards_unavailable')).toBe(3);
     expect(metricValue(m, 'pharaoh_requests_total', { op: 'ts.get', outcome: 'SHARD_UNAVAILABLE' })).toBe(3);
+  });
+});
+
+describe('a failed shard', () => {
+  it('reopens by itself with the time bound once the disk works again, every ID above those issued before', async () => {
+    const disk = new SimulatedFs({ seed: 9, dirs: [data.dir] });
+    const s = await run('0-2', { fs: disk, windowMs: 5, reopenBackoff: { minMs: 20, maxMs: 100 } });
+    const c = await RawClient.connect(s.url);
+    clients.push(c);
+    const before: bigint[] = [];
+    for (const shard of [0, 1, 2]) before.push(((await c.ok('ts.get', { shard, count: 1 })) as { first: bigint }).first);
+    const processBound = join(data.dir, 'tso', 'bound-0');
+    disk.injectFault({ op: 'datasync', code: 'EIO', path: processBound, times: Infinity });
+    disk.injectFault({ op: 'truncate', code: 'EIO', path: processBound, times: Infinity });
+    // The bound must advance within about a second (its unit), and cannot.
+    let failed: unknown;
+    for (let i = 0; i < 400 && failed === undefined; i++) {
+      failed = (await c.request('ts.get', { shard: 0, count: 1 })).err;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(failed).toMatchObject({ code: 'SHARD_UNAVAILABLE' });
+    await new Promise((res) => setTimeout(res, 200)); // reopen attempts fail while the disk does
+    expect(JSON.parse((await httpGet(s.httpPort, '/readyz')).body)).toMatchObject({ ready: false });
+    disk.clearFaults();
+    const deadline = Date.now() + 5_000;
+    while ((await httpGet(s.httpPort, '/readyz')).status !== 200 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(JSON.parse((await httpGet(s.httpPort, '/readyz')).body)).toEqual({ ready: true, closing: false, unavailable: [] });
+    for (const shard of [0, 1, 2]) {
+      const next = ((await c.ok('ts.get', { shard, count: 1 })) as { first: bigint }).first;
+      expect(next).toBeGreaterThan(before[shard]!);
+    }
   });
 });
 
@@ -239,5 +270,46 @@ describe('periodic shard tasks (ShardContext.every)', () => {
     const after = runs.get(0)!;
     await new Promise((r) => setTimeout(r, 100));
     expect(runs.get(0)).toBe(after);
+  });
+});
+
+describe('a start', () => {
+  it('summarizes itself: shards opened, how many for the first time, journal records replayed, the slowest shard', async () => {
+    const def = {
+      ...testService(),
+      stats: () => ({ journal: { sizeBytes: 0, stats: { compactions: 0, syncs: 0, appends: 0, recoveredRecords: 3 } } }),
+    };
+    const first = await start(def, data.dir, { shards: '0-3' });
+    expect(first.start).toMatchObject({ shards: 4, firstOpens: 4, replayedRecords: 12 });
+    expect([0, 1, 2, 3]).toContain(first.start.slowestShard?.shard);
+    expect(first.start.slowestShard!.ms).toBeGreaterThanOrEqual(0);
+    await first.close();
+    const second = await start(def, data.dir, { shards: '0-5' });
+    servers.push(second);
+    expect(second.start).toMatchObject({ shards: 6, firstOpens: 2, replayedRecords: 18 });
+  });
+
+  it('makes every new shard durable with one syncAll per phase where the file system has one, else shard by shard', async () => {
+    const withAll = new SimulatedFs({ dirs: ['/data'] });
+    const a = await start(testService(), '/data', { shards: '0-9', fs: withAll });
+    // Identities, then first-open marks: one syncfs each, no per-shard fdatasync.
+    expect(withAll.stats.ops.syncAll).toBe(2);
+    expect(withAll.stats.ops.datasync).toBeLessThan(10);
+    await a.close();
+    // The carried bounds of a graceful close: one more.
+    expect(withAll.stats.ops.syncAll).toBe(3);
+    expect(withAll.stats.ops.datasync).toBeLessThan(10);
+    const perFile = new SimulatedFs({ dirs: ['/data'] });
+    const { syncAll: _none, ...noSyncAll } = perFile.forProcess();
+    const b = await start(testService(), '/data', { shards: '0-9', fs: noSyncAll });
+    await b.close();
+    expect(perFile.stats.ops.syncAll).toBe(0);
+    expect(perFile.stats.ops.datasync).toBeGreaterThanOrEqual(20); // identity and mark of each of the 10 shards
+    // A restart of shards that opened completely before syncs nothing per shard.
+    const before = withAll.stats.ops.datasync + withAll.stats.ops.syncAll;
+    const c = await start(testService(), '/data', { shards: '0-9', fs: withAll });
+    const restartSyncs = withAll.stats.ops.datasync + withAll.stats.ops.syncAll - before;
+    await c.close();
+    expect(restartSyncs).toBeLessThan(10);
   });
 });

@@ -135,6 +135,9 @@ export class SimulatedFs implements FileSystem {
   syncDir(dir: string): Promise<void> {
     return this.view(this.epoch).syncDir(dir);
   }
+  syncAll(path: string): Promise<boolean> {
+    return this.view(this.epoch).syncAll!(path);
+  }
 
   /** A view for the current process: every call through it fails EBADF once that process has died. */
   forProcess(): FileSystem {
@@ -155,7 +158,25 @@ export class SimulatedFs implements FileSystem {
           d.durable = new Map(d.live);
           d.pending = [];
         }),
+      // One simulated file system: everything reachable becomes durable.
+      syncAll: (path) => this.run('syncAll', norm(path), epoch, undefined, () => this.syncEverything()),
     };
+  }
+
+  private syncEverything(): boolean {
+    const visit = (d: DirNode): void => {
+      d.durable = new Map(d.live);
+      d.pending = [];
+      for (const n of d.live.values()) {
+        if (n.kind === 'dir') visit(n);
+        else {
+          n.durableSize = n.size;
+          n.durableBytes = Buffer.from(n.bytes);
+        }
+      }
+    };
+    visit(this.root);
+    return true;
   }
 
   // ---- faults of the crash model ----

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureDirDurable, nodeFileSystem as fs, openLocked, readAll, unlinkIfExists } from '../src/index.js';
+import { ensureDirDurable, nodeFileSystem, openLocked, readAll, unlinkIfExists, type FileSystem } from '../src/index.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -14,7 +14,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('nodeFileSystem', () => {
+const views: Array<[string, FileSystem]> = [
+  ['nodeFileSystem (thread pool)', nodeFileSystem],
+  ['nodeFileSystem.blocking() (start-up view)', nodeFileSystem.blocking!()],
+];
+
+describe.each(views)('%s', (_name, fs) => {
   it('writes, reads, truncates sparsely and syncs real files', async () => {
     const d = tmp();
     const h = await fs.open(join(d, 'f'), { create: true });
@@ -65,5 +70,54 @@ describe('nodeFileSystem', () => {
     expect(await unlinkIfExists(fs, join(d, 'log'))).toBe(true);
     expect(await unlinkIfExists(fs, join(d, 'log'))).toBe(false);
     await expect(fs.unlink(join(d, 'log'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('syncAll (syncfs via coreutils sync -f) resolves true on a real file system', async () => {
+    const d = tmp();
+    const h = await fs.open(join(d, 'f'), { create: true });
+    await h.write(Buffer.from('x'), 0);
+    await h.close();
+    expect(await fs.syncAll!(d)).toBe(true);
+    await expect(fs.syncAll!(join(d, 'missing'))).rejects.toMatchObject({ code: 'EIO', message: expect.stringContaining('missing') });
+  });
+
+  it('a handle refuses every call after close (its fd number may belong to another file by then)', async () => {
+    const d = tmp();
+    const h = await fs.open(join(d, 'f'), { create: true });
+    await h.close();
+    await expect(h.read(Buffer.alloc(1), 1, 0)).rejects.toMatchObject({ code: 'EBADF' });
+    await expect(h.datasync()).rejects.toMatchObject({ code: 'EBADF' });
+    await expect(h.close()).rejects.toMatchObject({ code: 'EBADF' });
+  });
+
+  it('close waits for calls still in flight, so a queued fdatasync never lands on a reused fd', async () => {
+    const d = tmp();
+    const h = await fs.open(join(d, 'f'), { create: true });
+    const big = Buffer.alloc(8 << 20, 1);
+    const writing = h.write(big, 0);
+    const syncing = h.datasync();
+    await h.close();
+    // Had close reached the kernel first, the queued write and fdatasync would
+    // fail with EBADF (or hit whatever file took the fd number).
+    await expect(Promise.all([writing, syncing])).resolves.toBeDefined();
+    expect((await fs.stat(join(d, 'f')))?.size).toBe(8 << 20);
+  });
+});
+
+describe('nodeFileSystem.blocking()', () => {
+  it('answers open, stat, readdir and read before the event loop turns (no thread-pool round trip)', async () => {
+    const d = tmp();
+    const fs = nodeFileSystem.blocking!();
+    const h = await nodeFileSystem.open(join(d, 'f'), { create: true });
+    await h.write(Buffer.from('x'), 0);
+    await h.close();
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const b = await fs.open(join(d, 'f'));
+    expect(await b.read(Buffer.alloc(1), 1, 0)).toBe(1);
+    expect(await fs.stat(join(d, 'f'))).toEqual({ size: 1, isDirectory: false });
+    expect(await fs.readdir(d)).toEqual(['f']);
+    await b.close();
+    expect(turned).toBe(false);
   });
 });

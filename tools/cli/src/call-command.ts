@@ -43,7 +43,7 @@ export async function callCommand(registry: Registry, service: string, op: strin
   if (spec === undefined) throw bad(`unknown service "${service}": expected one of ${registry.names.join(', ')}`);
   const args = parseCallArgs(spec, op, pairs);
   const print = o.print ?? ((line: string) => process.stdout.write(line + '\n'));
-  await withClient({ ...o, services: registry }, async (c) => {
+  await withClient({ ...o, services: registry }, spec.name, async (c) => {
     // The arguments were checked against the op's fields above; the call is typed by the op in general.
     const result = await c.service(spec).call(op, args as never, o.key === undefined ? undefined : { key: o.key });
     print(toJson(result));

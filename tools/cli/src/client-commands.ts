@@ -4,12 +4,14 @@
  * explicit endpoints.
  */
 import { readFileSync } from 'node:fs';
-import { ConnectError, PharaohClient } from '@pharaoh/client';
-import type { ClientOptions, FleetSource } from '@pharaoh/client';
-import type { Registry } from '@pharaoh/registry';
+import { ConnectError, DEFAULT_TIMEOUT_MS, PharaohClient } from '@pharaoh/client';
+import type { ClientOptions, FleetFile as ClientFleetFile, FleetSource } from '@pharaoh/client';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { parseId } from './decode.js';
-import { DEFAULT_FLEET_SOURCE, loadFleet } from './fleet-file.js';
+import { TS_MAX_COUNT } from './limits.js';
+import { diagnoseEndpoint } from './diagnose.js';
+import { loadFleet } from './fleet-file.js';
 
 export interface TargetOptions {
   fleet?: string;
@@ -54,28 +56,102 @@ export function authOptions(o: TargetOptions, env: NodeJS.ProcessEnv = process.e
   return out;
 }
 
-/** Where to connect: `--endpoint` URLs, else the `--fleet` file, else the default fleet. */
-export function sourceOf(o: TargetOptions): FleetSource {
-  if (o.endpoint !== undefined && o.endpoint.length > 0) return { endpoints: o.endpoint };
-  return { fleet: loadFleet(o.fleet, o.services).file as import('@pharaoh/client').FleetFile };
+/** Where to connect for one service, and how to name it in messages. */
+export interface Target {
+  source: FleetSource;
+  /** The endpoints tried (their service is unknown for `--endpoint`). */
+  endpoints: string[];
+  /** `ws://…` for `--endpoint`, else the fleet file or `(default fleet)`. */
+  label: string;
+  /** How to start what is missing, for the "nothing is listening" hint. */
+  startHint: string;
 }
 
-/** Connect, run `body`, always close (so the process can exit). */
-export async function withClient<T>(o: TargetOptions, body: (c: PharaohClient) => Promise<T>): Promise<T> {
+/**
+ * Where to connect: `--endpoint` URLs, else the `--fleet` file's (or the
+ * default fleet's) endpoints of `service` only — every CLI command talks to one
+ * service, and an unreachable other service must not hide the reason this one failed.
+ */
+export function targetOf(o: TargetOptions, service: string): Target {
+  if (o.endpoint !== undefined && o.endpoint.length > 0) {
+    for (const e of o.endpoint) {
+      if (!/^wss?:\/\/[^/]/.test(e)) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--endpoint ${e} is not a ws:// or wss:// URL (e.g. ws://127.0.0.1:7100)`);
+    }
+    return { source: { endpoints: o.endpoint }, endpoints: o.endpoint, label: o.endpoint.join(', '), startHint: 'is the process running?' };
+  }
+  const fleet = loadFleet(o.fleet, o.services);
+  const members = fleet.file.services[service] ?? [];
+  if (members.length === 0) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `${fleet.source} lists no ${service} endpoint`);
+  const up = o.fleet === undefined ? 'npx pharaoh fleet up' : `npx pharaoh fleet up ${o.fleet}`;
+  return {
+    source: { fleet: { services: { [service]: members } } as ClientFleetFile },
+    endpoints: members.map((m) => m.endpoint),
+    label: fleet.source,
+    startHint: `is the fleet running? Start it with \`${up}\``,
+  };
+}
+
+/** At most this many endpoints are probed and listed in one failure message. */
+const MAX_EXPLAINED = 8;
+
+/** One line per endpoint that could not be used, each saying why (probed, see diagnose.ts). */
+async function explainUnreachable(endpoints: string[], t: Target, auth: Pick<ClientOptions, 'token' | 'tls'>, timeoutMs: number): Promise<string[]> {
+  const probed = endpoints.slice(0, MAX_EXPLAINED);
+  const lines = await Promise.all(
+    probed.map(async (e) => {
+      const d = await diagnoseEndpoint(e, { token: auth.token, ca: auth.tls?.ca, timeoutMs: Math.min(timeoutMs, 3_000) });
+      if (d.message === undefined) return `${e}: the WebSocket opens but no Pharaoh hello arrives: is this a Pharaoh endpoint?`;
+      return `${e}: ${d.message}${d.kind === 'refused' ? ` — ${t.startHint}` : ''}`;
+    }),
+  );
+  if (endpoints.length > probed.length) lines.push(`… and ${endpoints.length - probed.length} more`);
+  return lines;
+}
+
+/** `ws://…:7200 is a txcoord endpoint, not tso`, and where tso is in the default fleet when the port is a default one. */
+export function wrongServiceLine(endpoint: string, got: string, want: string, t: Target, registry: Registry = REGISTRY): string {
+  const listed = 'fleet' in t.source ? ` (${t.label} lists it under ${want})` : '';
+  const port = Number(new URL(endpoint).port);
+  const [gotPorts, wantPorts] = [registry.find(got)?.ports, registry.find(want)?.ports];
+  const dflt = gotPorts !== undefined && wantPorts !== undefined && port === gotPorts.ws ? `; the default fleet's ${want} is on port ${wantPorts.ws}` : '';
+  return `${endpoint} is a ${got} endpoint, not ${want}${listed}${dflt}`;
+}
+
+function failure(service: string, lines: string[]): CliError {
+  const text = lines.length === 1 ? lines[0]! : `no ${service} endpoint can be used:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+  return new CliError(CLI_ERROR_CODES.UNREACHABLE, text);
+}
+
+/**
+ * Connect to `service`, run `body`, always close (so the process can exit).
+ * Fails fast, naming the cause per endpoint: an endpoint of another service
+ * (its hello says which) and an endpoint that cannot be reached (probed).
+ */
+export async function withClient<T>(o: TargetOptions, service: string, body: (c: PharaohClient) => Promise<T>): Promise<T> {
+  const auth = authOptions(o);
+  const t = targetOf(o, service);
+  const hellos = new Map<string, string>();
+  const timeoutMs = o.timeout ?? DEFAULT_TIMEOUT_MS;
   let client: PharaohClient;
   try {
-    const timeouts = o.timeout === undefined ? {} : { timeoutMs: o.timeout, connectTimeoutMs: o.timeout };
-    client = await PharaohClient.connect(sourceOf(o), { ...timeouts, ...authOptions(o), ...(o.services === undefined ? {} : { services: o.services }) });
+    client = await PharaohClient.connect(t.source, {
+      ...(o.timeout === undefined ? {} : { timeoutMs: o.timeout, connectTimeoutMs: o.timeout }),
+      ...auth,
+      ...(o.services === undefined ? {} : { services: o.services }),
+      onStatus: (e) => {
+        if (e.type === 'connect') hellos.set(e.endpoint, e.service);
+      },
+    });
   } catch (err) {
-    if (err instanceof ConnectError) {
-      const where = o.endpoint?.length ? o.endpoint.join(', ') : (o.fleet ?? DEFAULT_FLEET_SOURCE);
-      // A refused upgrade (401/403) means the fleet runs but wants credentials: say that, not "is it running?".
-      const hint = /\bHTTP 40[13]\b/.test(err.message)
-        ? 'The fleet refused the credentials: pass a token with --token-file <file> or PHARAOH_TOKEN (docs/SECURITY.md).'
-        : 'Is the fleet running? Start it with `npx pharaoh fleet up`.';
-      throw new CliError(CLI_ERROR_CODES.START_FAILED, `cannot reach ${where}: ${err.message}\n  ${hint}`, { cause: err });
-    }
+    if (err instanceof ConnectError) throw failure(service, await explainUnreachable(t.endpoints, t, auth, timeoutMs));
     throw err;
+  }
+  if (![...hellos.values()].includes(service)) {
+    // No endpoint of this service answered: a call would only wait out its timeout.
+    await client.close();
+    const wrong = [...hellos].map(([e, got]) => wrongServiceLine(e, got, service, t, o.services));
+    const silent = t.endpoints.filter((e) => !hellos.has(e));
+    throw failure(service, [...wrong, ...(await explainUnreachable(silent, t, auth, timeoutMs))]);
   }
   try {
     return await body(client);
@@ -89,11 +165,11 @@ const printer = (o: TargetOptions) => o.print ?? ((line: string) => process.stdo
 /** `pharaoh ts [--count n] [--key k]`: one timestamp per line, in increasing order. */
 export async function tsCommand(o: TargetOptions & { count?: number; key?: string }): Promise<void> {
   const count = o.count ?? 1;
-  if (!Number.isInteger(count) || count < 1 || count > 1_000_000) {
-    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--count must be an integer in 1..1000000, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > TS_MAX_COUNT) {
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--count must be an integer in 1..${TS_MAX_COUNT}, got ${count}`);
   }
   const print = printer(o);
-  await withClient(o, async (c) => {
+  await withClient(o, 'tso', async (c) => {
     const keyOpts = o.key === undefined ? undefined : { key: o.key };
     for (let left = count; left > 0; ) {
       const { first, count: got } = await c.tso.range(left, keyOpts);
@@ -107,7 +183,7 @@ export async function tsCommand(o: TargetOptions & { count?: number; key?: strin
 export async function txCommand(verb: 'begin' | 'commit' | 'abort' | 'status', id: string | undefined, o: TargetOptions & { txTimeout?: number }): Promise<void> {
   const print = printer(o);
   const txId = id === undefined ? undefined : parseId(id, 'txId');
-  await withClient(o, async (c) => {
+  await withClient(o, 'txcoord', async (c) => {
     switch (verb) {
       case 'begin': {
         const r = await c.tx.begin(o.txTimeout === undefined ? {} : { timeoutMs: o.txTimeout });
@@ -132,7 +208,7 @@ export async function txCommand(verb: 'begin' | 'commit' | 'abort' | 'status', i
 /** `pharaoh session open [--producer name]`. */
 export async function sessionOpenCommand(o: TargetOptions & { producer?: string }): Promise<void> {
   const print = printer(o);
-  await withClient(o, async (c) => {
+  await withClient(o, 'session-mgr', async (c) => {
     const s = await c.sessions.open(o.producer === undefined ? {} : { producer: o.producer });
     print(`sessionId ${s.sessionId}\nepoch ${s.epoch}\ntimeoutMs ${s.timeoutMs}`);
   });
@@ -145,7 +221,7 @@ export async function sessionValidateCommand(id: string, epoch: string, o: Targe
     throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `epoch "${epoch}" must be a non-negative integer`);
   }
   const print = printer(o);
-  return withClient(o, async (c) => {
+  return withClient(o, 'session-mgr', async (c) => {
     const status = await c.sessions.validate({ sessionId, epoch: Number(epoch) });
     print(status);
     return status === 'OK' ? 0 : 1;

@@ -19,6 +19,8 @@ export const CLI_ERROR_CODES = {
   NOT_RUNNING: 'NOT_RUNNING',
   /** A command-line value is malformed (an ID, a count, a service name). */
   BAD_ARGUMENT: 'BAD_ARGUMENT',
+  /** No endpoint of the service a client command needs can be used (each one's reason is in the message). */
+  UNREACHABLE: 'UNREACHABLE',
 } as const;
 
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[keyof typeof CLI_ERROR_CODES];

@@ -61,13 +61,42 @@ spec:
       labels:
         app.kubernetes.io/name: pharaoh-${s.name}
         app.kubernetes.io/part-of: pharaoh
+      annotations:
+        # For Prometheus' annotation-based pod discovery. /metrics needs an admin
+        # bearer token and speaks HTTPS: the scrape job must send one (the
+        # PodMonitor in deploy/monitoring does; docs/OPERATIONS.md, "Scraping").
+        prometheus.io/scrape: "true"
+        prometheus.io/scheme: "https"
+        prometheus.io/port: "${s.ports.http}"
+        prometheus.io/path: "/metrics"
     spec:
       # SIGTERM → stop accepting, answer in-flight requests, sync journals, close.
       terminationGracePeriodSeconds: 30
+      automountServiceAccountToken: false
+      enableServiceLinks: false
       securityContext:
         runAsNonRoot: true
         runAsUser: 1000
+        runAsGroup: 1000
         fsGroup: 1000
+        seccompProfile:
+          type: RuntimeDefault
+      # Pods of one service on different nodes (a node failure takes at most
+      # one pod's shards; with more pods than nodes, evenly), and across zones
+      # where the cluster has them.
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: DoNotSchedule
+          labelSelector:
+            matchLabels:
+              app.kubernetes.io/name: pharaoh-${s.name}
+        - maxSkew: 1
+          topologyKey: topology.kubernetes.io/zone
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels:
+              app.kubernetes.io/name: pharaoh-${s.name}
       containers:
         - name: ${s.name}
           image: pharaoh:0.1.0
@@ -92,41 +121,84 @@ spec:
             # Listening on 0.0.0.0 without tokens is refused at start.
             - name: PHARAOH_TOKEN_FILE
               value: /etc/pharaoh/tokens/tokens
+            # wss:// on the WebSocket port and https:// on the HTTP port, with the
+            # certificate of the Secret pharaoh-tls (kubernetes.io/tls; cert-manager
+            # renews it in place, and kill -HUP 1 or a rollout picks it up).
+            - name: PHARAOH_TLS_CERT
+              value: /etc/pharaoh/tls/tls.crt
+            - name: PHARAOH_TLS_KEY
+              value: /etc/pharaoh/tls/tls.key
+            # Keep the V8 heap well inside the memory limit: GC works harder
+            # before the kernel's OOM killer would end the pod.
+            - name: NODE_OPTIONS
+              value: "--max-old-space-size=384"
           ports:
             - name: ws
               containerPort: ${s.ports.ws}
             - name: http
               containerPort: ${s.ports.http}
+          # A start opens every shard before it listens: up to a few seconds, longer
+          # when journals are replayed. Liveness only counts once this succeeded.
+          startupProbe:
+            httpGet:
+              path: /healthz
+              port: http
+              scheme: HTTPS
+            periodSeconds: 2
+            failureThreshold: 150
           readinessProbe:
             httpGet:
               path: /readyz
               port: http
+              scheme: HTTPS
             periodSeconds: 2
             failureThreshold: 2
           livenessProbe:
             httpGet:
               path: /healthz
               port: http
-            initialDelaySeconds: 10
+              scheme: HTTPS
             periodSeconds: 10
+            timeoutSeconds: 5
             failureThreshold: 3
+          # From measured figures (docs/DEPLOY.md, "Resources"). No CPU limit: CFS
+          # throttling would stall answers of every shard of the pod.
           resources:
             requests:
-              cpu: 500m
+              cpu: ${s.pods.cpu}
               memory: 256Mi
             limits:
-              memory: 1Gi
+              memory: 512Mi
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
           volumeMounts:
             - name: data
               mountPath: /data
             - name: tokens
               mountPath: /etc/pharaoh/tokens
               readOnly: true
+            - name: tls
+              mountPath: /etc/pharaoh/tls
+              readOnly: true
+            - name: tmp
+              mountPath: /tmp
       volumes:
         - name: tokens
           secret:
             secretName: pharaoh-tokens
             defaultMode: 0440
+        - name: tls
+          secret:
+            secretName: pharaoh-tls
+            defaultMode: 0440
+        # The root file system is read-only; Node and its libraries may still want a /tmp.
+        - name: tmp
+          emptyDir:
+            medium: Memory
+            sizeLimit: 16Mi
   volumeClaimTemplates:
     - metadata:
         name: data
@@ -135,9 +207,10 @@ spec:
         # your CSI driver lacks ReadWriteOncePod (Kubernetes >= 1.29); use block
         # storage, not NFS: the shard lock is an OFD lock held by the kernel.
         accessModes: ["ReadWriteOncePod"]
+        # ${s.pods.storageWhy}
         resources:
           requests:
-            storage: 1Gi
+            storage: ${s.pods.storage}
 `;
 }
 

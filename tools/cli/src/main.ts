@@ -3,15 +3,35 @@
  * stderr and a non-zero exit status; no stack traces for operator mistakes.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_TIMEOUT_MS } from '@pharaoh/client';
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, PROTOCOL_VERSION } from '@pharaoh/protocol';
 import { REGISTRY, serviceTable, type Registry } from '@pharaoh/registry';
+import pkg from '../package.json' with { type: 'json' };
 import { CliError } from './errors.js';
-import { decodeAll, formatDecoded, formatTable, layoutsOf, parseId } from './decode.js';
+import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from './fleet/supervisor.js';
+import { formatTable } from './decode.js';
+import { TS_MAX_COUNT } from './limits.js';
 import type { ServiceLoader } from './serve.js';
 
-function intOption(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
+/** What `pharaoh --version` prints: the CLI's version, the wire protocol it speaks, the Node running it. */
+export const VERSION_TEXT = `pharaoh ${pkg.version} (wire protocol v${PROTOCOL_VERSION}, Node ${process.version})`;
+
+/**
+ * An integer option in [min, max]. Every bad value (0, -1, 1.5, abc) gets the
+ * same message naming the range, so `--count 0` and `--count -1` read alike.
+ */
+export function intIn(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const t = value.trim();
+    const n = Number(t);
+    if (!/^-?\d+$/.test(t) || n < min || n > max) throw new InvalidArgumentError(`Expected an integer in ${min}..${max}.`);
+    return n;
+  };
 }
+/** A time in ms where 0 would mean "fail at once": 1 ms .. 1 h. */
+const positiveMs = intIn(1, 3_600_000);
+/** A grace period may be 0 (SIGKILL at once). */
+const graceMs = intIn(0, 3_600_000);
 
 function out(text: string): void {
   process.stdout.write(text + '\n');
@@ -39,10 +59,13 @@ function run(body: (...args: any[]) => Promise<number | void> | number | void) {
  * new service needs nothing here.
  */
 export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader): Command {
+  const names = registry.names;
   const program = new Command('pharaoh')
     .description('Pharaoh: unique, monotonic, crash-safe 64-bit IDs — fleets, operator client, tools')
-    .showHelpAfterError();
-  const names = registry.names;
+    .version(VERSION_TEXT, '-V, --version', 'print the version')
+    // Usage errors: commander's one-line message under our name, then a pointer to the help (not all of it).
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'pharaoh: ')) })
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('serve')
@@ -50,11 +73,19 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .argument('<service>', names.join(', '))
     .argument('[flags...]', 'server flags (see `pharaoh serve <service> --help`)')
     .allowUnknownOption()
+    // The flags belong to the server's own command line, help included: see serve-help.ts.
     .helpOption(false)
     .action(
       run(async (service: string, flags: string[]) => {
-        const { parseService, serve } = await import('./serve.js');
-        await serve(parseService(service, registry), flags, load);
+        const { loadAppService, parseService, serve } = await import('./serve.js');
+        const help = await import('./serve-help.js');
+        const loader = load ?? loadAppService;
+        if (service === '--help' || service === '-h') return out(help.serveOverviewHelp(await loader(registry.services[0]!), registry).trimEnd());
+        const spec = parseService(service, registry);
+        const def = await loader(spec);
+        if (help.wantsHelp(flags)) return out(help.serveHelp(def).trimEnd());
+        help.checkServeFlags(def, flags);
+        await serve(spec, flags, loader);
       }),
     );
 
@@ -66,7 +97,7 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .option('--names', 'print the names only, one per line (deploy/entrypoint.sh checks PHARAOH_SERVICE so)')
     .action(
       run((o: { json?: boolean; markdown?: boolean; names?: boolean }) => {
-        if (o.names) return out(registry.names.join('\n'));
+        if (o.names) return out(names.join('\n'));
         if (o.markdown) return out(serviceTable(registry));
         const rows = registry.services.map((s) => ({
           name: s.name,
@@ -85,13 +116,16 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
 
   program
     .command('decode')
-    .description(`print an ID's fields and date under each layout (${layoutsOf(registry).map((l) => l.name).join(', ')})`)
-    .argument('<id>', 'decimal 64-bit ID')
-    .option('--json', 'print JSON')
+    .description('print what an ID means: its date, shard and sequence, under the layout it likely comes from')
+    .argument('<id>', 'the 64-bit ID, decimal or hex (0x…)')
+    .option('--layout <layout>', `read it as one layout: ${[...new Set(registry.services.map((s) => s.layout.name))].join(', ')} (or a service name: ${names.join(', ')}); default: the likely one, named`)
+    .option('--json', 'print JSON (every reading, and the likely or chosen layout)')
     .action(
-      run((id: string, o: { json?: boolean }) => {
+      run(async (id: string, o: { json?: boolean; layout?: string }) => {
+        const { decodedJson, formatDecoded, parseId, parseLayout } = await import('./decode.js');
         const value = parseId(id);
-        out(o.json ? JSON.stringify({ id: value.toString(), layouts: decodeAll(value, registry) }, null, 2) : formatDecoded(value, registry));
+        const opts = o.layout === undefined ? { registry } : { registry, layout: parseLayout(o.layout, registry) };
+        out(o.json ? JSON.stringify(decodedJson(value, opts), null, 2) : formatDecoded(value, opts));
       }),
     );
 
@@ -100,11 +134,11 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
   program
     .command('chaos')
     .description('cross-shard crash test: a multi-process fleet, client workers, random SIGKILLs, then every check')
-    .option('--minutes <m>', 'how long to inject crashes (fractions allowed)', parseFloat)
-    .option('--seconds <s>', 'how long to inject crashes', parseFloat)
-    .option('--workers <n>', 'client worker processes', intOption)
-    .option('--procs <n>', 'server processes per service', intOption)
-    .option('--seed <n>', 'random seed', intOption)
+    .option('--minutes <m>', 'how long to inject crashes (fractions allowed); a soak: all 1024 shards, 3 processes per service, 4 workers', parseFloat)
+    .option('--seconds <s>', 'how long to inject crashes (default: 30; more than 120 is a soak)', parseFloat)
+    .option('--workers <n>', 'client worker processes (default: 3, a soak 4)', intIn(1, 64))
+    .option('--procs <n>', 'server processes per service (default: 2, a soak 3)', intIn(1, 64))
+    .option('--seed <n>', 'random seed (default: from the clock, printed)', intIn(0, Number.MAX_SAFE_INTEGER))
     .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
     .option('--keep', 'keep the working directory afterwards')
     .action(
@@ -116,6 +150,13 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
   return program;
 }
 
+/** `--token-file` and `--ca-file`, for every command that talks to servers. */
+function withAuth(c: Command): Command {
+  return c
+    .option('--token-file <file>', 'bearer token file (default: $PHARAOH_TOKEN)')
+    .option('--ca-file <file>', 'PEM CA bundle for wss:// and https:// endpoints (default: $PHARAOH_CA_FILE, else the system CAs)');
+}
+
 function addFleetCommands(program: Command, registry: Registry): void {
   const fleet = program.command('fleet').description('run and inspect a local fleet (fleet file or the default fleet)');
   fleet
@@ -124,9 +165,9 @@ function addFleetCommands(program: Command, registry: Registry): void {
     .argument('[fleet.json]', 'fleet file (see docs/FLEET.md)')
     .option('--restart-on-crash', 'restart a process that exits unexpectedly')
     .option('--detach', 'run in the background; stop with `pharaoh fleet down`')
-    .option('--log-level <level>', 'log level of every process (pino: fatal, error, warn, info, debug)')
-    .option('--start-timeout <ms>', 'how long each process may take to become ready', intOption)
-    .option('--stop-grace <ms>', 'how long a process may take to stop after SIGTERM before SIGKILL', intOption)
+    .option('--log-level <level>', "log level of every process (pino: fatal, error, warn, info, debug; default: the server's, info)")
+    .option('--start-timeout <ms>', 'how long each process may take to become ready', positiveMs, DEFAULT_START_TIMEOUT_MS)
+    .option('--stop-grace <ms>', 'how long a process may take to stop after SIGTERM before SIGKILL', graceMs, DEFAULT_STOP_GRACE_MS)
     .action(
       run(async (file: string | undefined, o: Record<string, unknown>) => {
         const { fleetUp } = await import('./fleet/up.js');
@@ -141,64 +182,79 @@ function addFleetCommands(program: Command, registry: Registry): void {
       }),
     );
   fleet
-    .command('status')
-    .description("show every process's shard ranges, health, readiness and pid; exit 1 unless all are ready")
+    .command('down')
+    .description('stop a fleet started by `pharaoh fleet up` (by the pids in <data>/fleet.pid.json)')
     .argument('[fleet.json]', 'fleet file')
+    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', graceMs, DEFAULT_STOP_GRACE_MS)
+    .action(
+      run(async (file: string | undefined, o: { grace: number }) => {
+        const { fleetDown } = await import('./fleet/down.js');
+        await fleetDown(file, { graceMs: o.grace });
+      }),
+    );
+  addFleetStatus(fleet);
+  addFleetK8s(fleet, registry);
+}
+
+function addFleetStatus(fleet: Command): void {
+  withAuth(
+    fleet
+      .command('status')
+      .description("show every process's shards, health, readiness, WebSocket hello and pid; exit 1 unless all are ready and say hello as the fleet file expects")
+      .argument('[fleet.json]', 'fleet file'),
+  )
+    .option('--timeout <ms>', 'how long each probe may take', positiveMs, 2_000)
     .option('--json', 'print JSON')
     .action(
-      run(async (file: string | undefined, o: { json?: boolean }) => {
+      run(async (file: string | undefined, o: { json?: boolean; timeout: number; tokenFile?: string; caFile?: string }) => {
         const { fleetStatus, formatStatus } = await import('./fleet/status.js');
-        const st = await fleetStatus(file);
+        const st = await fleetStatus(file, o);
         out(o.json ? JSON.stringify(st, null, 2) : `${st.source}\n${formatStatus(st.rows)}`);
         return st.allReady ? 0 : 1;
       }),
     );
-  fleet
-    .command('down')
-    .description('stop a fleet started by `pharaoh fleet up` (by the pids in <data>/fleet.pid.json)')
-    .argument('[fleet.json]', 'fleet file')
-    .option('--grace <ms>', 'how long each process may take to stop after SIGTERM before SIGKILL', intOption)
-    .action(
-      run(async (file: string | undefined, o: { grace?: number }) => {
-        const { fleetDown } = await import('./fleet/down.js');
-        await fleetDown(file, o.grace === undefined ? {} : { graceMs: o.grace });
-      }),
-    );
+}
+
+function addFleetK8s(fleet: Command, registry: Registry): void {
   const k8s = fleet
     .command('k8s')
     .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
     .option('--namespace <ns>', 'Kubernetes namespace', 'pharaoh')
-    .option('--domain <domain>', 'cluster domain', 'cluster.local')
-    .option('--manifests <dir>', "instead, write the registry's manifests (one StatefulSet file per service, PDBs, kustomization) into <dir>, e.g. deploy/k8s");
-  for (const s of registry.services) k8s.option(`--${s.name} <n>`, `SHARDS_PER_POD of ${s.name}`, intOption, s.shardsPerPod);
-  k8s.action(
-    run(async (o: Record<string, unknown> & { namespace: string; domain: string; manifests?: string }) => {
-      if (o.manifests !== undefined) {
-        const { writeFileSync } = await import('node:fs');
-        const { join } = await import('node:path');
-        const { k8sManifests } = await import('./k8s-manifests.js');
-        for (const [name, text] of k8sManifests(registry)) {
-          writeFileSync(join(o.manifests, name), text);
-          out(`wrote ${join(o.manifests, name)}`);
+    .option('--domain <domain>', 'cluster domain', 'cluster.local');
+  for (const s of registry.services) k8s.option(`--${s.name} <n>`, `SHARDS_PER_POD of ${s.name}`, intIn(1, 1024), s.shardsPerPod);
+  k8s
+    .option('--tls', 'the pods serve TLS (--tls-cert): wss:// endpoints and https:// health URLs')
+    .option('--http-plain', 'with --tls, the pods keep their HTTP port in plain http:// (--http-plain)')
+    .option('--manifests <dir>', "instead, write the registry's manifests (one StatefulSet file per service, PDBs, kustomization) into <dir>, e.g. deploy/k8s")
+    .action(
+      run(async (o: Record<string, unknown> & { namespace: string; domain: string; tls?: boolean; httpPlain?: boolean; manifests?: string }) => {
+        if (o.manifests !== undefined) {
+          const { writeFileSync } = await import('node:fs');
+          const { join } = await import('node:path');
+          const { k8sManifests } = await import('./k8s-manifests.js');
+          for (const [name, text] of k8sManifests(registry)) {
+            writeFileSync(join(o.manifests, name), text);
+            out(`wrote ${join(o.manifests, name)}`);
+          }
+          return;
         }
-        return;
-      }
-      const { k8sFleetFile } = await import('./k8s-fleet.js');
-      const perPod: Record<string, number> = {};
-      for (const s of registry.services) perPod[s.name] = o[new Option(`--${s.name}`).attributeName()] as number;
-      out(JSON.stringify(k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod, registry }), null, 2));
-    }),
-  );
+        const { k8sFleetFile } = await import('./k8s-fleet.js');
+        const perPod: Record<string, number> = {};
+        for (const s of registry.services) perPod[s.name] = o[new Option(`--${s.name}`).attributeName()] as number;
+        const file = k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod, registry, tls: o.tls === true, httpPlain: o.httpPlain === true });
+        out(JSON.stringify(file, null, 2));
+      }),
+    );
 }
 
 function addClientCommands(program: Command, registry: Registry): void {
   const target = (c: Command) =>
-    c
-      .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
-      .option('--endpoint <url...>', 'endpoint URL(s) instead of a fleet file')
-      .option('--timeout <ms>', 'request timeout', intOption)
-      .option('--token-file <file>', 'bearer token file (default: $PHARAOH_TOKEN)')
-      .option('--ca-file <file>', 'PEM CA bundle for wss:// endpoints (default: $PHARAOH_CA_FILE)');
+    withAuth(
+      c
+        .option('--fleet <file>', 'fleet file (default: the default fleet on 127.0.0.1)')
+        .option('--endpoint <url...>', 'endpoint URL(s) instead of a fleet file (ws://host:port, or wss:// with TLS)')
+        .addOption(new Option('--timeout <ms>', 'how long to wait for the connection, and then for the answer').argParser(positiveMs).default(DEFAULT_TIMEOUT_MS)),
+    );
   const client = () => import('./client-commands.js');
   target(program.command('call').description(`call any op of any service: pharaoh call <${registry.names.join('|')}> <op> [field=value ...] (pharaoh services lists the ops)`))
     .argument('<service>', registry.names.join(', '))
@@ -207,15 +263,20 @@ function addClientCommands(program: Command, registry: Registry): void {
     .option('--key <key>', 'route a fresh-ID op by key (hash(key) % 1024) instead of the policy')
     .action(run(async (service: string, op: string, fields: string[], o) => (await import('./call-command.js')).callCommand(registry, service, op, fields, o)));
   target(program.command('ts').description('get fresh timestamps from the TSO'))
-    .option('--count <n>', 'how many timestamps', intOption, 1)
-    .option('--key <key>', 'route by key (hash(key) % 1024) instead of round-robin')
+    .option('--count <n>', 'how many timestamps', intIn(1, TS_MAX_COUNT), 1)
+    .option('--key <key>', "route by key (hash(key) % 1024) instead of the client's default shard")
     .action(run(async (o) => (await client()).tsCommand(o)));
   const tx = program.command('tx').description('transactions: begin, commit, abort, status');
   target(tx.command('begin').description('begin a transaction'))
-    .option('--tx-timeout <ms>', "abort the transaction if it is not committed or heartbeaten within this time (default: the coordinator's)", intOption)
+    .option('--tx-timeout <ms>', "abort the transaction if it is not committed or heartbeaten within this time (default: the coordinator's, 10000 unless it runs with --default-timeout-ms)", intIn(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS))
     .action(run(async (o) => (await client()).txCommand('begin', undefined, o)));
-  for (const verb of ['commit', 'abort', 'status'] as const) {
-    target(tx.command(verb).description(`${verb} a transaction`).argument('<txId>', 'decimal TxId')).action(
+  const verbs = {
+    commit: 'commit a transaction (again: the same commitTs)',
+    abort: 'abort a transaction',
+    status: "show a transaction's state: ACTIVE, COMMITTED, ABORTED or UNKNOWN",
+  } as const;
+  for (const [verb, what] of Object.entries(verbs) as Array<[keyof typeof verbs, string]>) {
+    target(tx.command(verb).description(what).argument('<txId>', 'the TxId, decimal or hex (0x…)')).action(
       run(async (id: string, o) => (await client()).txCommand(verb, id, o)),
     );
   }
@@ -224,7 +285,7 @@ function addClientCommands(program: Command, registry: Registry): void {
     .option('--producer <name>', 'producer name (idempotent producer); omit for an anonymous session')
     .action(run(async (o) => (await client()).sessionOpenCommand(o)));
   target(session.command('validate').description('check a session epoch: OK, FENCED, EXPIRED or UNKNOWN'))
-    .argument('<sessionId>', 'decimal SessionId')
+    .argument('<sessionId>', 'the SessionId, decimal or hex (0x…)')
     .argument('<epoch>', 'epoch number')
     .action(run(async (id: string, epoch: string, o) => (await client()).sessionValidateCommand(id, epoch, o)));
 }

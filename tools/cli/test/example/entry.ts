@@ -14,6 +14,7 @@ export const EXAMPLE = defineService({
   layout: defineLayout({ name: 'example', timeBits: 42, shardBits: 10, seqBits: 12 }),
   ports: { ws: 7900, http: 7901 },
   shardsPerPod: 512,
+  pods: { cpu: '500m', storage: '1Gi', storageWhy: 'a test-only service: one small journal per shard.' },
   ops: {
     /** A fresh ID, journaled as marked before it is answered. */
     'ex.mark': { fields: [['shard', 'shard', false], ['after', 'id', true]], result: { id: 'id' }, route: 'shard', issues: 1 },
