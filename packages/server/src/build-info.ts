@@ -31,9 +31,13 @@ export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
   };
 }
 
+/** Set by the CLI launcher's bundler (tools/cli/bin/bundle.cjs): the bundle lives outside the sources. */
+declare const __PHARAOH_REPO_ROOT__: string | undefined;
+
 function hereDir(): string | undefined {
   try {
-    return dirname(fileURLToPath(import.meta.url));
+    const here = typeof __PHARAOH_REPO_ROOT__ === 'string' ? __PHARAOH_REPO_ROOT__ : dirname(fileURLToPath(import.meta.url));
+    return here;
   } catch {
     return undefined; // not loaded from a file
   }
