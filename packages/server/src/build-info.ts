@@ -12,6 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pkg from '../package.json' with { type: 'json' };
 
+/** The release this code belongs to (one version for the whole repository: docs/VERSIONING.md). */
+export const VERSION: string = pkg.version;
+
 export interface BuildInfo {
   version: string;
   commit: string;
@@ -25,7 +28,7 @@ const COMMIT = /^[0-9a-f]{7,64}$/;
 export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
   const fromEnv = env.PHARAOH_COMMIT?.trim().toLowerCase();
   return {
-    version: pkg.version,
+    version: VERSION,
     commit: fromEnv !== undefined && COMMIT.test(fromEnv) ? fromEnv : (gitCommit(hereDir()) ?? 'unknown'),
     node: process.versions.node,
   };
