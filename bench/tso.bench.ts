@@ -121,7 +121,7 @@ function spawnListening(args: readonly string[], o: { tsx: boolean }, timeoutMs 
     const timer = setTimeout(() => reject(new Error(`no listening line within ${timeoutMs} ms: ${err}`)), timeoutMs);
     proc.stderr!.on('data', (d) => {
       err += d;
-      const m = / listening on ws:\/\/[^:]+:(\d+) .*opened in (\d+) ms\); http:\/\/[^ ]+:(\d+) /.exec(err);
+      const m = / listening on ws:\/\/[^:]+:(\d+) .*opened in (\d+) ms[^;]*\); http:\/\/[^ ]+:(\d+) /.exec(err);
       if (m) finish(Number(m[1]), Number(m[2]), Number(m[3]));
     });
     proc.stdout!.on('data', (d) => {
