@@ -121,7 +121,7 @@ function spawnListening(args: readonly string[], o: { tsx: boolean }, timeoutMs 
     const timer = setTimeout(() => reject(new Error(`no listening line within ${timeoutMs} ms: ${err}`)), timeoutMs);
     proc.stderr!.on('data', (d) => {
       err += d;
-      const m = / listening on ws:\/\/[^:]+:(\d+) .*opened in (\d+) ms\); http:\/\/[^ ]+:(\d+) /.exec(err);
+      const m = / listening on ws:\/\/[^:]+:(\d+) .*opened in (\d+) ms[^;]*\); http:\/\/[^ ]+:(\d+) /.exec(err);
       if (m) finish(Number(m[1]), Number(m[2]), Number(m[3]));
     });
     proc.stdout!.on('data', (d) => {
@@ -438,7 +438,16 @@ is less sensitive to other load on the machine than requests/s: tso/echo CPU per
 request: ${results.filter((r) => r.case.count === 1).map((r) => `${fmt(cpuUs(r.tso) / cpuUs(r.echo), 2)}x (${r.case.name})`).join(', ')}.
 Every answer was checked to be above its shard's previous one: ${checks === 0 ? 'no regressions or errors' : `${checks} regressions/errors`}.
 
-Startup of one process hosting all 1024 shards: wall time from spawn to the
+Startup of one process hosting all 1024 shards (issue 16). Where the time went before
+(CPU profiles, \`strace -c\`): loading a 1.9 MB bundle of which 0.8 MB was the fleet
+tools' zod (~60 ms to parse); ~6 thread-pool round trips per shard at 35-60 µs of
+main-thread CPU each (open, fstat, read, stat, a failing mkdir and its stat); and on a
+fresh data dir 4 flushes per shard (fdatasync identity, fsync dir, fdatasync mark, fsync
+dir: 4,096 in all). Now: the bundle is split at the CLI's dynamic imports (\`serve\`
+loads no fleet tooling); the start's reads are blocking syscalls (~5 µs; nothing is
+served yet), and so are its creates while none of its syncs runs; a fresh start makes
+every identity durable with one \`syncfs\` and every first-open mark with a second
+(docs/DESIGN.md §8). Wall time from spawn to the
 \`listening\` line (Node start, loading the code, opening every shard); "open" is the
 server's own time to open every shard. ${START_REPEATS} runs of each, fresh runs on a new data dir
 each, alternating the two commands. Baseline for a fresh start: "bare creates", the file

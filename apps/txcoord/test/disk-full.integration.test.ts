@@ -35,9 +35,10 @@ afterAll(async () => {
   for (const fn of cleanups.reverse()) await fn();
 });
 
-async function readyz(app: RunningApp): Promise<{ status: number; unavailable: number[] }> {
+async function readyz(app: RunningApp): Promise<{ status: number; unavailable: number[]; causes?: Record<string, string> }> {
   const res = await fetch(`${app.httpUrl}/readyz`);
-  return { status: res.status, unavailable: ((await res.json()) as { unavailable: number[] }).unavailable };
+  const body = (await res.json()) as { unavailable: number[]; causes?: Record<string, string> };
+  return { status: res.status, unavailable: body.unavailable, ...(body.causes ? { causes: body.causes } : {}) };
 }
 
 /** Write zeros into `path` until the file system refuses (ENOSPC). */
@@ -95,7 +96,7 @@ describe.skipIf(skip !== undefined)('txcoord on a full disk (real tmpfs, ENOSPC,
     let outcome: 'ok' | 'unavailable' = 'ok';
     for (let i = 0; i < 5_000 && outcome === 'ok'; i++) outcome = await commitOne();
     expect(outcome).toBe('unavailable');
-    expect(await readyz(app)).toEqual({ status: 503, unavailable: [0] });
+    expect(await readyz(app)).toEqual({ status: 503, unavailable: [0], causes: { '0': expect.stringMatching(/^ENOSPC: /) } });
     // The other shard of the process keeps serving what needs no space (a begin is not journaled).
     expect((await client.request('tx.begin', { shard: 1 })).err).toBeUndefined();
 

@@ -12,6 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pkg from '../package.json' with { type: 'json' };
 
+/** The release this code belongs to (one version for the whole repository: docs/VERSIONING.md). */
+export const VERSION: string = pkg.version;
+
 export interface BuildInfo {
   version: string;
   commit: string;
@@ -25,15 +28,19 @@ const COMMIT = /^[0-9a-f]{7,64}$/;
 export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
   const fromEnv = env.PHARAOH_COMMIT?.trim().toLowerCase();
   return {
-    version: pkg.version,
+    version: VERSION,
     commit: fromEnv !== undefined && COMMIT.test(fromEnv) ? fromEnv : (gitCommit(hereDir()) ?? 'unknown'),
     node: process.versions.node,
   };
 }
 
+/** Set by the CLI launcher's bundler (tools/cli/bin/bundle.cjs): the bundle lives outside the sources. */
+declare const __PHARAOH_REPO_ROOT__: string | undefined;
+
 function hereDir(): string | undefined {
   try {
-    return dirname(fileURLToPath(import.meta.url));
+    const here = typeof __PHARAOH_REPO_ROOT__ === 'string' ? __PHARAOH_REPO_ROOT__ : dirname(fileURLToPath(import.meta.url));
+    return here;
   } catch {
     return undefined; // not loaded from a file
   }

@@ -1,10 +1,11 @@
 import { encodeFrame, PROTOCOL_VERSION } from '@pharaoh/protocol';
 import type { HelloFrame, ShardRanges, WireLayout } from '@pharaoh/protocol';
 import type { Layout } from '@pharaoh/snowflake';
+import { VERSION } from './build-info.js';
 import type { ServerLimits } from './options.js';
 
-/** Identification sent in `hello.server`. */
-export const SERVER_NAME = 'pharaoh/0.1.0';
+/** Identification sent in `hello.server`: the release, as in `pharaoh_build_info{version}`. */
+export const SERVER_NAME = `pharaoh/${VERSION}`;
 
 export function toWireLayout(layout: Layout): WireLayout {
   return {

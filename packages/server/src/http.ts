@@ -10,6 +10,12 @@ export interface Readiness {
   closing: boolean;
   /** Hosted shards that do not serve (failed or closing). */
   unavailable: number[];
+  /**
+   * Why, for the first few unavailable shards (shard id → the error code and
+   * message that failed it), e.g. `{"17": "ENOSPC: no space left on device ..."}`.
+   * Failed shards reopen themselves with backoff (see docs/OPERATIONS.md).
+   */
+  causes?: Record<string, string>;
 }
 
 /**

@@ -192,11 +192,11 @@ export async function runServiceMain<Spec extends ServiceSpec, S, O>(definition:
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** The start's figures worth a glance, for the one human line: ", 1024 new, 3,211 journal records replayed, slowest shard 17 (41 ms)". */
+/** The start's figures worth a glance, for the one human line: ", 1024 new, 3,211 journal records replayed, slowest shard 17: 41 ms". */
 function startDetails(s: StartSummary): string {
   const parts: string[] = [];
   if (s.firstOpens > 0) parts.push(`${s.firstOpens} new`);
   if (s.replayedRecords > 0) parts.push(`${s.replayedRecords} journal record(s) replayed`);
-  if (s.slowestShard !== undefined && s.shards > 1) parts.push(`slowest shard ${s.slowestShard.shard} (${Math.round(s.slowestShard.ms)} ms)`);
+  if (s.slowestShard !== undefined && s.shards > 1) parts.push(`slowest shard ${s.slowestShard.shard}: ${Math.round(s.slowestShard.ms)} ms`);
   return parts.map((p) => `, ${p}`).join('');
 }

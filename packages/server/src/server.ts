@@ -25,6 +25,20 @@ import type { TlsMaterial } from './tls.js';
 import type { ServiceSpec } from '@pharaoh/registry';
 import type { HostedService, RunningServer, ServerOptions, ServiceDefinition, ShardStats } from './types.js';
 
+/** /readyz names the cause of this many unavailable shards at most (a failed bound fails all 1024). */
+const READINESS_CAUSES = 8;
+
+/** One line for /readyz: the deepest errno-style code, then the message, cut to a readable length. */
+function describeFailure(err: Error): string {
+  let code: unknown;
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    const c = (e as { code?: unknown }).code;
+    if (typeof c === 'string' && /^E[A-Z]+$/.test(c)) code = c;
+  }
+  const msg = err.message.split('\n')[0]!.slice(0, 200);
+  return typeof code === 'string' && !msg.startsWith(code) ? `${code}: ${msg}` : msg;
+}
+
 /** After in-flight requests were answered, how long peers get to finish the close handshake. */
 const CLOSE_HANDSHAKE_MS = 2_000;
 
@@ -220,7 +234,13 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
   const readiness = (): Readiness => {
     const unavailable: number[] = [];
     for (const id of opts.shardIds) if (!byId[id]!.available) unavailable.push(id);
-    return { ready: !closing && unavailable.length === 0, closing, unavailable };
+    if (unavailable.length === 0) return { ready: !closing, closing, unavailable };
+    const causes: Record<string, string> = {};
+    for (const id of unavailable.slice(0, READINESS_CAUSES)) {
+      const f = byId[id]!.failure;
+      if (f !== undefined) causes[String(id)] = describeFailure(f);
+    }
+    return { ready: false, closing, unavailable, causes };
   };
   metrics.attach({
     dataDir: opts.dataDir,

@@ -88,44 +88,67 @@ function syncAll(path: string): Promise<boolean> {
 const SYNC_ALL_TIMEOUT_MS = 120_000;
 
 /**
- * The same files, with the calls that only read (`open` without create or
- * truncate, `stat`, `readdir`, `pread`, `fstat`, `close`) made as plain
- * blocking syscalls on the event loop. For a process's start, when the event
- * loop serves nothing else: a cached `open`/`stat`/`pread` costs ~5 µs, a
+ * The same files with as many calls as is safe made as plain blocking
+ * syscalls on the event loop. For a process's start, when the event loop
+ * serves nothing else: a cached `open`/`stat`/`pread` costs ~5 µs, a
  * thread-pool round trip ~35–60 µs of main-thread CPU, which was most of a
- * 1024-shard restart. Every call that changes the file system stays on the
- * thread pool: creates, mkdirs, renames and unlinks wait for the file
- * system's journal while other threads' fsyncs commit it (measured: 1024
- * creates made on the event loop beside those fsyncs took 4 s), and syncs,
- * writes and truncates wait for the disk. Handles opened here keep their
- * blocking reads and closes for their life (a started shard reads nothing
- * more; closing an fd does not wait for the disk).
+ * 1024-shard start.
+ *
+ * Calls that only read (`open` without create, `stat`, `readdir`, `pread`,
+ * `fstat`, `close`) always block. Calls that change the file system (create,
+ * mkdir, rename, unlink, write, truncate) block only while no sync of this
+ * view is in flight: beside running fsyncs they wait for the file system's
+ * journal to commit (measured: 1024 creates made on the event loop beside
+ * per-shard fsyncs took 4 s), so then they go to the pool. Syncs always run
+ * on the pool. Handles opened here keep this behaviour for their life (a
+ * started shard reads nothing more; closing an fd does not wait for the disk).
  */
+const quiet = { syncs: 0 };
+const noSyncRunning = (): boolean => quiet.syncs === 0;
+async function counted<T>(sync: Promise<T>): Promise<T> {
+  quiet.syncs++;
+  try {
+    return await sync;
+  } finally {
+    quiet.syncs--;
+  }
+}
+
 const blockingNodeFileSystem: FileSystem = {
   async open(path: string, options: OpenOptions = {}) {
-    if (options.create || options.truncate) {
+    if ((options.create || options.truncate) && !noSyncRunning()) {
       const fd = await pool<number>((cb) => fs.open(path, openFlags(options), 0o644, cb));
       return new NodeFileHandle(path, fd, true);
     }
-    return new NodeFileHandle(path, fs.openSync(path, openFlags(options)), true);
+    return new NodeFileHandle(path, fs.openSync(path, openFlags(options), 0o644), true);
   },
   async stat(path: string): Promise<FileStat | undefined> {
     const s = fs.statSync(path, { throwIfNoEntry: false });
     return s === undefined ? undefined : { size: s.size, isDirectory: s.isDirectory() };
   },
   readdir: async (dir: string) => fs.readdirSync(dir),
-  mkdir: (dir: string) => nodeFileSystem.mkdir(dir),
-  rename: (from: string, to: string) => nodeFileSystem.rename(from, to),
-  unlink: (path: string) => nodeFileSystem.unlink(path),
+  async mkdir(dir: string) {
+    if (!noSyncRunning()) return nodeFileSystem.mkdir(dir);
+    try {
+      fs.mkdirSync(dir);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+      if (fs.statSync(dir).isDirectory()) return false;
+      throw err;
+    }
+  },
+  rename: async (from: string, to: string) => (noSyncRunning() ? fs.renameSync(from, to) : nodeFileSystem.rename(from, to)),
+  unlink: async (path: string) => (noSyncRunning() ? fs.unlinkSync(path) : nodeFileSystem.unlink(path)),
   async syncDir(dir: string) {
     const fd = fs.openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
     try {
-      await pool<void>((cb) => fs.fsync(fd, cb));
+      await counted(pool<void>((cb) => fs.fsync(fd, cb)));
     } finally {
       fs.closeSync(fd);
     }
   },
-  syncAll,
+  syncAll: (path: string) => counted(syncAll(path)),
   blocking: () => blockingNodeFileSystem,
 };
 
@@ -158,6 +181,14 @@ class NodeFileHandle implements FileHandle {
 
   async write(data: Uint8Array, position: number): Promise<void> {
     this.check();
+    if (this.blocking && noSyncRunning()) {
+      for (let off = 0; off < data.length; ) {
+        const n = fs.writeSync(this.fd, data, off, data.length - off, position + off);
+        if (n <= 0) throw Object.assign(new Error(`write to ${this.path} made no progress`), { code: 'EIO' });
+        off += n;
+      }
+      return;
+    }
     // One call in flight for the whole loop, so a close waits for all of it.
     await this.track(async () => {
       let off = 0;
@@ -171,12 +202,14 @@ class NodeFileHandle implements FileHandle {
 
   async truncate(size: number): Promise<void> {
     this.check();
+    if (this.blocking && noSyncRunning()) return fs.ftruncateSync(this.fd, size);
     return this.pool<void>((cb) => fs.ftruncate(this.fd, size, cb));
   }
 
   async datasync(): Promise<void> {
     this.check();
-    return this.pool<void>((cb) => fs.fdatasync(this.fd, cb));
+    const sync = this.pool<void>((cb) => fs.fdatasync(this.fd, cb));
+    return this.blocking ? counted(sync) : sync;
   }
 
   async tryLock(): Promise<boolean> {

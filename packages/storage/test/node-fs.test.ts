@@ -120,4 +120,25 @@ describe('nodeFileSystem.blocking()', () => {
     await b.close();
     expect(turned).toBe(false);
   });
+
+  it('makes creates blocking only while none of its syncs runs (beside fsyncs they would wait for the journal on the event loop)', async () => {
+    const d = tmp();
+    const fs = nodeFileSystem.blocking!();
+    const settledWithinMicrotasks = async (p: Promise<unknown>): Promise<boolean> => {
+      let done = false;
+      void p.then(() => (done = true));
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      const early = done;
+      await p;
+      return early;
+    };
+    expect(await settledWithinMicrotasks(fs.mkdir(join(d, 'quiet')))).toBe(true);
+    const h = await fs.open(join(d, 'f'), { create: true });
+    await h.write(Buffer.alloc(1 << 20, 1), 0);
+    const syncing = h.datasync();
+    expect(await settledWithinMicrotasks(fs.mkdir(join(d, 'busy')))).toBe(false);
+    await syncing;
+    expect(await settledWithinMicrotasks(fs.mkdir(join(d, 'quiet-again')))).toBe(true);
+    await h.close();
+  });
 });

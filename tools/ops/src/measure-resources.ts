@@ -3,7 +3,7 @@
  * run it (tso 256 shards, txcoord and session-mgr 512 shards per pod), to set
  * the manifests' resource requests and limits from figures instead of guesses.
  *
- *   npm run measure -w @pharaoh/ops [-- --seconds 10 --callers 256]
+ *   npm run measure -w @pharaoh/ops [-- --seconds 10 --callers 256 --shards 1024]
  *
  * For each service: start the real app (`node --import tsx apps/<s>/src/main.ts`,
  * 127.0.0.1, port 0, a fresh data dir), read its RSS once it is ready and idle,
@@ -73,8 +73,8 @@ async function oneCall(service: Service, c: RawClient, shard: number): Promise<n
   return 2;
 }
 
-async function measure(service: Service, seconds: number, callers: number, dataDir: string): Promise<ServiceFigures> {
-  const shards = SHARDS_PER_POD[service];
+async function measure(service: Service, seconds: number, callers: number, dataDir: string, shardsOverride?: number): Promise<ServiceFigures> {
+  const shards = shardsOverride ?? SHARDS_PER_POD[service];
   const t0 = performance.now();
   let app: RunningApp | undefined;
   try {
@@ -131,14 +131,16 @@ async function measure(service: Service, seconds: number, callers: number, dataD
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, callers: { type: 'string', default: '256' } } });
+  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, callers: { type: 'string', default: '256' }, shards: { type: 'string' } } });
   const seconds = Number(values.seconds);
   const callers = Number(values.callers);
+  const shards = values.shards === undefined ? undefined : Number(values.shards);
   if (!(seconds > 0 && seconds <= 600) || !(Number.isInteger(callers) && callers >= 1 && callers <= 10_000)) throw new Error('--seconds in (0, 600], --callers in 1..10000');
+  if (shards !== undefined && !(Number.isInteger(shards) && shards >= 1 && shards <= 1024)) throw new Error('--shards in 1..1024 (default: the manifests\' SHARDS_PER_POD)');
   const data = tempDir('pharaoh-measure-');
   const out: ServiceFigures[] = [];
   try {
-    for (const service of Object.keys(SHARDS_PER_POD) as Service[]) out.push(await measure(service, seconds, callers, data.dir));
+    for (const service of Object.keys(SHARDS_PER_POD) as Service[]) out.push(await measure(service, seconds, callers, data.dir, shards));
   } finally {
     await killAll();
     data.remove();
