@@ -16,8 +16,10 @@ export function layoutsOf(registry: Registry = REGISTRY): Layout[] {
 /** `--layout` accepts a layout name or the name of the service that issues it. */
 function layoutAliases(registry: Registry): Map<string, Layout> {
   const out = new Map<string, Layout>();
-  for (const s of registry.services) out.set(s.layout.name, s.layout);
-  for (const s of registry.services) out.set(s.name, s.layout);
+  for (const s of registry.services) {
+    if (!out.has(s.layout.name)) out.set(s.layout.name, s.layout);
+    if (!out.has(s.name)) out.set(s.name, s.layout);
+  }
   return out;
 }
 

@@ -14,7 +14,7 @@ describe('pharaoh call: fields read by the op spec of the registry', () => {
     expect(() => parseCallArgs(TXCOORD, 'tx.status', ['txid=1'])).toThrow(/"txid=1" is not field=value with a field of txId/);
     expect(() => parseCallArgs(TXCOORD, 'tx.begin', ['shard=1'])).toThrow(/with a field of timeoutMs, after/);
     expect(() => parseCallArgs(TXCOORD, 'tx.status', [])).toThrow(/txId=<value> is required/);
-    expect(() => parseCallArgs(TXCOORD, 'tx.status', ['txId=-1'])).toThrow(/txId "-1" is not a decimal unsigned integer/);
+    expect(() => parseCallArgs(TXCOORD, 'tx.status', ['txId=-1'])).toThrow(/txId "-1" is not an unsigned 64-bit integer/);
     expect(() => parseCallArgs(SESSION_MGR, 'session.validate', ['sessionId=1', 'epoch=x'])).toThrow(/epoch must be a non-negative integer, got "x"/);
   });
 
