@@ -169,8 +169,9 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
   const dir = shardDir(options.dataDir, def.name, id);
   let lock: FileHandle | undefined;
   try {
-    const logger = env.logger.child({ shard: id });
-    const claimed = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, { newDir, sync: syncIdentity }, (what) => logger.warn(what));
+    const claimed = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, { newDir, sync: syncIdentity }, (what) =>
+      env.logger.warn({ shard: id }, what),
+    );
     lock = claimed.lock;
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // The shard's own bound becomes > 0 only once an open completed (see
