@@ -97,8 +97,10 @@ export async function partition(bed: Bed, o: ScenarioOptions): Promise<ScenarioR
   const target = bed.serverHost(home);
   const clients = CLIENT_HOSTS.map((c) => bed.net.host(c));
   o.log(`partition: cutting server host ${target.name} (${target.ip}, c0's keyless home, shards of ordinal ${home}) from both client hosts for ${o.partitionMs} ms`);
-  const tCut = now();
+  // The window starts once every route is in place and ends before the first is removed:
+  // an `ip` command can take a while on a loaded machine, and calls keep flowing meanwhile.
   for (const c of clients) bed.net.partition(target, c, true);
+  const tCut = now();
   await progress(bed, o, 'partitioned', o.partitionMs);
   const tHeal = now();
   for (const c of clients) bed.net.partition(target, c, false);
@@ -156,8 +158,8 @@ export async function asymmetric(bed: Bed, o: ScenarioOptions): Promise<Scenario
   const c1 = bed.net.host('c1');
   const servers = [...new Set(bed.pods.map((p) => p.host))];
   o.log(`asymmetric: cutting client host c1 from all ${servers.length} server hosts for ${o.partitionMs} ms; c0 keeps its links`);
-  const tCut = now();
   for (const s of servers) bed.net.partition(s, c1, true);
+  const tCut = now();
   await progress(bed, o, 'c1 cut off', o.partitionMs);
   const tHeal = now();
   for (const s of servers) bed.net.partition(s, c1, false);
@@ -196,8 +198,8 @@ export async function hostLoss(bed: Bed, o: ScenarioOptions): Promise<ScenarioRe
   const lost = bed.serverHost(ord);
   const pods = bed.pods.filter((p) => p.ordinal === ord);
   o.log(`host-loss: server host ${lost.name} (${lost.ip}) goes off the network and its ${pods.length} processes are SIGKILLed`);
-  const tKill = now();
   bed.net.setLink(lost, false);
+  const tKill = now();
   await Promise.all(pods.map((p) => bed.killPod(p)));
   await progress(bed, o, 'host lost', o.partitionMs);
   const spare = bed.spare;
@@ -238,14 +240,9 @@ export async function twoOwners(bed: Bed, o: ScenarioOptions): Promise<ScenarioR
   const host = bed.serverHost(1);
   const pods = bed.pods.filter((p) => p.ordinal === ord);
   o.log(`two-owners: copying the volumes of ${pods.map((p) => `${p.service}-${p.ordinal}`).join(', ')} (while they serve) and starting the copies on ${host.name} (${host.ip})`);
-  const copies = [];
-  for (const p of pods) {
-    try {
-      copies.push({ pod: p, ...(await bed.startCopy(p, host)) });
-    } catch (err) {
-      lines.push(`copy of ${p.service}-${p.ordinal} did not start: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
+  const started = await Promise.allSettled(pods.map(async (p) => ({ pod: p, ...(await bed.startCopy(p, host)) })));
+  const copies = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  for (const s of started) if (s.status === 'rejected') lines.push(`a copy did not start: ${(s.reason as Error).message.split('\n')[0]}`);
   lines.push(`${copies.length}/${pods.length} copies started on another host: the shard lock does not reach across hosts, only the orchestrator keeps them apart`);
   for (const c of copies) bed.setExtraName(c.dns, host.ip);
   bed.publishNames();
