@@ -27,6 +27,9 @@ async function openShard(ctx: ShardContext): Promise<SessionShard> {
       shard: ctx.id,
       ids: ctx.generator,
       clock: ctx.clock,
+      // Epochs count seconds from this layout's epoch; a restored shard fences what it may have lost.
+      layout: SESSION_LAYOUT,
+      restored: ctx.restored,
       // On the shard's file system; a shard that has issued IDs before must find its journal.
       openJournal: async (hooks) =>
         (journal = await openShardJournal<SessionRecord>(ctx.dir, {
