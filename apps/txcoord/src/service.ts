@@ -27,6 +27,8 @@ async function openShard(ctx: ShardContext): Promise<TxcoordShard> {
       ids: ctx.generator,
       layout: TX_LAYOUT,
       clock: ctx.clock,
+      // A restored shard: decisions about txIds of the lost process may postdate the backup.
+      ...(ctx.restored ? { inDoubtBeforeMs: ctx.restored.issuedBeforeMs } : {}),
       // On the shard's file system; a shard that has issued IDs before must find its journal.
       openJournal: async (hooks) =>
         (journal = await openShardJournal<TxRecord>(ctx.dir, {

@@ -35,6 +35,7 @@ export {
   TxNotFoundError,
   TxAbortedError,
   TxCommittedError,
+  TxInDoubtError,
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,

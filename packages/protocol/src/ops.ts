@@ -32,7 +32,8 @@ type OptionalArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] ex
 type Flat<T> = { [K in keyof T]: T[K] };
 export type RequestArgs<O extends OpName> = Flat<RequiredArgs<(typeof OP_FIELDS)[O]> & OptionalArgs<(typeof OP_FIELDS)[O]>>;
 
-export type TxStatus = 'ACTIVE' | 'COMMITTED' | 'ABORTED' | 'UNKNOWN';
+/** IN_DOUBT: the shard was restored and the decision may postdate the backup (see ERROR_CODES.TX_IN_DOUBT). */
+export type TxStatus = 'ACTIVE' | 'COMMITTED' | 'ABORTED' | 'UNKNOWN' | 'IN_DOUBT';
 export type SessionStatus = 'OK' | 'FENCED' | 'EXPIRED' | 'UNKNOWN';
 
 /** What a successful response's `ok` field holds, per operation. */

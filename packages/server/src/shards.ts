@@ -7,7 +7,7 @@ import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
+import { BOUND_COUNTER, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import { ProcessBound, ShardBound } from './time-bound.js';
 import type { ServiceDefinition, ShardHandle, StartSummary } from './types.js';
@@ -146,6 +146,7 @@ interface ShardClaimed {
   bound: ShardBound;
   /** The shard's own bound was above 0: an open completed before, so its identity and app state are durable. */
   servedBefore: boolean;
+  restored: RestoreMark | undefined;
 }
 
 function openFailed(def: { name: string }, id: number, dir: string, err: unknown): Error {
@@ -176,7 +177,7 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // The shard's own bound becomes > 0 only once an open completed (see
     // openClaimed), so its app state (a journal) was created durably before it could serve.
-    return { id, dir, lock, bound, servedBefore: bound.value > 0 };
+    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored };
   } catch (err) {
     await lock?.close().catch(() => undefined);
     throw openFailed(def, id, dir, err);
@@ -234,6 +235,7 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
       logger,
       fs: options.fs,
       recovering,
+      restored: c.restored,
       servedBefore,
       clock: options.clock,
       options,
