@@ -4,7 +4,7 @@
  * the one place that undoes all of it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +23,7 @@ const SPARE = 's3';
 const SPARE_OCTET = 13;
 const CLIENT_OCTET = 20;
 export const CLIENT_HOSTS = ['c0', 'c1'] as const;
+const DIR_PREFIX = 'pharaoh-hosts-';
 
 export interface Pod {
   service: ServiceName;
@@ -110,7 +111,10 @@ export class Bed {
   private extraNames = new Map<string, string>();
 
   constructor(readonly o: BedOptions) {
-    this.dir = mkdtempSync(join(o.dir ?? tmpdir(), 'pharaoh-hosts-'));
+    const parent = o.dir ?? tmpdir();
+    // A run that was SIGKILLed left its directory (volumes, certificate) behind: one run at a time owns the prefix.
+    for (const d of readdirSync(parent)) if (d.startsWith(DIR_PREFIX)) rmSync(join(parent, d), { recursive: true, force: true });
+    this.dir = mkdtempSync(join(parent, DIR_PREFIX));
     this.secrets = makeSecrets(this.dir);
     this.fleetPath = join(this.dir, 'fleet.json');
     writeFileSync(this.fleetPath, `${JSON.stringify(fleetFile(), null, 2)}\n`);

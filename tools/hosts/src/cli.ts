@@ -119,7 +119,13 @@ async function main(): Promise<number> {
   process.on('exit', () => {
     for (const p of cleanupActiveSync()) process.stderr.write(`hosts: cleanup: ${p}\n`);
   });
-  const result = await runHosts({ ...opts, signal: controller.signal });
+  let result;
+  try {
+    result = await runHosts({ ...opts, signal: controller.signal });
+  } catch (err) {
+    process.stderr.write(`hosts: ${(err as Error).message}\n`);
+    return 2;
+  }
   console.log(formatSummary(result));
   if (result.interrupted) return 130;
   if (result.violations.length > 0) return 1;

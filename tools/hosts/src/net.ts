@@ -65,6 +65,15 @@ export function removeLeftovers(): string[] {
   for (const line of (tryIp(['netns', 'list']) ?? '').split('\n')) {
     const ns = line.split(' ')[0] ?? '';
     if (!ns.startsWith(`${PREFIX}-`)) continue;
+    // A run that was SIGKILLed leaves its servers running in its namespaces: end them by pid
+    // (only processes inside a namespace of ours, which only this tool starts).
+    for (const pid of (tryIp(['netns', 'pids', ns]) ?? '').split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     const err = tryIp(['netns', 'del', ns]);
     if (err) problems.push(`ip netns del ${ns}: ${err.trim()}`);
   }

@@ -4,6 +4,7 @@
  * back), check everything they received, tear everything down.
  * `runHosts()` is the library entry; main.ts is the CLI.
  */
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from '@pharaoh/client';
 import { SERVICES } from '@pharaoh/protocol';
 import { Bed, CLIENT_HOSTS } from './bed.js';
 import { checkAll, type CheckTotals, type Violation } from './check.js';
@@ -31,13 +32,18 @@ export interface HostsOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The clients run with the client's own defaults (timeoutMs 5 s, so silenceMs
+ * 2 s): the measured failover is what a producer gets out of the box. A
+ * partition outlasts a call's timeout, so keyed callers do see it.
+ */
 export const DEFAULT_OPTIONS: Omit<HostsOptions, 'log' | 'signal' | 'dir'> = {
   scenarios: SCENARIOS,
-  timeoutMs: 2_000,
-  connectTimeoutMs: 2_000,
-  partitionMs: 5_000,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+  partitionMs: 8_000,
   recoverMs: 20_000,
-  slowPhaseMs: 6_000,
+  slowPhaseMs: 12_000,
   slowDelayMs: 100,
   pauseMs: 5,
   warmupMs: 2_000,
@@ -69,6 +75,9 @@ export function cleanupActiveSync(): string[] {
 
 export async function runHosts(input: Partial<HostsOptions> = {}): Promise<HostsResult> {
   const o = { ...DEFAULT_OPTIONS, ...input };
+  // A fault shorter than a call's timeout would let keyed callers simply wait it out: the checks would mean nothing.
+  if (o.partitionMs <= o.timeoutMs) throw new Error(`partitionMs (${o.partitionMs}) must be longer than the clients' timeoutMs (${o.timeoutMs})`);
+  if (o.slowPhaseMs <= o.timeoutMs) throw new Error(`slowPhaseMs (${o.slowPhaseMs}) must be longer than the clients' timeoutMs (${o.timeoutMs})`);
   const log = o.log ?? ((line: string) => console.log(line));
   const started = now();
   const limit = AbortSignal.timeout(o.maxMs);
