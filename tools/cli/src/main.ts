@@ -280,7 +280,7 @@ function addClientCommands(program: Command): void {
     );
   }
   const session = program.command('session').description('producer sessions: open, validate');
-  target(session.command('open').description('open a session (again for the same producer: epoch + 1, fences the old one)'))
+  target(session.command('open').description('open a session (again for the same producer: a higher epoch, fences the old one)'))
     .option('--producer <name>', 'producer name (idempotent producer); omit for an anonymous session')
     .action(run(async (o) => (await client()).sessionOpenCommand(o)));
   target(session.command('validate').description('check a session epoch: OK, FENCED, EXPIRED or UNKNOWN'))
