@@ -1,7 +1,9 @@
 /** @pharaoh/session-mgr: the Session Manager (idempotent producers, journaled epochs and fencing). */
 export { sessionService } from './service.js';
 export type { SessionShard } from './service.js';
-export { SessionTable, MAX_EPOCH } from './session-table.js';
+export { SessionTable } from './session-table.js';
+export { MAX_EPOCH, MAX_EPOCH_LEAD_S, SessionEpochs, epochFloorAfter } from './epochs.js';
+export type { EpochLayout, EpochRestore } from './epochs.js';
 export type { SessionIdSource, SessionJournal, SessionJournalHooks, SessionTableDeps } from './session-table.js';
 export type { Session, SessionState } from './session-state.js';
 export {

@@ -6,7 +6,7 @@ export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 /**
  * A closed or expired session is remembered for 7 days (Kafka keeps producer
  * ids as long): a producer reopening within that time keeps its sessionId and
- * moves to epoch + 1; old epochs answer FENCED rather than UNKNOWN.
+ * moves to a higher epoch; old epochs answer FENCED rather than UNKNOWN.
  */
 export const DEFAULT_SESSION_RETENTION_MS = 7 * 86_400_000;
 /** Per shard. Opens that would exceed this many live sessions answer OVERLOADED. */

@@ -15,7 +15,19 @@ export type SessionShard = JournaledShard<SessionTable, SessionMgrOptions>;
 export const sessionService = defineJournaledService({
   spec: SESSION_MGR,
   options: SESSION_OPTIONS,
-  openTable: (ctx, openJournal) => SessionTable.open({ shard: ctx.id, ids: ctx.generator, clock: ctx.clock, openJournal }, ctx.app),
+  openTable: (ctx, openJournal) =>
+    SessionTable.open(
+      {
+        shard: ctx.id,
+        ids: ctx.generator,
+        clock: ctx.clock,
+        // Epochs count seconds from this layout's epoch; a restored shard fences what it may have lost.
+        layout: SESSION_MGR.layout,
+        restored: ctx.restored,
+        openJournal,
+      },
+      ctx.app,
+    ),
   stats: (table) => ({ liveSessions: table.stats.live }),
   handlers: {
     'session.open': (args, shard) => shard.state.table.openSession(args.producer, args.timeoutMs, args.after),

@@ -1,8 +1,16 @@
 /**
  * The session table of one session-mgr shard (Kafka's InitProducerId model).
- * Pure domain logic over an injected clock, ID generator and journal.
+ * Pure domain logic over an injected clock, ID generator, journal, layout and
+ * restore facts.
  *
- * Durability: every open (new session or epoch + 1), close and expiry is
+ * Epochs (src/epochs.ts): a new session starts at epoch 0 (its sessionId is a
+ * fresh time-based ID); a reopen takes max(previous + 1, seconds since the
+ * layout's epoch, the restore's epoch floor) and is refused (OVERLOADED) when
+ * previous + 1 would run more than MAX_EPOCH_LEAD_S ahead of the clock. So
+ * epochs of a session strictly increase, are not consecutive, and a restored
+ * older journal cannot hand one out again.
+ *
+ * Durability: every open (new session or a higher epoch), close and expiry is
  * journaled, and answered only once durable; heartbeats are not (deadlines
  * live in memory). So after a crash every acknowledged epoch is intact and
  * every fenced epoch stays fenced; sessions that were live get a fresh timeout
@@ -11,9 +19,12 @@
 import { shardForKey } from '@pharaoh/protocol';
 import type { ServiceResult, SESSION_MGR, SessionStatus } from '@pharaoh/registry';
 import type { JournalHooks, TableJournal } from '@pharaoh/server';
+import { MAX_EPOCH, MAX_EPOCH_LEAD_S, SessionEpochs, type EpochLayout, type EpochRestore } from './epochs.js';
 import {
+  epochsTooFarAhead,
   sessionExpired,
   sessionFenced,
+  sessionFencedByRestore,
   sessionUnknown,
   tableClosed,
   tooManySessions,
@@ -22,9 +33,6 @@ import {
 import type { SessionTableOptions } from './options.js';
 import { parseSessionRecord, type SessionRecord } from './records.js';
 import { SessionStore, type Session } from './session-state.js';
-
-/** The largest epoch the protocol carries (int32); past it a producer moves to a new session. */
-export const MAX_EPOCH = 0x7fff_ffff;
 
 /** The part of @pharaoh/snowflake's IdGenerator the table uses. */
 export interface SessionIdSource {
@@ -40,6 +48,10 @@ export interface SessionTableDeps {
   shard: number;
   ids: SessionIdSource;
   clock: { now(): number };
+  /** The SESSION layout: epochs count seconds from its epoch; a sessionId's time field dates it against a restore. */
+  layout: EpochLayout;
+  /** Set when the shard was restored from a backup (the server's RestoreMark): pre-restore epochs are fenced. */
+  restored?: EpochRestore | undefined;
   openJournal(hooks: SessionJournalHooks): Promise<SessionJournal>;
 }
 
@@ -49,6 +61,7 @@ const MAX_LOOKUPS = 4;
 export class SessionTable {
   private journal: SessionJournal | undefined;
   private readonly store: SessionStore;
+  private readonly epochs: SessionEpochs;
   /** Opens that will add a live session, counted against maxSessions before they are durable. */
   private reserving = 0;
   /** First open of a producer in flight: a second open of the same name waits, then reopens. */
@@ -62,6 +75,7 @@ export class SessionTable {
     readonly options: SessionTableOptions,
   ) {
     this.store = new SessionStore(deps.clock, options.maxEnded);
+    this.epochs = new SessionEpochs(deps.layout, deps.clock, deps.restored);
   }
 
   /** Open the journal and replay it; sessions live at the crash get a fresh timeout from now. */
@@ -79,12 +93,20 @@ export class SessionTable {
     return { live: this.store.live + this.reserving, ended: this.store.ended.size, producers: this.store.producers.size };
   }
 
+  /** Every reopen takes at least this epoch: 0 unless the shard was restored (then restore time in seconds + MAX_EPOCH_LEAD_S + 1). */
+  get epochFloor(): number {
+    return this.epochs.floor;
+  }
+
   /**
    * Open a session. Anonymous: a new sessionId (above every ID before, and
-   * above `after`) at epoch 0. Named: the producer's existing sessionId at
-   * epoch + 1 — fencing every older epoch — or a new one at epoch 0 if the
-   * producer is unknown (or forgotten). Resolves once the open is durable.
-   * NOT_OWNER if the name hashes to another shard; OVERLOADED at maxSessions.
+   * above `after`) at epoch 0. Named: the producer's existing sessionId at a
+   * higher epoch (see SessionEpochs.next) — fencing every older epoch — or a
+   * new one at epoch 0 if the producer is unknown (or forgotten, or its epochs
+   * would pass MAX_EPOCH). Resolves once the open is durable.
+   * NOT_OWNER if the name hashes to another shard; OVERLOADED at maxSessions,
+   * or when the producer's next epoch would run more than MAX_EPOCH_LEAD_S
+   * ahead of the clock (nothing is journaled then).
    */
   async openSession(producer?: string, timeoutMs?: number, after?: bigint): Promise<Result<'session.open'>> {
     this.checkOpen();
@@ -101,7 +123,11 @@ export class SessionTable {
       const id = this.store.producers.get(producer);
       const s = id === undefined ? undefined : this.store.sessions.get(id);
       if (!s || s.reserved >= MAX_EPOCH) return this.create(producer, timeout, after);
-      return this.reopen(s, producer, timeout);
+      const epoch = this.epochs.next(s.reserved);
+      if (epoch === undefined) throw epochsTooFarAhead(producer, s.reserved + 1, this.epochs.nowSec(), MAX_EPOCH_LEAD_S);
+      // Seconds no longer fit an int32 epoch (after 2093): move on to a new session, as when epochs are used up.
+      if (epoch > MAX_EPOCH) return this.create(producer, timeout, after);
+      return this.reopen(s, producer, timeout, epoch);
     }
     throw new Error(`producer ${producer}: its first open kept changing (bug)`);
   }
@@ -134,7 +160,7 @@ export class SessionTable {
   /**
    * Close (sessionId, epoch). Resolves once the close is durable; idempotent
    * for an already closed epoch. A closed named session keeps its producer:
-   * the next open continues at epoch + 1. SESSION_FENCED for an old epoch,
+   * the next open continues the same session at a higher epoch. SESSION_FENCED for an old epoch,
    * SESSION_UNKNOWN for an unknown session.
    */
   async closeSession(id: bigint, epoch: number): Promise<Result<'session.close'>> {
@@ -197,11 +223,12 @@ export class SessionTable {
     return p;
   }
 
-  private async reopen(s: Session, producer: string, timeoutMs: number): Promise<Result<'session.open'>> {
+  /** Journal `epoch` (from SessionEpochs.next, above s.reserved) as s's current one; reserved synchronously, so concurrent reopens get distinct epochs. */
+  private async reopen(s: Session, producer: string, timeoutMs: number, epoch: number): Promise<Result<'session.open'>> {
     const wasLive = s.state === 'OPEN';
     if (!wasLive && this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
     const journal = this.checkOpen();
-    const epoch = ++s.reserved;
+    s.reserved = epoch;
     if (!wasLive) this.reserving++;
     try {
       const rec: SessionRecord = { t: 'o', id: s.id, e: epoch, to: timeoutMs, p: producer };
@@ -236,6 +263,8 @@ export class SessionTable {
     const inFlight = this.expiring.get(id);
     if (inFlight) return { wait: inFlight };
     const s = this.store.sessions.get(id);
+    // Before anything the restored journal says: it may lack reopens made after the backup.
+    if (this.epochs.fencedByRestore(id, epoch)) return { status: 'FENCED', s };
     if (!s) return { status: 'UNKNOWN', s };
     if (s.state === 'RETIRED' || epoch < s.epoch) return { status: 'FENCED', s };
     if (epoch > s.epoch || s.state === 'CLOSED') return { status: 'UNKNOWN', s };
@@ -249,6 +278,10 @@ export class SessionTable {
   }
 
   private refusal(status: SessionStatus, id: bigint, epoch: number, s: Session | undefined): Error {
+    const restored = this.epochs.restored;
+    if (status === 'FENCED' && restored !== undefined && this.epochs.fencedByRestore(id, epoch)) {
+      return sessionFencedByRestore(id, epoch, this.epochs.floor, restored.restoredAt);
+    }
     if (status === 'FENCED') return sessionFenced(id, epoch, s && s.state !== 'RETIRED' ? s.epoch : undefined);
     if (status === 'EXPIRED') return sessionExpired(id, epoch);
     return sessionUnknown(id, epoch);

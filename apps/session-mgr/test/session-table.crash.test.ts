@@ -3,6 +3,7 @@ import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { mulberry32, type CrashKind } from '@pharaoh/storage/testing';
 import { FakeClock, FakeIds, SimDisk } from '@pharaoh/testkit';
+import { MAX_EPOCH } from '../src/epochs.js';
 import { SessionTable } from '../src/session-table.js';
 import type { SessionRecord } from '../src/records.js';
 
@@ -78,12 +79,19 @@ async function check(t: SessionTable, truth: Truth): Promise<void> {
  * What this open serves is as good as acknowledged: an epoch that a process
  * death left unacknowledged but the restart replays fences the epochs below
  * it, and they must stay fenced after any later fault, a power cut included.
+ * Epochs are not consecutive (seconds-based), so the current one is found by
+ * bisection: FENCED is exactly the epochs below it.
  */
 async function adoptServed(t: SessionTable, truth: Truth): Promise<void> {
   for (const [id, e] of truth.epochs) {
-    let current = e;
-    while (current < e + 8 && (await t.validate(id, current)) === 'FENCED') current++;
-    if (current < e + 8) truth.epochs.set(id, current);
+    let lo = e;
+    let hi = MAX_EPOCH + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if ((await t.validate(id, mid)) === 'FENCED') lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo <= MAX_EPOCH) truth.epochs.set(id, lo);
   }
 }
 
@@ -93,7 +101,7 @@ function world(seed: number) {
   const disk = new SimDisk(seed);
   const open = () =>
     SessionTable.open(
-      { shard: SHARD, ids, clock, openJournal: (hooks) => disk.open<SessionRecord>(hooks, 2048) },
+      { shard: SHARD, ids, clock, layout: SESSION_LAYOUT, openJournal: (hooks) => disk.open<SessionRecord>(hooks, 2048) },
       { defaultTimeoutMs: 1_000, retentionMs: 3_600_000, maxSessions: 10_000, maxEnded: 100_000 },
     );
   return { clock, ids, disk, open };

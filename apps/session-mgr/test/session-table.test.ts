@@ -2,20 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { shardForKey } from '@pharaoh/protocol';
 import { SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { FakeClock, FakeIds, SimDisk, codeOf } from '@pharaoh/testkit';
-import { MAX_EPOCH, SessionTable } from '../src/session-table.js';
+import { MAX_EPOCH } from '../src/epochs.js';
+import { SessionTable } from '../src/session-table.js';
 import type { SessionTableOptions } from '../src/options.js';
 import type { SessionRecord } from '../src/records.js';
+import { namesFor, secOf } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SHARD = shardForKey('orders-producer');
 const OPTS: SessionTableOptions = { defaultTimeoutMs: 1_000, retentionMs: 60_000, maxSessions: 100, maxEnded: 1_000 };
 
-/** Producer names that hash to `shard` (found by counting up; the hash is fixed by the protocol). */
-export function namesFor(shard: number, n: number, prefix = 'producer'): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.length < n && i < 10_000_000; i++) if (shardForKey(`${prefix}-${i}`) === shard) out.push(`${prefix}-${i}`);
-  return out;
-}
 const [P1, P2, P3] = namesFor(SHARD, 3);
 const p1 = P1!;
 const p2 = P2!;
@@ -27,7 +23,7 @@ function world(opts: Partial<SessionTableOptions> = {}) {
   const disk = new SimDisk();
   const open = (compactAtBytes?: number) =>
     SessionTable.open(
-      { shard: SHARD, ids, clock, openJournal: (hooks) => disk.open<SessionRecord>(hooks, compactAtBytes) },
+      { shard: SHARD, ids, clock, layout: SESSION_LAYOUT, openJournal: (hooks) => disk.open<SessionRecord>(hooks, compactAtBytes) },
       { ...OPTS, ...opts },
     );
   return { clock, ids, disk, open };
@@ -47,13 +43,14 @@ describe('SessionTable', () => {
     expect(await t.validate(a.sessionId, 0)).toBe('OK');
   });
 
-  it('reopening a producer returns the same sessionId at epoch + 1 and fences the old epoch', async () => {
-    const { open } = world();
+  it('reopening a producer returns the same sessionId at a higher, seconds-based epoch and fences the old epoch', async () => {
+    const { open, clock } = world();
     const t = await open();
     const first = await t.openSession(p1);
     const second = await t.openSession(p1);
+    expect(first.epoch).toBe(0);
     expect(second.sessionId).toBe(first.sessionId);
-    expect(second.epoch).toBe(first.epoch + 1);
+    expect(second.epoch).toBe(secOf(clock));
     expect(await t.validate(first.sessionId, first.epoch)).toBe('FENCED');
     expect(await t.validate(second.sessionId, second.epoch)).toBe('OK');
     expect(await codeOf(t.heartbeat(first.sessionId, first.epoch))).toBe('SESSION_FENCED');
@@ -70,7 +67,7 @@ describe('SessionTable', () => {
     expect((err as { message: string }).message).toContain(`shard ${(SHARD + 1) % 1024}`);
   });
 
-  it('expires a session without heartbeats; the producer reopens at epoch + 1 of the same session', async () => {
+  it('expires a session without heartbeats; the producer reopens the same session at a higher epoch', async () => {
     const { open, clock } = world();
     const t = await open();
     const s = await t.openSession(p1);
@@ -78,7 +75,8 @@ describe('SessionTable', () => {
     expect(await t.validate(s.sessionId, s.epoch)).toBe('EXPIRED');
     expect(await codeOf(t.heartbeat(s.sessionId, s.epoch))).toBe('SESSION_EXPIRED');
     const again = await t.openSession(p1);
-    expect(again).toMatchObject({ sessionId: s.sessionId, epoch: s.epoch + 1 });
+    expect(again).toMatchObject({ sessionId: s.sessionId, epoch: secOf(clock) });
+    expect(again.epoch).toBeGreaterThan(s.epoch);
     expect(await t.validate(s.sessionId, s.epoch)).toBe('FENCED');
     expect(await t.validate(again.sessionId, again.epoch)).toBe('OK');
   });
@@ -94,15 +92,15 @@ describe('SessionTable', () => {
     expect(await t.validate(s.sessionId, 0)).toBe('OK');
   });
 
-  it('closes idempotently; a closed session is UNKNOWN and its producer reopens at epoch + 1', async () => {
-    const { open } = world();
+  it('closes idempotently; a closed session is UNKNOWN and its producer reopens it at a higher epoch', async () => {
+    const { open, clock } = world();
     const t = await open();
     const s = await t.openSession(p1);
     expect(await t.closeSession(s.sessionId, s.epoch)).toEqual({});
     expect(await t.closeSession(s.sessionId, s.epoch)).toEqual({});
     expect(await t.validate(s.sessionId, s.epoch)).toBe('UNKNOWN');
     expect(await codeOf(t.heartbeat(s.sessionId, s.epoch))).toBe('SESSION_UNKNOWN');
-    expect(await t.openSession(p1)).toMatchObject({ sessionId: s.sessionId, epoch: s.epoch + 1 });
+    expect(await t.openSession(p1)).toMatchObject({ sessionId: s.sessionId, epoch: secOf(clock) });
   });
 
   it('answers UNKNOWN for a session it never opened and for an epoch it never issued', async () => {
@@ -116,15 +114,17 @@ describe('SessionTable', () => {
   });
 
   it('gives concurrent opens of one producer distinct epochs of one session; only the last is OK', async () => {
-    const { open } = world();
+    const { open, clock } = world();
     const t = await open();
     const opens = await Promise.all(Array.from({ length: 10 }, () => t.openSession(p1)));
     expect(new Set(opens.map((o) => o.sessionId)).size).toBe(1);
     const epochs = opens.map((o) => o.epoch).sort((a, b) => a - b);
-    expect(epochs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // The first creates the session (epoch 0); the clock does not move, so the rest borrow the next seconds.
+    const now = secOf(clock);
+    expect(epochs).toEqual([0, ...Array.from({ length: 9 }, (_, i) => now + i)]);
     const id = opens[0]!.sessionId;
-    for (let e = 0; e < 9; e++) expect(await t.validate(id, e)).toBe('FENCED');
-    expect(await t.validate(id, 9)).toBe('OK');
+    for (const e of epochs.slice(0, -1)) expect(await t.validate(id, e)).toBe('FENCED');
+    expect(await t.validate(id, epochs[9]!)).toBe('OK');
   });
 
   it('answers OVERLOADED at maxSessions live sessions, still lets a live producer reopen, and frees room on close', async () => {
@@ -134,8 +134,9 @@ describe('SessionTable', () => {
     await t.openSession();
     expect(await codeOf(t.openSession())).toBe('OVERLOADED');
     expect(await codeOf(t.openSession(p2))).toBe('OVERLOADED');
-    expect((await t.openSession(p1)).epoch).toBe(1);
-    await t.closeSession(a.sessionId, 1);
+    const again = await t.openSession(p1);
+    expect(again.epoch).toBeGreaterThan(a.epoch);
+    await t.closeSession(a.sessionId, again.epoch);
     expect(await t.openSession(p2)).toHaveProperty('sessionId');
   });
 
@@ -160,9 +161,11 @@ describe('SessionTable', () => {
     expect(await t2.validate(anon.sessionId, 0)).toBe('OK');
     expect(await t2.validate(closed.sessionId, 0)).toBe('UNKNOWN');
     expect(await t2.validate(expired.sessionId, 0)).toBe('EXPIRED');
-    expect(await t2.openSession(p1)).toMatchObject({ sessionId: z.sessionId, epoch: live.epoch + 1 });
+    const reopened = await t2.openSession(p1);
+    expect(reopened).toMatchObject({ sessionId: z.sessionId, epoch: secOf(clock) });
+    expect(reopened.epoch).toBeGreaterThan(live.epoch);
     expect(await t2.validate(live.sessionId, live.epoch)).toBe('FENCED');
-    expect(await t2.openSession(p2)).toMatchObject({ sessionId: closed.sessionId, epoch: 1 });
+    expect(await t2.openSession(p2)).toMatchObject({ sessionId: closed.sessionId, epoch: secOf(clock) }); // its own epochs: from the clock
     expect((await t2.openSession()).sessionId).toBeGreaterThan(last);
   });
 
@@ -172,9 +175,9 @@ describe('SessionTable', () => {
     const old = await t1.openSession(p1);
     await t1.closeSession(old.sessionId, 0);
     const keep = await t1.openSession(p2);
-    await t1.openSession(p2);
+    const kept = await t1.openSession(p2);
     clock.advance(OPTS.retentionMs + 1);
-    await t1.heartbeat(keep.sessionId, 1).catch(() => undefined);
+    await t1.heartbeat(keep.sessionId, kept.epoch).catch(() => undefined);
     await t1.sweep();
     expect(await t1.validate(old.sessionId, 0)).toBe('UNKNOWN');
     await disk.current.compact();

@@ -21,6 +21,13 @@ export function txNotFound(txId: bigint): ProtocolError {
   );
 }
 
+export function txInDoubt(txId: bigint): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODES.TX_IN_DOUBT,
+    `transaction ${txId} is in doubt: this shard was restored from a backup and its decision may have been made after it; resolve it from the participants' records`,
+  );
+}
+
 /** The shard's table is closing: the host answers SHARD_UNAVAILABLE and the client tries again later. */
 export function tableClosed(): ProtocolError {
   return new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, 'this txcoord shard is closing');

@@ -14,7 +14,18 @@ export type TxcoordShard = JournaledShard<TxTable, TxcoordOptions>;
 export const txcoordService = defineJournaledService({
   spec: TXCOORD,
   options: TXCOORD_OPTIONS,
-  openTable: (ctx, openJournal) => TxTable.open({ ids: ctx.generator, layout: TXCOORD.layout, clock: ctx.clock, openJournal }, ctx.app),
+  openTable: (ctx, openJournal) =>
+    TxTable.open(
+      {
+        ids: ctx.generator,
+        layout: TXCOORD.layout,
+        clock: ctx.clock,
+        // A restored shard: decisions about txIds of the lost process may postdate the backup.
+        ...(ctx.restored ? { inDoubtBeforeMs: ctx.restored.issuedBeforeMs } : {}),
+        openJournal,
+      },
+      ctx.app,
+    ),
   stats: (table) => ({ openTransactions: table.stats.active }),
   handlers: {
     'tx.begin': (args, shard) => shard.state.table.begin(args.timeoutMs, args.after),

@@ -12,11 +12,15 @@
  *   begun by an earlier incarnation and never committed, so it
  *   is ABORTED — unless its time lies below the forgetting watermark, where a
  *   decision may have been dropped after retention: then it is UNKNOWN and a
- *   commit answers TX_NOT_FOUND (never commits).
+ *   commit answers TX_NOT_FOUND (never commits);
+ * - after a restore from a backup, an undecided txId whose time lies below the
+ *   restore's `inDoubtBeforeMs` may have been committed or aborted after the
+ *   backup: it is IN_DOUBT (never presumed aborted), and commit, abort and
+ *   heartbeat answer TX_IN_DOUBT, until retention forgets it (UNKNOWN).
  */
 import type { ServiceResult, TXCOORD, TxStatus } from '@pharaoh/registry';
 import type { JournalHooks, TableJournal } from '@pharaoh/server';
-import { tableClosed, tooManyOpen, txAborted, txCommitted, txNotFound } from './errors.js';
+import { tableClosed, tooManyOpen, txAborted, txCommitted, txInDoubt, txNotFound } from './errors.js';
 import type { TxTableOptions } from './options.js';
 import { parseTxRecord, type TxRecord } from './records.js';
 
@@ -43,6 +47,12 @@ export interface TxTableDeps {
   clock: { now(): number };
   /** Open the journal; it replays through `hooks.onRecord` before resolving. */
   openJournal(hooks: TxJournalHooks): Promise<TxJournal>;
+  /**
+   * Set when the shard was restored from a backup: the instant (ms since 1970)
+   * below which every txId of the lost process lies (RestoreMark.issuedBeforeMs).
+   * An undecided txId below it may have been decided after the backup: IN_DOUBT.
+   */
+  inDoubtBeforeMs?: number;
 }
 
 interface Active {
@@ -76,12 +86,16 @@ export class TxTable {
   private floor = 0n;
   /** Decisions about txIds whose time field is below this may have been forgotten. */
   private forgetBeforeUnit = Number.MIN_SAFE_INTEGER;
+  /** Restored shard: undecided txIds whose time field is below this are IN_DOUBT (see TxTableDeps.inDoubtBeforeMs). */
+  private readonly doubtBeforeUnit: number;
   private closed = false;
 
   private constructor(
     private readonly deps: TxTableDeps,
     readonly options: TxTableOptions,
-  ) {}
+  ) {
+    this.doubtBeforeUnit = deps.inDoubtBeforeMs === undefined ? Number.MIN_SAFE_INTEGER : deps.layout.unitAt(deps.inDoubtBeforeMs);
+  }
 
   /**
    * Open the journal, replay every durable decision, draw the presumed-abort
@@ -143,6 +157,7 @@ export class TxTable {
           return { commitTs: d.commitTs };
         }
         if (!a) {
+          if (this.inDoubt(txId)) throw txInDoubt(txId);
           if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
           throw txNotFound(txId);
         }
@@ -164,6 +179,7 @@ export class TxTable {
         return {};
       }
       if (!a) {
+        if (this.inDoubt(txId)) throw txInDoubt(txId);
         if (this.presumedAborted(txId)) return {};
         throw txNotFound(txId);
       }
@@ -175,7 +191,7 @@ export class TxTable {
   async status(txId: bigint): Promise<TxStatus> {
     return this.settle(txId, (d, a): TxStatus | Promise<void> => {
       if (d) return d.commitTs === undefined ? 'ABORTED' : 'COMMITTED';
-      if (!a) return this.presumedAborted(txId) ? 'ABORTED' : 'UNKNOWN';
+      if (!a) return this.inDoubt(txId) ? 'IN_DOUBT' : this.presumedAborted(txId) ? 'ABORTED' : 'UNKNOWN';
       if (a.deadline > this.deps.clock.now()) return 'ACTIVE';
       return this.decide(txId, false);
     });
@@ -186,6 +202,7 @@ export class TxTable {
     return this.settle(txId, (d, a) => {
       if (d) throw d.commitTs === undefined ? txAborted(txId, 'decided earlier') : txCommitted(txId);
       if (!a) {
+        if (this.inDoubt(txId)) throw txInDoubt(txId);
         if (this.presumedAborted(txId)) throw txAborted(txId, 'undecided when the coordinator restarted');
         throw txNotFound(txId);
       }
@@ -305,6 +322,11 @@ export class TxTable {
    * earlier incarnation (or never issued) and not committed → aborted. Above the
    * floor it was never issued (yet): UNKNOWN, so a later begin of it is no contradiction.
    */
+  private inDoubt(txId: bigint): boolean {
+    const t = this.deps.layout.timeOf(txId);
+    return t < this.doubtBeforeUnit && t >= this.forgetBeforeUnit;
+  }
+
   private presumedAborted(txId: bigint): boolean {
     if (this.deps.layout.timeOf(txId) < this.forgetBeforeUnit) return false;
     return txId < this.floor;

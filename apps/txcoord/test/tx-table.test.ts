@@ -166,6 +166,54 @@ describe('TxTable', () => {
     expect(await t2.status(fresh.txId)).toBe('ACTIVE');
   });
 
+  it('after a restore from a backup answers IN_DOUBT (never presumed aborted) for every undecided txId of the lost process, until retention forgets it', async () => {
+    const clock = new FakeClock(T0);
+    const ids = new FakeIds(TX_LAYOUT, 7, clock);
+    const backup = new SimDisk(); // what the backup holds
+    const lost = new SimDisk(); // the journal written after the backup, then lost
+    const open = (disk: SimDisk, inDoubtBeforeMs?: number) =>
+      TxTable.open({ ids, layout: TX_LAYOUT, clock, openJournal: (hooks) => disk.open<TxRecord>(hooks), ...(inDoubtBeforeMs === undefined ? {} : { inDoubtBeforeMs }) }, OPTS);
+    const t1 = await open(backup);
+    const a = await t1.begin();
+    const { commitTs } = await t1.commit(a.txId);
+    const b = await t1.begin();
+    await t1.abort(b.txId);
+    await t1.close();
+    // Service went on after the backup: a commit and an undecided begin, in a journal that is then lost.
+    clock.advance(10);
+    const t2 = await open(lost);
+    const c = await t2.begin();
+    await t2.commit(c.txId);
+    const d = await t2.begin();
+    await t2.close();
+
+    clock.advance(10);
+    // Without the restore mark these txIds would be presumed aborted (so the checks below can fail).
+    const unmarked = await open(backup);
+    expect(await unmarked.status(d.txId)).toBe('ABORTED');
+    expect(await unmarked.status(c.txId)).toBe('ABORTED'); // committed before the loss: the danger
+    await unmarked.close();
+    const restored = await open(backup, clock.now()); // every txId of the lost process lies below now
+    expect(await restored.status(a.txId)).toBe('COMMITTED');
+    expect((await restored.commit(a.txId)).commitTs).toBe(commitTs);
+    expect(await restored.status(b.txId)).toBe('ABORTED');
+    for (const tx of [c, d]) {
+      expect(await restored.status(tx.txId)).toBe('IN_DOUBT');
+      expect(await codeOf(restored.commit(tx.txId))).toBe('TX_IN_DOUBT');
+      expect(await codeOf(restored.abort(tx.txId))).toBe('TX_IN_DOUBT');
+      expect(await codeOf(restored.heartbeat(tx.txId))).toBe('TX_IN_DOUBT');
+    }
+    clock.advance(5);
+    const e = await restored.begin(); // after the restore: decided normally
+    expect(await restored.status(e.txId)).toBe('ACTIVE');
+    expect((await restored.commit(e.txId)).commitTs).toBeGreaterThan(e.txId);
+    clock.advance(OPTS.retentionMs + 1_000);
+    await restored.sweep();
+    expect(await restored.status(c.txId)).toBe('UNKNOWN');
+    expect(await codeOf(restored.commit(c.txId))).toBe('TX_NOT_FOUND');
+    await restored.close();
+  });
+
   it('forgets decisions after retention: status UNKNOWN, commit TX_NOT_FOUND, never committable', async () => {
     const { open, clock } = world();
     const t = await open();

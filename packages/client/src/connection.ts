@@ -73,6 +73,10 @@ export class Connection {
   private everOpened = false;
   private timer: unknown = undefined;
   private helloTimer: unknown = undefined;
+  /** Armed while requests are in flight: drops a socket whose server fell silent (see DEFAULT_SILENCE_MS). */
+  private watchdog: unknown = undefined;
+  /** `clock.now()` when the last frame arrived on the current socket. */
+  private lastHeard = 0;
   private settleFirst: (() => void) | undefined;
   private lastError: PharaohError | undefined;
 
@@ -150,6 +154,34 @@ export class Connection {
     this.deadlines.add(entry);
     frame.id = id;
     this.socket!.send(encodeFrame(frame));
+    if (this.watchdog === undefined) this.armWatchdog(entry.deadline - this.opts.timeoutMs + this.opts.silenceMs);
+  }
+
+  private armWatchdog(at: number): void {
+    this.watchdog = this.opts.clock.setTimeout(() => this.checkSilence(), Math.max(0, at - this.opts.clock.now()));
+  }
+
+  /**
+   * A partitioned or dead host sends no FIN or RST: without this, the socket
+   * would look open for minutes and every call routed to it would wait out its
+   * timeout. Silence is counted from the later of the last frame heard and the
+   * oldest unanswered request (the first in `pending`, which keeps send order).
+   */
+  private checkSilence(): void {
+    this.watchdog = undefined;
+    const oldest = this.pending.values().next().value;
+    if (this.state !== 'open' || oldest === undefined) return;
+    const quietSince = Math.max(this.lastHeard, oldest.deadline - this.opts.timeoutMs);
+    if (this.opts.clock.now() - quietSince < this.opts.silenceMs) {
+      this.armWatchdog(quietSince + this.opts.silenceMs);
+      return;
+    }
+    this.fail(new ConnectionLostError(this.url, `no frame from ${this.url} for ${this.opts.silenceMs} ms with requests in flight: the host is unreachable or the server is stuck`));
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog !== undefined) this.opts.clock.clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   private allocateId(): number {
@@ -171,6 +203,7 @@ export class Connection {
       onOpen: () => {},
       onMessage: (data) => {
         if (this.socket !== socket) return;
+        this.lastHeard = this.opts.clock.now();
         if (this.state === 'connecting') {
           this.clearHelloTimer();
           this.onHello(data);
@@ -250,6 +283,7 @@ export class Connection {
   private fail(err: PharaohError): void {
     if (this.state === 'closed') return;
     this.clearHelloTimer();
+    this.clearWatchdog();
     const socket = this.socket;
     this.socket = undefined;
     socket?.terminate();
@@ -288,6 +322,7 @@ export class Connection {
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.clearHelloTimer();
+    this.clearWatchdog();
     const socket = this.socket;
     this.socket = undefined;
     this.failAll(err);

@@ -89,6 +89,10 @@ export class TxAbortedError extends ServerError {
 export class TxCommittedError extends ServerError {
   override name = 'TxCommittedError';
 }
+/** The shard was restored from a backup; the decision may postdate it (docs/OPERATIONS.md, "Backup and restore"). */
+export class TxInDoubtError extends ServerError {
+  override name = 'TxInDoubtError';
+}
 export class SessionFencedError extends ServerError {
   override name = 'SessionFencedError';
 }
@@ -115,6 +119,7 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.TX_NOT_FOUND]: TxNotFoundError,
   [ERROR_CODES.TX_ABORTED]: TxAbortedError,
   [ERROR_CODES.TX_COMMITTED]: TxCommittedError,
+  [ERROR_CODES.TX_IN_DOUBT]: TxInDoubtError,
   [ERROR_CODES.SESSION_FENCED]: SessionFencedError,
   [ERROR_CODES.SESSION_EXPIRED]: SessionExpiredError,
   [ERROR_CODES.SESSION_UNKNOWN]: SessionUnknownError,

@@ -24,6 +24,17 @@ export const DEFAULT_MAX_BATCH_SIZE = 4096;
 export const DEFAULT_RECONNECT = { initialMs: 100, maxMs: 5_000, jitter: 0.5 } as const;
 /** Pause before re-sending a request that met a busy or missing shard. */
 export const DEFAULT_RETRY_DELAY_MS = 25;
+/**
+ * A connection with a request in flight that hears nothing at all from its
+ * server for this long is dropped (and reconnected with backoff). Why: a
+ * partitioned or powered-off host sends no FIN or RST, so TCP stays "open"
+ * for many minutes and every call routed to it would wait out its whole
+ * timeout; dropping it lets fresh-ID calls fail over within this time
+ * (measured on network namespaces: tools/hosts). Capped at half of `timeoutMs`,
+ * so a call still has time to succeed elsewhere. Any frame resets it, so a busy
+ * but slow server is not dropped while it answers anything.
+ */
+export const DEFAULT_SILENCE_MS = 2_000;
 /** How long a shard that answered SHARD_UNAVAILABLE is skipped by fresh-ID calls. */
 export const DEFAULT_SHARD_QUARANTINE_MS = 1_000;
 /**
@@ -87,6 +98,8 @@ export interface ClientOptions {
   tls?: ClientTlsOptions;
   timeoutMs?: number;
   connectTimeoutMs?: number;
+  /** See DEFAULT_SILENCE_MS (default: the smaller of it and half of `timeoutMs`). */
+  silenceMs?: number;
   policy?: Policy;
   batchWindowMs?: number;
   maxBatchSize?: number;
@@ -114,6 +127,7 @@ export interface ResolvedOptions {
   tls: ClientTlsOptions | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
+  silenceMs: number;
   policy: Policy;
   batchWindowMs: number;
   maxBatchSize: number;
@@ -148,10 +162,12 @@ export function parseClientOptions(o: ClientOptions = {}): ResolvedOptions {
   }
   if (o.services !== undefined && !(o.services instanceof Registry)) throw new InvalidArgumentError('services must be a Registry of @pharaoh/registry');
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new InvalidArgumentError('tls must be an object like { ca }');
+  const timeoutMs = int('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 3_600_000);
   return {
     token: o.token,
     tls: o.tls,
-    timeoutMs: int('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 3_600_000),
+    timeoutMs,
+    silenceMs: int('silenceMs', o.silenceMs, Math.max(1, Math.min(DEFAULT_SILENCE_MS, Math.floor(timeoutMs / 2))), 1, 3_600_000),
     connectTimeoutMs: int('connectTimeoutMs', o.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000),
     policy,
     batchWindowMs: int('batchWindowMs', o.batchWindowMs, DEFAULT_BATCH_WINDOW_MS, 0, 60_000),

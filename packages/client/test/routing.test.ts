@@ -160,7 +160,7 @@ describe('routing', () => {
     expect(SESSION_LAYOUT.shardOf(s1.sessionId)).toBe(shardForKey('orders-writer'));
     const s2 = await r.client.sessions.open({ producer: 'orders-writer' });
     expect(s2.sessionId).toBe(s1.sessionId);
-    expect(s2.epoch).toBe(s1.epoch + 1);
+    expect(s2.epoch).toBeGreaterThan(s1.epoch);
     expect(await r.client.sessions.validate(s1)).toBe('FENCED');
     expect(await r.client.sessions.validate(s2)).toBe('OK');
     await r.client.sessions.heartbeat(s2);

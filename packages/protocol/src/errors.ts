@@ -28,6 +28,14 @@ export const ERROR_CODES = {
   TX_ABORTED: 'TX_ABORTED',
   /** txcoord: the transaction is already committed (e.g. abort after commit). */
   TX_COMMITTED: 'TX_COMMITTED',
+  /**
+   * txcoord: the shard was restored from a backup and this transaction's
+   * decision may have been made after it: committed or aborted, nobody here
+   * knows. Not retryable; resolve it from the participants' records (see
+   * docs/OPERATIONS.md, "Backup and restore"). Becomes TX_NOT_FOUND once
+   * forgotten after the retention period.
+   */
+  TX_IN_DOUBT: 'TX_IN_DOUBT',
   /** session-mgr: a newer epoch of this session exists; this producer is a zombie. */
   SESSION_FENCED: 'SESSION_FENCED',
   /** session-mgr: the session missed its heartbeats and expired. */

@@ -13,7 +13,8 @@ import { loadDecodingVectors, loadExchangeVectors, VECTORS_DIR } from '../src/te
 import { vectorFiles } from './conformance/generate.js';
 
 /** Codes no request can provoke on purpose: a failed disk, a shutdown, a server bug. */
-const NOT_FROM_REQUESTS = new Set<string>([ERROR_CODES.SHARD_UNAVAILABLE, ERROR_CODES.SHUTTING_DOWN, ERROR_CODES.INTERNAL]);
+// Codes no request to a fresh server provokes: failed storage, shutdown, bugs, and a shard restored from a backup (TX_IN_DOUBT).
+const NOT_FROM_REQUESTS = new Set<string>([ERROR_CODES.SHARD_UNAVAILABLE, ERROR_CODES.SHUTTING_DOWN, ERROR_CODES.INTERNAL, ERROR_CODES.TX_IN_DOUBT]);
 
 describe('conformance vectors', () => {
   it('are exactly what test/conformance generates (run `npm run vectors -w @pharaoh/protocol` after changing a case)', () => {

@@ -30,7 +30,8 @@ export const TSO = defineService({
 /** Why a journaled service's pods get 10 GiB. */
 const JOURNAL_STORAGE = 'Each shard journal grows to 16 MiB before compaction: 512 x 16 MiB = 8 GiB at worst (docs/OPERATIONS.md, "Capacity").';
 
-const TX_STATUS = ['ACTIVE', 'COMMITTED', 'ABORTED', 'UNKNOWN'] as const;
+/** IN_DOUBT: the shard was restored and the decision may postdate the backup (see ERROR_CODES.TX_IN_DOUBT). */
+const TX_STATUS = ['ACTIVE', 'COMMITTED', 'ABORTED', 'UNKNOWN', 'IN_DOUBT'] as const;
 
 /** Transactions: presumed abort, decisions journaled before they are answered. */
 export const TXCOORD = defineService({

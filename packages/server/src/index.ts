@@ -27,8 +27,8 @@ export { TokenStore, parseTokenLines, isLoopbackHost, MIN_TOKEN_LENGTH } from '.
 export type { TokenEntry, AuthResult, AuthFailure } from './auth.js';
 export { ServerError, SERVER_ERROR_CODES } from './errors.js';
 export type { ServerErrorCode } from './errors.js';
-export { IDENTITY_FILE, LOCK_FILE, IDENTITY_FORMAT, shardDir } from './shard-dir.js';
-export type { ShardIdentity } from './shard-dir.js';
+export { IDENTITY_FILE, LOCK_FILE, IDENTITY_FORMAT, RESTORE_FORMAT, BOUND_COUNTER as SHARD_BOUND_FILE, shardDir } from './shard-dir.js';
+export type { RestoreMark, ShardIdentity } from './shard-dir.js';
 export { BOUND_COUNTER } from './shards.js';
 export { SERVER_NAME, toWireLayout } from './hello.js';
 export {

@@ -20,6 +20,47 @@ const PRE_IDENTITY_ENTRIES = new Set([IDENTITY_FILE, LOCK_FILE, `${IDENTITY_FILE
 // Shard dirs created at once: bounds the open mkdir calls of a 1024-shard start.
 const MKDIR_BATCH = 64;
 
+/** Bumped only if the meaning of a restore mark changes. */
+export const RESTORE_FORMAT = 1;
+
+/**
+ * What a restore put back and when: `pharaoh restore` writes it into the
+ * identity of every shard it puts back (read on every open anyway), see
+ * docs/OPERATIONS.md, "Backup and restore". The facts only; each service
+ * draws its own rule from them: the shard's bound was raised to
+ * `issuedBeforeMs` (IDs), transactions whose time lies below it may have been
+ * decided after the backup (txcoord answers IN_DOUBT), and session epochs
+ * handed out before the loss lie below an epoch floor drawn from `restoredAt`.
+ */
+export interface RestoreMark {
+  format: number;
+  /** When the backup was taken (ms since 1970, the backing-up host's clock). */
+  backupAt: number;
+  /** When it was put back (ms since 1970). */
+  restoredAt: number;
+  /**
+   * Every time-based ID the lost process could have issued lies below this
+   * instant (ms since 1970): restoredAt + the bound window + the maximum lead
+   * + the clock-skew allowance. The shard's bound was raised past it.
+   */
+  issuedBeforeMs: number;
+}
+
+/** The identity's restore mark, checked; a mark this version does not understand refuses the open (it guards against reissuing). */
+function restoreMarkOf(identity: ShardIdentity, dir: string): RestoreMark | undefined {
+  const m = identity.restored as Partial<RestoreMark> | undefined;
+  if (m === undefined) return undefined;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (typeof m !== 'object' || m === null || m.format !== RESTORE_FORMAT || !ok(m.backupAt) || !ok(m.restoredAt) || !ok(m.issuedBeforeMs)) {
+    throw new ServerError(
+      SERVER_ERROR_CODES.SHARD_OPEN_FAILED,
+      `${join(dir, IDENTITY_FILE)} carries a restore mark this version does not understand (${JSON.stringify(m)}); restore the shard again with this version`,
+      { dir },
+    );
+  }
+  return { format: m.format, backupAt: m.backupAt, restoredAt: m.restoredAt, issuedBeforeMs: m.issuedBeforeMs };
+}
+
 /** What a shard directory is: written once when the shard is created, checked on every open. */
 export interface ShardIdentity {
   format: number;
@@ -27,6 +68,8 @@ export interface ShardIdentity {
   shard: number;
   layout: WireLayout;
   createdAt: string;
+  /** Present when `pharaoh restore` put the shard back (see RestoreMark). */
+  restored?: RestoreMark;
 }
 
 export function shardDir(dataDir: string, service: string, shard: number): string {
@@ -94,6 +137,8 @@ export interface ShardClaim {
   identity: ShardIdentity;
   /** True when this claim wrote the identity (and fdatasynced it, unless told not to); false when it only read it. */
   written: boolean;
+  /** The identity's restore mark, if a restore put the shard back. */
+  restored: RestoreMark | undefined;
 }
 
 type Expected = Omit<ShardIdentity, 'format' | 'createdAt'>;
@@ -169,7 +214,7 @@ export async function claimShard(
     const found = parseIdentity(text);
     if (found !== undefined) {
       if (!matches(found, expected)) throw mismatch(describeIdentity(found));
-      return { lock: h, identity: found, written: false };
+      return { lock: h, identity: found, written: false, restored: restoreMarkOf(found, dir) };
     }
     // Empty (new, or a crash before the first write) or torn (a crash during it).
     // A dir this start created and found empty under the lock holds no data.
@@ -185,7 +230,7 @@ export async function claimShard(
     if (text.length > 0) await h.truncate(0);
     await h.write(Buffer.from(identityText(identity)), 0);
     if (sync) await h.datasync();
-    return { lock: h, identity, written: true };
+    return { lock: h, identity, written: true, restored: undefined };
   } catch (err) {
     await h.close().catch(() => undefined);
     throw err;

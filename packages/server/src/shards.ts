@@ -7,7 +7,7 @@ import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { BOUND_COUNTER, claimShard, createShardDirs, shardDir } from './shard-dir.js';
+import { BOUND_COUNTER, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import { ProcessBound, ShardBound } from './time-bound.js';
 import type { HostedService, ShardHandle, StartSummary } from './types.js';
@@ -148,6 +148,7 @@ interface ShardClaimed {
   bound: ShardBound;
   /** The shard's own bound was above 0: an open completed before, so its identity and app state are durable. */
   servedBefore: boolean;
+  restored: RestoreMark | undefined;
 }
 
 function openFailed(def: { spec: { name: string } }, id: number, dir: string, err: unknown): Error {
@@ -171,13 +172,14 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
   const dir = shardDir(options.dataDir, def.spec.name, id);
   let lock: FileHandle | undefined;
   try {
-    const logger = env.logger.child({ shard: id });
-    const claimed = await claimShard(options.fs, dir, { service: def.spec.name, shard: id, layout: toWireLayout(def.spec.layout) }, { newDir, sync: syncIdentity }, (what) => logger.warn(what));
+    const claimed = await claimShard(options.fs, dir, { service: def.spec.name, shard: id, layout: toWireLayout(def.spec.layout) }, { newDir, sync: syncIdentity }, (what) =>
+      env.logger.warn({ shard: id }, what),
+    );
     lock = claimed.lock;
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // The shard's own bound becomes > 0 only once an open completed (see
     // openClaimed), so its app state (a journal) was created durably before it could serve.
-    return { id, dir, lock, bound, servedBefore: bound.value > 0 };
+    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored };
   } catch (err) {
     await lock?.close().catch(() => undefined);
     throw openFailed(def, id, dir, err);
@@ -235,6 +237,7 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
       logger,
       fs: options.fs,
       recovering,
+      restored: c.restored,
       servedBefore,
       clock: options.clock,
       options,

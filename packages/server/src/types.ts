@@ -1,3 +1,4 @@
+import type { RestoreMark } from './shard-dir.js';
 import type { Logger } from 'pino';
 import type { IdGenerator } from '@pharaoh/snowflake';
 import type { ShardRanges } from '@pharaoh/protocol';
@@ -119,6 +120,8 @@ export interface ShardContext<O = unknown> {
    * write-back failed.
    */
   recovering: boolean;
+  /** Set when `pharaoh restore` put this shard back from a backup (see RestoreMark). */
+  restored: RestoreMark | undefined;
   /**
    * True when the shard's bound was above 0 at open: its generator has issued
    * IDs before, so any state the app keeps on disk (a journal) must already

@@ -82,11 +82,11 @@ export function fleetFileSchema(registry: Registry = REGISTRY) {
     .strict();
 }
 
-/** A fleet file: `services` is keyed by registry names. */
-export interface FleetFile {
+/** A fleet file: `services` is keyed by registry names. (A type, not an interface: it must fit the client's FleetFile, which has an index signature.) */
+export type FleetFile = {
   data?: string | undefined;
   services: Partial<Record<string, FleetFileMember[]>>;
-}
+};
 export type FleetFileMember = z.input<typeof memberSchema>;
 
 /** One process of a fleet, with everything resolved. */

@@ -149,7 +149,11 @@ export const txcoord: VectorFile = {
 };
 
 const open = (id: number, shard: number, extra: Array<[string, string]> = []): string => request(id, 'session.open', [['shard', int(shard)], ...extra]);
-const sess = (id: number, op: string, epoch: number, sid = '{s}'): string => request(id, op, [['sessionId', sid], ['epoch', int(epoch)]]);
+// An epoch is a literal, or `{name}`: one an earlier step captured (reopens give seconds-based epochs, not epoch + 1).
+const sess = (id: number, op: string, epoch: number | string, sid = '{s}'): string =>
+  request(id, op, [['sessionId', sid], ['epoch', typeof epoch === 'number' ? int(epoch) : epoch]]);
+/** An epoch no session reaches for decades (MAX_EPOCH): "not opened yet". */
+const FAR_EPOCH = 0x7fff_ffff;
 
 const NAMED = producerIn(0, 7, 'orders-');
 const NAMED_SHARD = shardForKey(NAMED);
@@ -159,16 +163,16 @@ const EXPIRING = producerIn(0, 7, 'expiring-');
 function namedSteps(): StepDef[] {
   return [
     { send: open(1, NAMED_SHARD, [['producer', str(NAMED)]]), expect: ok(1, { sessionId: '$u64', epoch: 0, timeoutMs: 30000 }), capture: { s: 'sessionId' } },
-    { send: open(2, NAMED_SHARD, [['producer', str(NAMED)]]), expect: ok(2, { sessionId: { $var: 's' }, epoch: 1 }), note: 'same producer: same session, next epoch' },
+    { send: open(2, NAMED_SHARD, [['producer', str(NAMED)]]), expect: ok(2, { sessionId: { $var: 's' }, epoch: '$uint' }), capture: { e1: 'epoch' }, note: 'same producer: same session, a higher epoch (seconds-based)' },
     { send: sess(3, 'session.validate', 0), expect: ok(3, { status: 'FENCED' }) },
     { send: sess(4, 'session.heartbeat', 0), expect: err(4, 'SESSION_FENCED') },
     { send: sess(5, 'session.close', 0), expect: err(5, 'SESSION_FENCED') },
-    { send: sess(6, 'session.validate', 1), expect: ok(6, { status: 'OK' }) },
-    { send: sess(7, 'session.validate', 2), expect: ok(7, { status: 'UNKNOWN' }), note: 'an epoch not yet opened' },
-    { send: sess(8, 'session.heartbeat', 2), expect: err(8, 'SESSION_UNKNOWN') },
-    { send: sess(9, 'session.close', 1), expect: ok(9, {}) },
-    { send: open(10, NAMED_SHARD, [['producer', str(NAMED)]]), expect: ok(10, { sessionId: { $var: 's' }, epoch: 2 }), note: 'a closed named session reopens at the next epoch' },
-    { send: sess(11, 'session.close', 2), expect: ok(11, {}) },
+    { send: sess(6, 'session.validate', '{e1}'), expect: ok(6, { status: 'OK' }) },
+    { send: sess(7, 'session.validate', FAR_EPOCH), expect: ok(7, { status: 'UNKNOWN' }), note: 'an epoch not yet opened' },
+    { send: sess(8, 'session.heartbeat', FAR_EPOCH), expect: err(8, 'SESSION_UNKNOWN') },
+    { send: sess(9, 'session.close', '{e1}'), expect: ok(9, {}) },
+    { send: open(10, NAMED_SHARD, [['producer', str(NAMED)]]), expect: ok(10, { sessionId: { $var: 's' }, epoch: { $gt: 'e1' } }), capture: { e2: 'epoch' }, note: 'a closed named session reopens at a higher epoch' },
+    { send: sess(11, 'session.close', '{e2}'), expect: ok(11, {}) },
   ];
 }
 
@@ -186,12 +190,12 @@ export const sessionMgr: VectorFile = {
       { send: sess(7, 'session.heartbeat', 0), expect: err(7, 'SESSION_UNKNOWN') },
     ]),
     kase(`a named producer ("${NAMED}", shard ${NAMED_SHARD}): reopening fences the old epoch`, ['session-mgr'], namedSteps()),
-    kase('a session past its timeout expires: heartbeat SESSION_EXPIRED, validate EXPIRED; the producer reopens at the next epoch', ['session-mgr'], [
+    kase('a session past its timeout expires: heartbeat SESSION_EXPIRED, validate EXPIRED; the producer reopens at a higher epoch', ['session-mgr'], [
       { send: open(1, shardForKey(EXPIRING), [['producer', str(EXPIRING)], ['timeoutMs', int(100)]]), expect: ok(1, { epoch: 0, timeoutMs: 100 }), capture: { s: 'sessionId' } },
       { send: sess(2, 'session.heartbeat', 0), waitMs: 400, expect: err(2, 'SESSION_EXPIRED') },
       { send: sess(3, 'session.validate', 0), expect: ok(3, { status: 'EXPIRED' }) },
-      { send: open(4, shardForKey(EXPIRING), [['producer', str(EXPIRING)]]), expect: ok(4, { sessionId: { $var: 's' }, epoch: 1 }) },
-      { send: sess(5, 'session.close', 1), expect: ok(5, {}) },
+      { send: open(4, shardForKey(EXPIRING), [['producer', str(EXPIRING)]]), expect: ok(4, { sessionId: { $var: 's' }, epoch: '$uint' }), capture: { e1: 'epoch' } },
+      { send: sess(5, 'session.close', '{e1}'), expect: ok(5, {}) },
     ]),
     kase('a producer name is counted in UTF-8 bytes: 256 bytes are accepted, 257 refused', ['session-mgr'], [
       { send: open(1, shardForKey(WIDE), [['producer', str(WIDE)]]), expect: ok(1, { epoch: 0 }), capture: { s: 'sessionId' }, note: `${[...WIDE].length} characters, 256 bytes` },

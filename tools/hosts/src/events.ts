@@ -1,0 +1,42 @@
+/** What a client worker is told (argv) and what it reports (one JSON line each on stdout). */
+
+export interface WorkerConfig {
+  /** Fleet file path (inside the worker's host: names resolve through the host's hosts file). */
+  fleet: string;
+  /** CA certificate (PEM) path. */
+  ca: string;
+  token: string;
+  /** The client's timeoutMs: a call's whole budget, retries and failover included. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  /** Pause between two calls of one loop (keyed and tx loops pause 4×). */
+  pauseMs: number;
+  /** One key per server host: a keyed loop each, reaching only that host's shards. */
+  keys: string[];
+  /** The loops end by themselves after this long even if `stop` never comes. */
+  maxLifeMs: number;
+}
+
+/** Times are `performance.timeOrigin + performance.now()` (ms, comparable between processes of one machine). */
+export type WorkerEvent =
+  | { e: 'ready'; t: number }
+  | CallEvent
+  | { e: 'status'; t: number; type: string; endpoint: string; reason?: string; detail?: string }
+  | { e: 'verify'; checked: number; violations: string[] }
+  | { e: 'probe'; t0: number; t1: number; refused: boolean; code: string; msg: string }
+  | { e: 'done'; t: number }
+  | { e: 'fatal'; t: number; code: string; msg: string };
+
+/** One call of a loop: `l` the loop, ok with the ID (decimal) and its shard, or the error's code and message. */
+export interface CallEvent {
+  e: 'call';
+  l: string;
+  t0: number;
+  t1: number;
+  ok: boolean;
+  id?: string;
+  shard?: number;
+  commitTs?: string;
+  code?: string;
+  msg?: string;
+}
