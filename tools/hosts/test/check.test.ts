@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAll, checkOrder, HANG_SLACK_MS } from '../src/check.js';
+import { checkAll, checkEpochs, checkOrder, HANG_SLACK_MS } from '../src/check.js';
 import type { CallEvent, WorkerEvent } from '../src/events.js';
 import { longestGap } from '../src/measure.js';
 
@@ -30,6 +30,12 @@ describe('the run-wide checks', () => {
   it('find a call that outlived its budget, and an error without a code', () => {
     const events: WorkerEvent[] = [call('free', 0, 1_000 + HANG_SLACK_MS + 1, undefined), { e: 'call', l: 'free', t0: 0, t1: 1, ok: false, code: 'UNTYPED:Error', msg: 'boom' }];
     expect(checkAll(new Map([['c0', events]]), 1_000).violations.map((v) => v.kind).sort()).toEqual(['hang', 'untyped']);
+  });
+
+  it('find a producer opened again whose epoch did not go up', () => {
+    const open = (t: number, epoch: number): CallEvent => ({ e: 'call', l: 'prod', t0: t, t1: t + 1, ok: true, producer: 'p', epoch });
+    expect(checkEpochs('c0', [open(0, 1), open(2, 2), open(4, 3)])).toEqual([]);
+    expect(checkEpochs('c0', [open(0, 1), open(2, 3), open(4, 3)]).map((v) => v.kind)).toEqual(['epoch']);
   });
 
   it('report what a worker found reading commits back', () => {
