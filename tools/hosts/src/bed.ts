@@ -83,9 +83,9 @@ export class Worker {
         reject(new Error(`${this.name}: no ${what} within ${ms} ms; stderr: ${this.proc.stderr().slice(-2000)}`));
       }, ms);
       this.waiters.push({ pred, resolve: (e) => (clearTimeout(t), w.resolve(e)) });
-      void this.proc.exited.then(() => {
+      void this.proc.exited.then((st) => {
         // A worker that exits can still have its last lines in the pipe: give them a moment.
-        setTimeout(() => reject(new Error(`${this.name} exited before ${what}; stderr: ${this.proc.stderr().slice(-2000)}`)), 500);
+        setTimeout(() => reject(new Error(`${this.name} exited (code ${st.code}, signal ${st.signal}) before ${what}; stderr: ${this.proc.stderr().slice(-2000)}`)), 500);
       });
     });
   }
@@ -202,8 +202,10 @@ export class Bed {
     pod.proc = undefined;
   }
 
-  workerConfig(): WorkerConfig {
+  workerConfig(name: string): WorkerConfig {
     return {
+      // A named producer per server host and client: its sessions live on that host's shards.
+      producers: this.keys.map((_, ord) => keyForOrdinal(ord, `${name}-producer${ord}-`)),
       fleet: this.fleetPath,
       ca: this.secrets.certFile,
       token: this.secrets.clientToken,
@@ -217,7 +219,7 @@ export class Bed {
 
   /** Start a client worker on `host` under `name` and wait until it has connected. */
   async startWorker(host: Host, name: string): Promise<Worker> {
-    const proc = startNode(host, `client ${name}`, join(HERE, 'worker.ts'), [JSON.stringify(this.workerConfig())]);
+    const proc = startNode(host, `client ${name}`, join(HERE, 'worker.ts'), [JSON.stringify(this.workerConfig(name))]);
     const w = new Worker(name, proc);
     this.workers.set(name, w);
     this.allWorkers.push(w);
@@ -263,11 +265,11 @@ export class Bed {
 }
 
 /** A key whose shard lies in pod ordinal `ord`'s range (so its keyed calls reach only that server host). */
-export function keyForOrdinal(ord: number): string {
+export function keyForOrdinal(ord: number, prefix = `host${ord}-key`): string {
   const [lo, hi] = entrypointRange(ord);
   for (let i = 0; i < 1_000_000; i++) {
-    const s = shardForKey(`host${ord}-key${i}`);
-    if (s >= lo && s <= hi) return `host${ord}-key${i}`;
+    const s = shardForKey(`${prefix}${i}`);
+    if (s >= lo && s <= hi) return `${prefix}${i}`;
   }
   throw new Error(`no key found for ordinal ${ord}`);
 }

@@ -8,7 +8,8 @@
  * - `hang`: a call took longer than its budget (timeoutMs per client call, a
  *   begin + commit two of them) plus HANG_SLACK_MS — a caller must get an answer or a typed error;
  * - `untyped`: a caller saw an error without a stable `code`;
- * - `lost-commit`, `commit-ts`, `unavailable`: from each worker's read-back at its end;
+ * - `epoch`: a named producer opened again got an epoch not above its previous one;
+ * - `lost-commit`, `commit-ts`, `epoch-lost`, `fence`, `unavailable`: from each worker's read-back at its end;
  * - `worker`: a client process failed.
  */
 import type { CallEvent, WorkerEvent } from './events.js';
@@ -23,8 +24,8 @@ export interface Violation {
 }
 
 /** The service of a worker loop's IDs. */
-export function serviceOfLoop(loop: string): 'tso' | 'txcoord' {
-  return loop === 'tx' ? 'txcoord' : 'tso';
+export function serviceOfLoop(loop: string): 'tso' | 'txcoord' | 'session-mgr' {
+  return loop === 'tx' ? 'txcoord' : loop === 'sess' || loop === 'prod' ? 'session-mgr' : 'tso';
 }
 
 /** Calls a loop makes per iteration (the budget of one iteration is this many timeouts). */
@@ -63,7 +64,8 @@ export function checkAll(clients: ReadonlyMap<string, readonly WorkerEvent[]>, t
       if (prev !== undefined) violations.push({ kind: 'duplicate', client, detail: `${key} (shard ${c.shard}) handed out to ${prev} and to ${client} (${c.l})` });
       else seen.set(key, `${client} (${c.l})`);
     }
-    for (const service of ['tso', 'txcoord'] as const) {
+    violations.push(...checkEpochs(client, calls.filter((c) => c.ok && c.producer !== undefined)));
+    for (const service of ['tso', 'txcoord', 'session-mgr'] as const) {
       violations.push(...checkOrder(client, calls.filter((c) => c.ok && c.id !== undefined && serviceOfLoop(c.l) === service)));
     }
     for (const e of events) {
@@ -98,6 +100,18 @@ export function checkOrder(client: string, calls: readonly CallEvent[]): Violati
     if (maxCall !== undefined && id <= max) {
       out.push({ kind: 'order', client, detail: `${c.l} got ${id} (shard ${c.shard}) after ${maxCall.l} had got ${max} (shard ${maxCall.shard})` });
     }
+  }
+  return out;
+}
+
+/** Each producer's acknowledged opens, in the order they were made (one loop: sequential), must get increasing epochs. */
+export function checkEpochs(client: string, opens: readonly CallEvent[]): Violation[] {
+  const out: Violation[] = [];
+  const last = new Map<string, number>();
+  for (const c of [...opens].sort((a, b) => a.t0 - b.t0)) {
+    const prev = last.get(c.producer!);
+    if (prev !== undefined && c.epoch! <= prev) out.push({ kind: 'epoch', client, detail: `${c.producer} opened again got epoch ${c.epoch}, not above ${prev}` });
+    last.set(c.producer!, c.epoch!);
   }
   return out;
 }

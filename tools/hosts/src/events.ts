@@ -13,6 +13,8 @@ export interface WorkerConfig {
   pauseMs: number;
   /** One key per server host: a keyed loop each, reaching only that host's shards. */
   keys: string[];
+  /** Named producers, one per server host: opened again and again (each open fences the previous epoch). */
+  producers: string[];
   /** The loops end by themselves after this long even if `stop` never comes. */
   maxLifeMs: number;
 }
@@ -37,6 +39,9 @@ export interface CallEvent {
   id?: string;
   shard?: number;
   commitTs?: string;
+  /** A named producer's open: the producer and the epoch it got. */
+  producer?: string;
+  epoch?: number;
   code?: string;
   msg?: string;
 }

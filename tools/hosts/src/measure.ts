@@ -41,9 +41,12 @@ export function longestGap(calls: readonly CallEvent[], from: number, to: number
   return Math.max(gap, to - last);
 }
 
-/** The first successful call that started at or after `from`, if any. */
+/**
+ * The first successful answer after `from` (a call may have started before and
+ * waited within its deadline: its answer is the recovery the caller felt), if any.
+ */
 export function firstSuccessAfter(calls: readonly CallEvent[], from: number): CallEvent | undefined {
-  return calls.filter((c) => c.ok && c.t0 >= from).sort((a, b) => a.t1 - b.t1)[0];
+  return calls.filter((c) => c.ok && c.t1 > from).sort((a, b) => a.t1 - b.t1)[0];
 }
 
 /** The pod ordinal whose range holds `shard`. */

@@ -218,8 +218,8 @@ export async function hostLoss(bed: Bed, o: ScenarioOptions): Promise<ScenarioRe
     const ev = worker(bed, name).events;
     lines.push(...windowReport(name, ev, ord, tKill, tUp, 0).map((l) => l.replace('after the heal', 'after the replacement listened')));
     const k = callsOf(ev, keyLoop(ord));
-    const first = firstSuccessAfter(k, tKill);
-    lines.push(`${name} keyed tso → ordinal ${ord}: outage ${first ? ms(first.t1 - tKill) : 'never ended'} from the loss`);
+    const back = firstSuccessAfter(k, tUp);
+    lines.push(`${name} keyed tso → ordinal ${ord}: no success for ${back ? ms(longestGap(k, tKill, back.t1)) : 'the rest of the run'} around the loss`);
   }
   if (!recovered) violations.push({ kind: 'no-rediscovery', client: '*', detail: `the clients did not reach the replaced pods within ${ms(o.recoverMs)}` });
   bed.net.setLink(lost, true); // an empty host again: the two-owners scenario puts a copy there
@@ -330,7 +330,7 @@ export async function slow(bed: Bed, o: ScenarioOptions): Promise<ScenarioResult
   const tC = now();
   o.log(`slow: delay back to ${o.slowDelayMs} ms each way`);
   const loops = ['free', 'tx', ...bed.keys.map((_, i) => keyLoop(i))];
-  const recovered = await until(() => loops.every((l) => firstSuccessAfter(callsOf(w.events, l), tC + stall) !== undefined), o.recoverMs + stall, o.signal);
+  const recovered = await until(() => loops.every((l) => firstSuccessAfter(callsOf(w.events, l), tC) !== undefined), o.recoverMs + stall, o.signal);
   await sleep(500, o.signal);
   const tEnd = now();
   const all = callsOf(w.events);
@@ -339,17 +339,24 @@ export async function slow(bed: Bed, o: ScenarioOptions): Promise<ScenarioResult
   lines.push(`phase 1 (+${o.slowDelayMs} ms each way, ${ms(tB - tA)}): ${phaseA.length} calls, errors ${fmtCodes(errorCodes(phaseA))}, keyless latency p50 ${ms(percentile(okLat, 50))} p99 ${ms(percentile(okLat, 99))}; relay connections ${conns(tA - 60_000, tB)}`);
   const aErr = phaseA.filter((c) => !c.ok);
   if (aErr.length > 0) violations.push({ kind: 'slow-errors', client: 'c1-slow', detail: `${aErr.length} errors with only ${o.slowDelayMs} ms added each way: ${fmtCodes(errorCodes(aErr))}` });
-  // Calls that started in phase 2 and ended before phase 3's bytes could have reached them.
-  const phaseB = all.filter((c) => c.t0 >= tB && c.t1 <= tC + stall);
+  // Calls that started in phase 2 (some end in phase 3: their bytes were queued at the long delay).
+  const phaseB = all.filter((c) => c.t0 >= tB && c.t0 < tC);
   const bErr = phaseB.filter((c) => !c.ok);
   const bConns = conns(tB, tC);
   // Each endpoint may try once per connect timeout (the hello wait) plus its backoff: more is a storm.
   const bound = routes.length * (Math.ceil((tC - tB) / o.connectTimeoutMs) + 2);
-  lines.push(`phase 2 (+${stall} ms each way, ${ms(tC - tB)}): ${phaseB.length} calls, errors ${fmtCodes(errorCodes(bErr))}, each after ≤ ${ms(Math.max(0, ...bErr.map((c) => c.t1 - c.t0)))}; relay connections ${bConns} (bound ${bound})`);
+  const bOk = phaseB.filter((c) => c.ok).map((c) => c.t1 - c.t0);
+  lines.push(
+    `phase 2 (+${stall} ms each way, ${ms(tC - tB)}): ${phaseB.length} calls started, ${bOk.length} succeeded (slowest ${ms(Math.max(0, ...bOk))}), ` +
+      `errors ${fmtCodes(errorCodes(bErr))}, each after ≤ ${ms(Math.max(0, ...bErr.map((c) => c.t1 - c.t0)))}; relay connections ${bConns} (bound ${bound})`,
+  );
+  const fast = phaseB.filter((c) => c.ok).slice(0, 5).map((c) => `${c.l} +${Math.round(c.t0 - tB)} ms took ${Math.round(c.t1 - c.t0)} ms`);
+  // A call that starts late in phase 2 may be answered within its deadline over a connection made after phase 3 began.
+  if (fast.length > 0) lines.push(`phase 2 calls that still succeeded (start after the change, time taken): ${fast.join('; ')}`);
   if (bConns > bound) violations.push({ kind: 'retry-storm', client: 'c1-slow', detail: `${bConns} connections in ${ms(tC - tB)} through the relay (bound ${bound})` });
   if (bErr.length === 0) violations.push({ kind: 'no-error', client: 'c1-slow', detail: 'no call failed with a round trip twice the deadline: the delay did not hold, or callers were left waiting' });
   const rec = loops.map((l) => {
-    const f = firstSuccessAfter(callsOf(w.events, l), tC + stall);
+    const f = firstSuccessAfter(callsOf(w.events, l), tC);
     return `${l} ${f ? ms(f.t1 - tC) : 'never'}`;
   });
   lines.push(`phase 3 (back to +${o.slowDelayMs} ms): first success after the change: ${rec.join(', ')}; relay connections ${conns(tC, tEnd)}`);

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PharaohClient, type ClientOptions } from '@pharaoh/client';
-import { TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
+import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
 import type { WorkerConfig, WorkerEvent } from './events.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -44,6 +44,8 @@ const options: ClientOptions = {
 
 let stopping = false;
 const commits: Array<{ txId: bigint; commitTs: bigint }> = [];
+/** Per named producer: acknowledged opens in order, and whether an open after the last acknowledged one went unanswered. */
+const producers = new Map<string, { acked: Array<{ sessionId: bigint; epoch: number }>; unansweredSince: boolean }>();
 
 async function loop(name: string, pauseMs: number, call: () => Promise<Record<string, string | number>>): Promise<void> {
   // Bounded by `stop` and by the worker's own life time (the orchestrator's limit, plus a margin).
@@ -88,6 +90,26 @@ async function verify(client: PharaohClient): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: 16 }, reader));
+  // The newest acknowledged epoch of each producer is live (or FENCED, if a later open went unanswered:
+  // the server may have acted on it); the one before it is FENCED.
+  for (const [producer, p] of producers) {
+    const newest = p.acked[p.acked.length - 1];
+    const older = p.acked[p.acked.length - 2];
+    try {
+      if (newest) {
+        const st = await client.sessions.validate(newest);
+        checked++;
+        if (st !== 'OK' && !(st === 'FENCED' && p.unansweredSince)) violations.push(`epoch-lost: ${producer}'s newest acknowledged epoch ${newest.epoch} validates ${st}`);
+      }
+      if (older) {
+        const st = await client.sessions.validate(older);
+        checked++;
+        if (st !== 'FENCED') violations.push(`fence: ${producer}'s epoch ${older.epoch}, fenced by ${newest!.epoch}, validates ${st}`);
+      }
+    } catch (err) {
+      violations.push(`unavailable: ${producer}'s session could not be validated: ${codeOf(err)} ${message(err)}`);
+    }
+  }
   emit({ e: 'verify', checked, violations });
 }
 
@@ -121,6 +143,21 @@ async function main(): Promise<void> {
     const { commitTs } = await client.tx.commit(txId);
     commits.push({ txId, commitTs });
     return { id: txId.toString(), shard: TX_LAYOUT.shardOf(txId), commitTs: commitTs.toString() };
+  }));
+  loops.push(loop('sess', cfg.pauseMs * 4, async () => {
+    const { sessionId } = await client.sessions.open({ timeoutMs: 60_000 });
+    return { id: sessionId.toString(), shard: SESSION_LAYOUT.shardOf(sessionId) };
+  }));
+  let turn = 0;
+  loops.push(loop('prod', cfg.pauseMs * 8, async () => {
+    const producer = cfg.producers[turn++ % cfg.producers.length]!;
+    const p = producers.get(producer) ?? { acked: [], unansweredSince: false };
+    producers.set(producer, p);
+    p.unansweredSince = true;
+    const s = await client.sessions.open({ producer, timeoutMs: 600_000 });
+    p.acked.push({ sessionId: s.sessionId, epoch: s.epoch });
+    p.unansweredSince = false;
+    return { producer, epoch: s.epoch, shard: SESSION_LAYOUT.shardOf(s.sessionId) };
   }));
   const rl = createInterface({ input: process.stdin });
   const done = new Promise<void>((resolve) => {
