@@ -90,13 +90,10 @@ export async function createShardDirs(fs: FileSystem, dataDir: string, service: 
   await ensureDirDurable(fs, parent);
   const created = new Set<number>();
   // One readdir instead of a failing mkdir (an EEXIST error and a stat) per
-  // existing shard; a name listed that is not a directory is refused below.
+  // existing shard. (A listed name that is not a directory fails the shard's
+  // claim with ENOTDIR, naming it.)
   const listed = new Set(await fs.readdir(parent));
-  const missing: number[] = [];
-  for (const id of ids) {
-    if (!listed.has(basename(shardDir(dataDir, service, id)))) missing.push(id);
-    else if (!(await fs.stat(shardDir(dataDir, service, id)))?.isDirectory) throw new Error(`${shardDir(dataDir, service, id)} exists and is not a directory`);
-  }
+  const missing = ids.filter((id) => !listed.has(basename(shardDir(dataDir, service, id))));
   for (let i = 0; i < missing.length; i += MKDIR_BATCH) {
     await Promise.all(
       missing.slice(i, i + MKDIR_BATCH).map(async (id) => {

@@ -36,15 +36,25 @@ export async function ensureDirDurable(fs: FileSystem, dir: string): Promise<boo
   return created && missing.length > 0;
 }
 
-/** The whole content of an open file. */
-export async function readAll(h: FileHandle): Promise<Buffer> {
-  const size = await h.size();
-  const buf = Buffer.alloc(size);
+/**
+ * The whole content of an open regular file, read from position 0 without
+ * asking its size first: a small file (an identity) costs one pread, not an
+ * fstat and a pread — 1,024 fewer syscalls on a 1024-shard start. A read that
+ * returns fewer bytes than asked is the end of the file (pread of a regular
+ * file returns short only there); a full one doubles the buffer and reads on.
+ */
+export async function readAll(h: FileHandle, firstRead = 4096): Promise<Buffer> {
+  let buf = Buffer.alloc(firstRead);
   let got = 0;
-  while (got < size) {
-    const n = await h.read(got === 0 ? buf : buf.subarray(got), size - got, got);
+  for (;;) {
+    const want = buf.length - got;
+    const n = await h.read(got === 0 ? buf : buf.subarray(got), want, got);
     if (n <= 0) break;
     got += n;
+    if (n < want) break;
+    const bigger = Buffer.alloc(buf.length * 2);
+    buf.copy(bigger, 0, 0, got);
+    buf = bigger;
   }
   return buf.subarray(0, got);
 }

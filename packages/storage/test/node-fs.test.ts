@@ -65,6 +65,10 @@ describe.each(views)('%s', (_name, fs) => {
     await t.write(Buffer.from('contents'), 0);
     await fs.rename(join(d, 'new'), join(d, 'log'));
     expect((await readAll(t)).toString()).toBe('contents');
+    const big = Buffer.alloc(10_000 + 7, 'abcdefg');
+    await t.write(big, 0);
+    expect((await readAll(t)).equals(big)).toBe(true); // more than the first read: the buffer grows
+    expect((await readAll(t, 10_007)).equals(big)).toBe(true); // exactly the first read: one more read finds the end
     await t.close();
     expect((await fs.readdir(d)).sort()).toEqual(['log']);
     expect(await unlinkIfExists(fs, join(d, 'log'))).toBe(true);

@@ -14,7 +14,7 @@ import { REGISTRY, type ServiceName } from '@pharaoh/registry';
 const SERVICES = REGISTRY.names as ServiceName[];
 import { REPO_ROOT, parseListening } from '@pharaoh/testkit';
 import type { WorkerConfig, WorkerEvent } from './events.js';
-import { PORTS, SERVER_HOSTS, entrypointArgs, fleetFile, makeSecrets, podDns, rogueDns, type Secrets } from './fleet.js';
+import { SERVER_HOSTS, entrypointArgs, fleetFile, makeSecrets, podDns, rogueDns, type Secrets } from './fleet.js';
 import { Network, type Host } from './net.js';
 import { killAllSync, killProc, startNode, type Proc } from './proc.js';
 
@@ -241,11 +241,6 @@ export class Bed {
     const w = new Worker(`relay ${host.name}`, proc);
     await w.waitFor((e): e is WorkerEvent => (e as { e: string }).e === 'ready', this.o.startTimeoutMs, 'relay ready');
     return w;
-  }
-
-  /** Every endpoint port of a pod's host: what a relay must forward. */
-  static ports(): number[] {
-    return SERVICES.map((s) => PORTS[s]);
   }
 
   /**

@@ -57,7 +57,7 @@ export interface HostsResult {
   scenarios: ScenarioResult[];
   violations: Violation[];
   totals: CheckTotals;
-  /** Acknowledged commits read back at the end. */
+  /** Acknowledged commits and producer epochs read back at the end. */
   commitsChecked: number;
   /** Setup, a scenario or the teardown failed (not a finding about the fleet). */
   harnessErrors: string[];
@@ -164,7 +164,7 @@ export function formatSummary(r: HostsResult): string {
     for (const l of s.lines) out.push(`    ${l}`);
   }
   const t = r.totals;
-  out.push(`  calls ${t.calls.toLocaleString('en')} (ok ${t.ok.toLocaleString('en')}, errors surfaced to callers ${t.errors.toLocaleString('en')}), IDs checked ${t.ids.toLocaleString('en')}, commits read back ${r.commitsChecked.toLocaleString('en')}`);
+  out.push(`  calls ${t.calls.toLocaleString('en')} (ok ${t.ok.toLocaleString('en')}, errors surfaced to callers ${t.errors.toLocaleString('en')}), IDs checked ${t.ids.toLocaleString('en')}, commits and epochs read back ${r.commitsChecked.toLocaleString('en')}`);
   const kinds = new Map<string, number>();
   for (const v of r.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1);
   out.push(`  violations: ${r.violations.length === 0 ? 'none' : [...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`);

@@ -8,9 +8,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REGISTRY } from '@pharaoh/registry';
-
-const SERVICES = REGISTRY.names;
 import { CLIENT_HOSTS, type Bed, type Worker } from './bed.js';
 import type { Violation } from './check.js';
 import type { WorkerEvent } from './events.js';
@@ -111,7 +108,7 @@ export async function partition(bed: Bed, o: ScenarioOptions): Promise<ScenarioR
   await sleep(500, o.signal);
   for (const name of CLIENT_HOSTS) {
     const ev = worker(bed, name).events;
-    lines.push(...windowReport(name, ev, home, tCut, tHeal, o.partitionMs));
+    lines.push(...windowReport(name, ev, home, tCut, tHeal));
     const keyed = callsOf(ev, keyLoop(home));
     const leak = keyed.find((c) => c.ok && c.t0 > tCut + 50 && c.t1 < tHeal - 50);
     if (leak) violations.push({ kind: 'partition-leak', client: name, detail: `a keyed call to the cut host succeeded during the partition: the cut did not hold (${leak.id})` });
@@ -126,7 +123,7 @@ export async function partition(bed: Bed, o: ScenarioOptions): Promise<ScenarioR
 }
 
 /** Per-loop lines for one client over a fault window [tCut, tHeal]: gap, errors, recovery after the heal. */
-function windowReport(name: string, ev: readonly WorkerEvent[], cutOrdinal: number | undefined, tCut: number, tHeal: number, _len: number): string[] {
+function windowReport(name: string, ev: readonly WorkerEvent[], cutOrdinal: number | undefined, tCut: number, tHeal: number): string[] {
   const out: string[] = [];
   const free = callsOf(ev, 'free');
   const windowEnd = tHeal + 1;
@@ -216,7 +213,7 @@ export async function hostLoss(bed: Bed, o: ScenarioOptions): Promise<ScenarioRe
   lines.push(`replacement: ${pods.length} processes started ${ms(tStart - tKill)} after the loss, listening after ${ms(tUp - tStart)}`);
   for (const name of CLIENT_HOSTS) {
     const ev = worker(bed, name).events;
-    lines.push(...windowReport(name, ev, ord, tKill, tUp, 0).map((l) => l.replace('after the heal', 'after the replacement listened')));
+    lines.push(...windowReport(name, ev, ord, tKill, tUp).map((l) => l.replace('after the heal', 'after the replacement listened')));
     const k = callsOf(ev, keyLoop(ord));
     const back = firstSuccessAfter(k, tUp);
     lines.push(`${name} keyed tso → ordinal ${ord}: no success for ${back ? ms(longestGap(k, tKill, back.t1)) : 'the rest of the run'} around the loss`);
@@ -375,5 +372,3 @@ export const RUNNERS: Record<ScenarioName, (bed: Bed, o: ScenarioOptions) => Pro
   slow,
 };
 
-/** Services whose pods run (for the summary). */
-export const SERVICE_LIST = SERVICES.join(', ');
