@@ -6,19 +6,23 @@
 # runs this script for many ordinals and checks both agree and cover 0..1023 once.
 #
 # Environment:
-#   PHARAOH_SERVICE   tso | txcoord | session-mgr (required)
+#   PHARAOH_SERVICE   a service of the registry, e.g. tso (required; `pharaoh serve`
+#                     refuses names the registry does not list, so none are listed here)
 #   SHARDS_PER_POD    shards per pod, 1..1024 (default 1024 = one pod per service)
 #   POD_NAME          pod name from the downward API (default: hostname)
 #   PHARAOH_DATA      persistent volume mount (default /data)
 #   PORT, HTTP_PORT   WebSocket and HTTP ports (default 7100 / 7101)
 #   PHARAOH_DRY_RUN=1 print the command instead of running it (tests)
+#   PHARAOH_BIN       the pharaoh command (default /app/tools/cli/bin/pharaoh.cjs)
 set -eu
 
 fail() { echo "entrypoint: $*" >&2; exit 64; }
 
-: "${PHARAOH_SERVICE:?entrypoint: set PHARAOH_SERVICE to tso, txcoord or session-mgr}"
-case "$PHARAOH_SERVICE" in tso|txcoord|session-mgr) ;; *) fail "PHARAOH_SERVICE '$PHARAOH_SERVICE' is not tso, txcoord or session-mgr" ;; esac
+: "${PHARAOH_SERVICE:?entrypoint: set PHARAOH_SERVICE to a service name (pharaoh services lists them)}"
+# A registry name is a DNS label; which ones exist is `pharaoh serve`'s to say.
+case "$PHARAOH_SERVICE" in *[!a-z0-9-]*|-*|*-) fail "PHARAOH_SERVICE '$PHARAOH_SERVICE' is not a service name (pharaoh services lists them)" ;; esac
 
+PHARAOH_BIN="${PHARAOH_BIN:-/app/tools/cli/bin/pharaoh.cjs}"
 POD_NAME="${POD_NAME:-$(hostname)}"
 SHARDS_PER_POD="${SHARDS_PER_POD:-1024}"
 DATA="${PHARAOH_DATA:-/data}"
@@ -53,10 +57,13 @@ if [ -f "$marker" ]; then
     exit 65
   fi
 elif [ "${PHARAOH_DRY_RUN:-}" != 1 ]; then
+  # Before the volume is marked as this service's: a typo must not claim it.
+  node "$PHARAOH_BIN" services --names | grep -qx -- "$PHARAOH_SERVICE" \
+    || fail "PHARAOH_SERVICE '$PHARAOH_SERVICE' is not a service of this image ($(node "$PHARAOH_BIN" services --names | tr '\n' ' '))"
   mkdir -p "$DATA" && printf '%s\n' "$want" > "$marker.tmp" && mv "$marker.tmp" "$marker"
 fi
 
-set -- node /app/tools/cli/bin/pharaoh.cjs serve "$PHARAOH_SERVICE" \
+set -- node "$PHARAOH_BIN" serve "$PHARAOH_SERVICE" \
   --shards "$shards" --host 0.0.0.0 --port "${PORT:-7100}" --http-port "${HTTP_PORT:-7101}" --data "$DATA" "$@"
 if [ "${PHARAOH_DRY_RUN:-}" = 1 ]; then
   echo "$*"

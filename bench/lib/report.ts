@@ -10,10 +10,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Inside the CLI's launcher bundle (the chaos report imports this module)
-// import.meta.url is the bundle's own location: the bundler writes the root in.
-declare const __PHARAOH_REPO_ROOT__: string | undefined;
-export const REPO_ROOT = typeof __PHARAOH_REPO_ROOT__ === 'string' ? __PHARAOH_REPO_ROOT__ : join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // PHARAOH_BENCH_OUT=<dir> sends the page, plots and JSON to <dir> instead of the repo (smoke tests use it).
 const OUT = process.env.PHARAOH_BENCH_OUT;
 const PAGE = OUT ? join(OUT, 'BENCHMARKS.md') : join(REPO_ROOT, 'docs', 'BENCHMARKS.md');

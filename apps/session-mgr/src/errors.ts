@@ -1,29 +1,10 @@
 /**
- * Errors of session-mgr itself. Answers to clients (SESSION_FENCED,
- * SESSION_EXPIRED, SESSION_UNKNOWN, NOT_OWNER, OVERLOADED) are `ProtocolError`s
- * from @pharaoh/protocol, built by the helpers below so each is worded once.
+ * session-mgr's answers to clients (SESSION_FENCED, SESSION_EXPIRED,
+ * SESSION_UNKNOWN, NOT_OWNER, OVERLOADED): `ProtocolError`s from
+ * @pharaoh/protocol, built here so each is worded once. (Bad options and bad
+ * journal records are the kit's BAD_OPTIONS / BAD_RECORD, see @pharaoh/server.)
  */
 import { ERROR_CODES, ProtocolError } from '@pharaoh/protocol';
-
-export const SESSION_ERROR_CODES = {
-  /** An app option (timeout, retention, limits) has the wrong type or is out of range. */
-  BAD_OPTIONS: 'SESSION_MGR_BAD_OPTIONS',
-  /** A journal record could not be understood during replay (not written by this version). */
-  BAD_RECORD: 'SESSION_MGR_BAD_RECORD',
-} as const;
-
-export type SessionErrorCode = (typeof SESSION_ERROR_CODES)[keyof typeof SESSION_ERROR_CODES];
-
-export class SessionMgrError extends Error {
-  override readonly name = 'SessionMgrError';
-  constructor(
-    readonly code: SessionErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 export function sessionFenced(id: bigint, epoch: number, current: number | undefined): ProtocolError {
   const why = current === undefined ? 'the producer moved to a new session' : `epoch ${current} is current`;

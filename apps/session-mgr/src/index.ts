@@ -11,13 +11,11 @@ export {
   DEFAULT_SESSION_RETENTION_MS,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_ENDED_SESSIONS,
-  DEFAULT_SWEEP_INTERVAL_MS,
-  DEFAULT_COMPACT_AT_BYTES,
-  SESSION_CLI_OPTIONS,
+  SESSION_OPTIONS,
   parseSessionOptions,
 } from './options.js';
 export type { SessionTableOptions, SessionMgrOptions } from './options.js';
 export { parseSessionRecord } from './records.js';
 export type { SessionRecord, OpenRecord, EndRecord, RetireRecord } from './records.js';
-export { SessionMgrError, SESSION_ERROR_CODES } from './errors.js';
-export type { SessionErrorCode } from './errors.js';
+/** The journal options every journaled service shares (the kit's defaults). */
+export { DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_COMPACT_AT_BYTES } from '@pharaoh/server';

@@ -4,7 +4,12 @@
  * applying them as their appends complete (live) give the same state, even
  * when an open and a close of the same session race.
  */
-import { SESSION_ERROR_CODES, SessionMgrError } from './errors.js';
+import { records } from '@pharaoh/server';
+
+const big = records.id;
+const isInt = records.isUint;
+const isTime = records.isTime;
+const bad = (rec: unknown) => records.bad('session-mgr', rec);
 
 /** Epoch `e` of session `id` is current (and live); `p` = producer name for named sessions; `to` = its timeout. */
 export interface OpenRecord {
@@ -31,25 +36,6 @@ export interface RetireRecord {
 }
 
 export type SessionRecord = OpenRecord | EndRecord | RetireRecord;
-
-function big(v: unknown): bigint | undefined {
-  if (typeof v === 'bigint' && v >= 0n) return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  return undefined;
-}
-
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-function bad(rec: unknown): SessionMgrError {
-  let text: string;
-  try {
-    text = JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  } catch {
-    text = String(rec);
-  }
-  return new SessionMgrError(SESSION_ERROR_CODES.BAD_RECORD, `not a session-mgr journal record: ${text.slice(0, 200)}`);
-}
 
 /** Check a replayed record's shape (msgpack may hand small integers back as numbers). */
 export function parseSessionRecord(raw: unknown): SessionRecord {

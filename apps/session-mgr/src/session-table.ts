@@ -16,7 +16,9 @@
  * every fenced epoch stays fenced; sessions that were live get a fresh timeout
  * (a coordinator restart does not expire every producer at once).
  */
-import { shardForKey, type OpResults, type SessionStatus } from '@pharaoh/protocol';
+import { shardForKey } from '@pharaoh/protocol';
+import type { ServiceResult, SESSION_MGR, SessionStatus } from '@pharaoh/registry';
+import type { JournalHooks, TableJournal } from '@pharaoh/server';
 import { MAX_EPOCH, MAX_EPOCH_LEAD_S, SessionEpochs, type EpochLayout, type EpochRestore } from './epochs.js';
 import {
   epochsTooFarAhead,
@@ -37,16 +39,9 @@ export interface SessionIdSource {
   next(after?: bigint): Promise<bigint>;
 }
 
-/** The part of @pharaoh/journal's Journal the table uses. `append` resolves once the record is durable. */
-export interface SessionJournal {
-  append(rec: SessionRecord): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface SessionJournalHooks {
-  onRecord(rec: unknown): void;
-  snapshot(): SessionRecord[];
-}
+export type SessionJournal = TableJournal<SessionRecord>;
+export type SessionJournalHooks = JournalHooks<SessionRecord>;
+type Result<O extends keyof (typeof SESSION_MGR)['ops']> = ServiceResult<typeof SESSION_MGR, O>;
 
 export interface SessionTableDeps {
   /** The shard this table serves: producer names must hash to it. */
@@ -113,7 +108,7 @@ export class SessionTable {
    * or when the producer's next epoch would run more than MAX_EPOCH_LEAD_S
    * ahead of the clock (nothing is journaled then).
    */
-  async openSession(producer?: string, timeoutMs?: number, after?: bigint): Promise<OpResults['session.open']> {
+  async openSession(producer?: string, timeoutMs?: number, after?: bigint): Promise<Result<'session.open'>> {
     this.checkOpen();
     const timeout = timeoutMs ?? this.options.defaultTimeoutMs;
     if (producer === undefined) return this.create(undefined, timeout, after);
@@ -148,7 +143,7 @@ export class SessionTable {
   }
 
   /** Extend a live session's deadline to now + its timeout; SESSION_FENCED / SESSION_EXPIRED / SESSION_UNKNOWN otherwise. */
-  async heartbeat(id: bigint, epoch: number): Promise<OpResults['session.heartbeat']> {
+  async heartbeat(id: bigint, epoch: number): Promise<Result<'session.heartbeat'>> {
     for (let i = 0; i < MAX_LOOKUPS; i++) {
       const r = this.look(id, epoch);
       if ('wait' in r) {
@@ -168,7 +163,7 @@ export class SessionTable {
    * the next open continues the same session at a higher epoch. SESSION_FENCED for an old epoch,
    * SESSION_UNKNOWN for an unknown session.
    */
-  async closeSession(id: bigint, epoch: number): Promise<OpResults['session.close']> {
+  async closeSession(id: bigint, epoch: number): Promise<Result<'session.close'>> {
     const journal = this.checkOpen();
     for (let i = 0; i < MAX_LOOKUPS; i++) {
       const r = this.look(id, epoch);
@@ -205,10 +200,10 @@ export class SessionTable {
     await this.journal?.close();
   }
 
-  private async create(producer: string | undefined, timeoutMs: number, after: bigint | undefined): Promise<OpResults['session.open']> {
+  private async create(producer: string | undefined, timeoutMs: number, after: bigint | undefined): Promise<Result<'session.open'>> {
     if (this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
     this.reserving++;
-    const run = async (): Promise<OpResults['session.open']> => {
+    const run = async (): Promise<Result<'session.open'>> => {
       try {
         const journal = this.checkOpen();
         const id = await this.deps.ids.next(after);
@@ -229,7 +224,7 @@ export class SessionTable {
   }
 
   /** Journal `epoch` (from SessionEpochs.next, above s.reserved) as s's current one; reserved synchronously, so concurrent reopens get distinct epochs. */
-  private async reopen(s: Session, producer: string, timeoutMs: number, epoch: number): Promise<OpResults['session.open']> {
+  private async reopen(s: Session, producer: string, timeoutMs: number, epoch: number): Promise<Result<'session.open'>> {
     const wasLive = s.state === 'OPEN';
     if (!wasLive && this.store.live + this.reserving >= this.options.maxSessions) throw tooManySessions(this.options.maxSessions);
     const journal = this.checkOpen();

@@ -19,9 +19,9 @@ describe('parseSessionOptions', () => {
     });
   });
 
-  it('refuses out-of-range and non-integer values with SESSION_MGR_BAD_OPTIONS, naming the option', () => {
+  it('refuses out-of-range and non-integer values with BAD_OPTIONS, naming the option and its flag', () => {
     for (const bad of [{ defaultTimeoutMs: 99 }, { maxSessions: 0 }, { retentionMs: 'later' }, { sweepIntervalMs: 2.5 }]) {
-      expect(() => parseSessionOptions(bad)).toThrow(expect.objectContaining({ code: 'SESSION_MGR_BAD_OPTIONS' }));
+      expect(() => parseSessionOptions(bad)).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS' }));
     }
     expect(() => parseSessionOptions({ maxEndedSessions: -4 })).toThrow(/maxEndedSessions/);
   });
@@ -35,9 +35,9 @@ describe('parseSessionRecord', () => {
     expect(parseSessionRecord({ t: 'r', id: 5n, at: 9 })).toEqual({ t: 'r', id: 5n, at: 9 });
   });
 
-  it('refuses anything else with SESSION_MGR_BAD_RECORD', () => {
+  it('refuses anything else with BAD_RECORD', () => {
     for (const bad of [null, { t: 'o', id: 1n, e: -1, to: 1 }, { t: 'o', id: 1n, e: 0, to: 1, p: 3 }, { t: 'c', id: 1n, e: 0 }, { t: 'q', id: 1n }, { t: 'o', e: 0, to: 1 }]) {
-      expect(() => parseSessionRecord(bad)).toThrow(expect.objectContaining({ code: 'SESSION_MGR_BAD_RECORD' }));
+      expect(() => parseSessionRecord(bad)).toThrow(expect.objectContaining({ code: 'BAD_RECORD' }));
     }
   });
 });

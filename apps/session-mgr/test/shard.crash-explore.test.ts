@@ -80,7 +80,7 @@ async function checkFencing(life: ShardLife<SessionShard>): Promise<void> {
 describe('session-mgr shard: seeded crash exploration', () => {
   it('keeps fenced epochs fenced and epochs increasing under process death, power loss and their chains', { timeout: 900_000 }, async () => {
     expect(PRODUCERS).toHaveLength(3);
-    const report = await exploreShardCrashes<SessionShard>({
+    const report = await exploreShardCrashes({
       def: sessionService,
       schedules: SCHEDULES,
       opsPerLife: 60,

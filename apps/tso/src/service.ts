@@ -1,4 +1,4 @@
-import { TSO_LAYOUT } from '@pharaoh/snowflake';
+import { TSO } from '@pharaoh/registry';
 import type { ServiceDefinition } from '@pharaoh/server';
 
 /**
@@ -8,15 +8,14 @@ import type { ServiceDefinition } from '@pharaoh/server';
  * (also before a crash) and than `after`. `count` may be less than asked; ask
  * again for the rest. It holds no per-shard state beyond the generator.
  */
-export const tsoService: ServiceDefinition = {
-  name: 'tso',
-  layout: TSO_LAYOUT,
+export const tsoService: ServiceDefinition<typeof TSO> = {
+  spec: TSO,
   handlers: {
-    'ts.get': {
-      shardOf: (args) => args.shard,
-      // The synchronous path answers without a promise while the durable window
-      // has room; it falls back to the async path when it must wait (bound, lead, queue).
-      handle: (args, shard) => shard.generator.tryNextRangeSync(args.count, args.after) ?? shard.generator.nextRange(args.count, args.after),
-    },
+    // The synchronous path answers without a promise while the durable window
+    // has room; it falls back to the async path when it must wait (bound, lead, queue).
+    'ts.get': (args, shard) => shard.generator.tryNextRangeSync(args.count, args.after) ?? shard.generator.nextRange(args.count, args.after),
   },
 };
+
+/** The name the CLI's `serve` loads. */
+export { tsoService as service };

@@ -25,7 +25,7 @@ interface Ledger {
 }
 
 const ledgers = new WeakMap<object, Ledger>();
-const ledgerOf = (life: ShardLife<undefined>): Ledger => {
+const ledgerOf = (life: ShardLife<unknown>): Ledger => {
   let l = ledgers.get(life.schedule);
   if (l === undefined) {
     l = { acked: new Set(), floor: -1n, high: -1n };
@@ -46,8 +46,8 @@ function ack(l: Ledger, first: bigint, count: number, where: string): void {
 
 describe('TSO shard: seeded crash exploration', () => {
   it('never reissues or goes below an acknowledged timestamp under process death, power loss and their chains', { timeout: 600_000 }, async () => {
-    const handler = tsoService.handlers['ts.get']!;
-    const report = await exploreShardCrashes<undefined>({
+    const handler = tsoService.handlers['ts.get'];
+    const report = await exploreShardCrashes({
       def: tsoService,
       schedules: SCHEDULES,
       opsPerLife: 45,
@@ -55,7 +55,7 @@ describe('TSO shard: seeded crash exploration', () => {
         const l = ledgerOf(life);
         l.floor = l.high;
         if (!life.final) return;
-        const r = await handler.handle({ shard: 0, count: 3 }, life.handle);
+        const r = await handler({ shard: 0, count: 3 }, life.handle);
         ack(l, r.first, r.count, `schedule ${life.schedule.seed}, after the last fault`);
       },
       async workload(life) {
@@ -65,7 +65,7 @@ describe('TSO shard: seeded crash exploration', () => {
           Array.from({ length: calls }, async (_, i) => {
             const count = 1 + Math.floor(life.schedule.rng() * 4);
             const after = i === 0 && l.high >= 0n ? l.high : undefined;
-            const r = await handler.handle({ shard: 0, count, ...(after === undefined ? {} : { after }) }, life.handle);
+            const r = await handler({ shard: 0, count, ...(after === undefined ? {} : { after }) }, life.handle);
             if (life.alive()) ack(l, r.first, r.count, `schedule ${life.schedule.seed}, life ${life.index}`);
           }),
         );

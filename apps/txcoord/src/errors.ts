@@ -1,29 +1,10 @@
 /**
- * Errors of txcoord itself. Domain answers to clients (TX_ABORTED, TX_NOT_FOUND,
- * OVERLOADED, ...) are `ProtocolError`s from @pharaoh/protocol, built by the
- * helpers below so every message is worded once.
+ * txcoord's answers to clients (TX_ABORTED, TX_NOT_FOUND, OVERLOADED, ...):
+ * `ProtocolError`s from @pharaoh/protocol, built here so every message is
+ * worded once. (Bad options and bad journal records are the kit's
+ * BAD_OPTIONS / BAD_RECORD, see @pharaoh/server.)
  */
 import { ERROR_CODES, ProtocolError } from '@pharaoh/protocol';
-
-export const TXCOORD_ERROR_CODES = {
-  /** An app option (timeout, retention, limits) is missing its type or out of range. */
-  BAD_OPTIONS: 'TXCOORD_BAD_OPTIONS',
-  /** A journal record could not be understood during replay (not written by this version). */
-  BAD_RECORD: 'TXCOORD_BAD_RECORD',
-} as const;
-
-export type TxcoordErrorCode = (typeof TXCOORD_ERROR_CODES)[keyof typeof TXCOORD_ERROR_CODES];
-
-export class TxcoordError extends Error {
-  override readonly name = 'TxcoordError';
-  constructor(
-    readonly code: TxcoordErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 export function txAborted(txId: bigint, why: string): ProtocolError {
   return new ProtocolError(ERROR_CODES.TX_ABORTED, `transaction ${txId} was aborted (${why})`);

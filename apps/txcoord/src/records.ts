@@ -4,7 +4,10 @@
  * committed, so it is aborted after a restart). Only decisions and the
  * forgetting watermark are.
  */
-import { TXCOORD_ERROR_CODES, TxcoordError } from './errors.js';
+import { records } from '@pharaoh/server';
+
+const big = records.id;
+const bad = (rec: unknown) => records.bad('txcoord', rec);
 
 /** Commit decision: `id` committed at `ts` (both TX-layout IDs of this shard); `at` = wall-clock ms of the decision. */
 export interface CommitRecord {
@@ -32,22 +35,6 @@ export interface ForgetRecord {
 }
 
 export type TxRecord = CommitRecord | AbortRecord | ForgetRecord;
-
-function big(v: unknown): bigint | undefined {
-  if (typeof v === 'bigint' && v >= 0n) return v;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  return undefined;
-}
-
-function bad(rec: unknown): TxcoordError {
-  let text: string;
-  try {
-    text = JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  } catch {
-    text = String(rec);
-  }
-  return new TxcoordError(TXCOORD_ERROR_CODES.BAD_RECORD, `not a txcoord journal record: ${text.slice(0, 200)}`);
-}
 
 /** Check a replayed record's shape (msgpack may hand small integers back as numbers). */
 export function parseTxRecord(raw: unknown): TxRecord {

@@ -18,7 +18,8 @@
  *   backup: it is IN_DOUBT (never presumed aborted), and commit, abort and
  *   heartbeat answer TX_IN_DOUBT, until retention forgets it (UNKNOWN).
  */
-import type { OpResults, TxStatus } from '@pharaoh/protocol';
+import type { ServiceResult, TXCOORD, TxStatus } from '@pharaoh/registry';
+import type { JournalHooks, TableJournal } from '@pharaoh/server';
 import { tableClosed, tooManyOpen, txAborted, txCommitted, txInDoubt, txNotFound } from './errors.js';
 import type { TxTableOptions } from './options.js';
 import { parseTxRecord, type TxRecord } from './records.js';
@@ -35,17 +36,10 @@ export interface TxLayout {
   unitAt(ms: number): number;
 }
 
-/** The part of @pharaoh/journal's Journal the table uses. `append` resolves once the record is durable. */
-export interface TxJournal {
-  append(rec: TxRecord): Promise<void>;
-  close(): Promise<void>;
-}
+type Result<O extends keyof (typeof TXCOORD)['ops']> = ServiceResult<typeof TXCOORD, O>;
 
-/** What the table hands the journal at open: replay callback and compaction snapshot. */
-export interface TxJournalHooks {
-  onRecord(rec: unknown): void;
-  snapshot(): TxRecord[];
-}
+export type TxJournal = TableJournal<TxRecord>;
+export type TxJournalHooks = JournalHooks<TxRecord>;
 
 export interface TxTableDeps {
   ids: TxIdSource;
@@ -130,7 +124,7 @@ export class TxTable {
    * before a crash) and above `after`. Nothing is journaled: a crash before the
    * decision aborts it. Throws OVERLOADED at `maxOpen` undecided transactions.
    */
-  async begin(timeoutMs?: number, after?: bigint): Promise<OpResults['tx.begin']> {
+  async begin(timeoutMs?: number, after?: bigint): Promise<Result<'tx.begin'>> {
     this.checkOpen();
     if (this.active.size + this.beginning >= this.options.maxOpen) throw tooManyOpen(this.options.maxOpen);
     const timeout = timeoutMs ?? this.options.defaultTimeoutMs;
@@ -154,7 +148,7 @@ export class TxTable {
    * aborted (explicitly, by timeout — checked here too — or presumed after a
    * restart); TX_NOT_FOUND if unknown.
    */
-  async commit(txId: bigint): Promise<OpResults['tx.commit']> {
+  async commit(txId: bigint): Promise<Result<'tx.commit'>> {
     return this.settle(
       txId,
       (d, a) => {
@@ -178,7 +172,7 @@ export class TxTable {
    * Abort. Resolves once the abort record is durable (or at once if already
    * aborted: idempotent). TX_COMMITTED if it was committed, TX_NOT_FOUND if unknown.
    */
-  async abort(txId: bigint): Promise<OpResults['tx.abort']> {
+  async abort(txId: bigint): Promise<Result<'tx.abort'>> {
     return this.settle(txId, (d, a) => {
       if (d) {
         if (d.commitTs !== undefined) throw txCommitted(txId);
@@ -204,7 +198,7 @@ export class TxTable {
   }
 
   /** Extend an ACTIVE tx's deadline to now + its timeout. TX_ABORTED / TX_COMMITTED / TX_NOT_FOUND otherwise. */
-  async heartbeat(txId: bigint): Promise<OpResults['tx.heartbeat']> {
+  async heartbeat(txId: bigint): Promise<Result<'tx.heartbeat'>> {
     return this.settle(txId, (d, a) => {
       if (d) throw d.commitTs === undefined ? txAborted(txId, 'decided earlier') : txCommitted(txId);
       if (!a) {
@@ -315,7 +309,7 @@ export class TxTable {
     return done;
   }
 
-  private async lookupAfterDecision(txId: bigint): Promise<OpResults['tx.commit']> {
+  private async lookupAfterDecision(txId: bigint): Promise<Result<'tx.commit'>> {
     await this.pending.get(txId);
     const d = this.decided.get(txId);
     if (d?.commitTs !== undefined) return { commitTs: d.commitTs };

@@ -19,11 +19,11 @@ describe('parseTxcoordOptions', () => {
     });
   });
 
-  it('refuses out-of-range and non-integer values with TXCOORD_BAD_OPTIONS, naming the option', () => {
+  it('refuses out-of-range and non-integer values with BAD_OPTIONS, naming the option and its flag', () => {
     for (const bad of [{ defaultTimeoutMs: 5 }, { maxOpenTx: 0 }, { retentionMs: 'soon' }, { sweepIntervalMs: 1.5 }, { compactAtBytes: -1 }]) {
-      expect(() => parseTxcoordOptions(bad)).toThrow(expect.objectContaining({ code: 'TXCOORD_BAD_OPTIONS' }));
+      expect(() => parseTxcoordOptions(bad)).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS' }));
     }
-    expect(() => parseTxcoordOptions({ maxRememberedTx: 'x' })).toThrow(/maxRememberedTx/);
+    expect(() => parseTxcoordOptions({ maxRememberedTx: 'x' })).toThrow(/maxRememberedTx \(--max-remembered-tx\)/);
   });
 });
 
@@ -34,9 +34,9 @@ describe('parseTxRecord', () => {
     expect(parseTxRecord({ t: 'f', u: -3 })).toEqual({ t: 'f', u: -3 });
   });
 
-  it('refuses anything else with TXCOORD_BAD_RECORD', () => {
+  it('refuses anything else with BAD_RECORD', () => {
     for (const bad of [null, 'c', { t: 'c', id: 1 }, { t: 'a', id: -1n, at: 0 }, { t: 'f', u: 1.5 }, { t: 'z' }]) {
-      expect(() => parseTxRecord(bad)).toThrow(expect.objectContaining({ code: 'TXCOORD_BAD_RECORD' }));
+      expect(() => parseTxRecord(bad)).toThrow(expect.objectContaining({ code: 'BAD_RECORD' }));
     }
   });
 });

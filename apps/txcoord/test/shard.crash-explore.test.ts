@@ -103,7 +103,7 @@ async function oneTransaction(life: ShardLife<TxcoordShard>): Promise<void> {
 
 describe('txcoord shard: seeded crash exploration', () => {
   it('keeps every decision it told a client and never reissues a txId under process death, power loss and their chains', { timeout: 900_000 }, async () => {
-    const report = await exploreShardCrashes<TxcoordShard>({
+    const report = await exploreShardCrashes({
       def: txcoordService,
       schedules: SCHEDULES,
       opsPerLife: 60,

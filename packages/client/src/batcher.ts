@@ -14,14 +14,22 @@
  * client has received, so a call made after another call resolved gets a larger
  * timestamp, on any shard (the server guarantees `first > after`).
  *
+ * Routing and what to do after a failure are the router's (`route`,
+ * `afterFailure`), the same rules as every other call; the batcher only adds
+ * the queueing.
+ *
  * Cost per call, the hot path of a producer: one promise and one Waiter; no
  * clock read (a waiter's deadline is stamped when its queue is flushed, a read
  * per batch), no timer.
  */
-import { ERROR_CODES } from '@pharaoh/protocol';
+import { readResult } from '@pharaoh/protocol';
+import { TSO, type ServiceArgs, type ServiceResult } from '@pharaoh/registry';
+import type { ShardMap } from './shard-map.js';
 import type { Connection } from './connection.js';
 import { callTimedOut, type CallEntry, type Router } from './router.js';
-import { ConnectionLostError, ProtocolViolationError, isRetryable, rethrowHere, type PharaohError } from './errors.js';
+import { ProtocolViolationError, rethrowHere, type PharaohError } from './errors.js';
+
+const TS_GET = TSO.ops['ts.get'];
 
 /** Queue key of calls without a key: the policy picks a shard per batch. */
 const ANY = -1;
@@ -108,7 +116,12 @@ export class TsoBatcher {
   private timer: unknown;
   private closed = false;
 
-  constructor(private readonly router: Router) {}
+  /** The TSO's shard map (the registry entry the batched op `ts.get` belongs to). */
+  private readonly tsoMap: ShardMap;
+
+  constructor(private readonly router: Router) {
+    this.tsoMap = router.map(TSO.name);
+  }
 
   /** Queue a call for `want` IDs on `shard` (undefined: any healthy shard). */
   take(want: number, shard: number | undefined, asRange: boolean): Promise<TsoResult> {
@@ -159,9 +172,8 @@ export class TsoBatcher {
    * stays queued for the end of the turn.
    */
   private flushFull(q: Queue): void {
-    const shard = q.key === ANY ? this.router.maps.tso.pick(this.router.opts.policy) : q.key;
-    const conn = shard === undefined ? undefined : this.router.maps.tso.ownerOf(shard);
-    if (conn === undefined || !conn.isOpen || q.ids < this.cap(conn)) return;
+    const { shard, conn } = this.router.route(this.tsoMap, q.key === ANY ? undefined : q.key);
+    if (conn === undefined || q.ids < this.cap(conn)) return;
     this.flushQueue(q.key, this.detach(q), this.deadline(), true, shard);
   }
 
@@ -188,17 +200,16 @@ export class TsoBatcher {
    * queue instead (and `firstShard` is the shard already picked for the first batch).
    */
   private flushQueue(key: number, waiters: Waiter[], deadline: number, fullOnly: boolean, firstShard?: number): void {
-    const map = this.router.maps.tso;
+    const map = this.tsoMap;
     const calls = this.router.calls;
     let i = 0;
     let picked = firstShard;
     while (i < waiters.length) {
-      const shard = picked ?? (key === ANY ? map.pick(this.router.opts.policy) : key);
+      const { shard, conn } = this.router.route(map, picked ?? (key === ANY ? undefined : key));
       picked = undefined;
-      const conn = shard === undefined ? undefined : map.ownerOf(shard);
-      if (shard === undefined || conn === undefined || !conn.isOpen) {
+      if (shard === undefined || conn === undefined) {
         const rest = this.live(waiters, i, deadline);
-        const err = new ConnectionLostError(conn?.url ?? '(none)', shard === undefined ? 'no healthy tso shard is connected' : `no connected tso endpoint hosts shard ${shard}`);
+        const err = this.router.noRoute(map, shard);
         for (const w of rest) w.lastError ??= err;
         this.requeue(key, rest);
         this.router.stall(() => this.schedule());
@@ -245,16 +256,18 @@ export class TsoBatcher {
   }
 
   private send(key: number, shard: number, conn: Connection, batch: Waiter[], count: number): void {
-    const frame: Record<string, unknown> = { op: 'ts.get', shard, count };
-    if (this.maxSeen > 0n) frame.after = this.maxSeen;
-    conn.request(frame, (err, ok) => {
+    const args: ServiceArgs<typeof TSO, 'ts.get'> = this.maxSeen > 0n ? { shard, count, after: this.maxSeen } : { shard, count };
+    conn.request({ op: 'ts.get', ...args }, (err, ok) => {
       if (err !== undefined) return this.onError(key, shard, conn, batch, err);
-      const first = ok!.first;
-      const got = ok!.count;
-      if ((typeof first !== 'bigint' && typeof first !== 'number') || typeof got !== 'number' || !(got >= 1 && got <= count)) {
-        return this.rejectAll(batch, new ProtocolViolationError(`bad ts.get answer from ${conn.url}: ${JSON.stringify(ok, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`));
+      // Checked by the op's result spec, like every answer (IDs as bigint whatever their encoding).
+      let range: ServiceResult<typeof TSO, 'ts.get'>;
+      try {
+        range = readResult('ts.get', TS_GET, ok);
+        if (range.count < 1 || range.count > count) throw new TypeError(`ts.get: count ${range.count} is not in 1..${count}`);
+      } catch (e) {
+        return this.rejectAll(batch, new ProtocolViolationError(`bad ts.get answer from ${conn.url}: ${(e as Error).message}`));
       }
-      this.distribute(key, batch, BigInt(first), got);
+      this.distribute(key, batch, range.first, range.count);
     });
   }
 
@@ -292,13 +305,13 @@ export class TsoBatcher {
   }
 
   private onError(key: number, shard: number, conn: Connection, batch: Waiter[], err: PharaohError): void {
-    if (!isRetryable(err)) return this.rejectAll(batch, err);
-    this.router.noteFailure('tso', shard, conn, err);
+    // The router's rule, as for every call: keyless calls fail over at once (the failed shard is now skipped); keyed ones wait for their shard.
+    const next = this.router.afterFailure(TSO.name, shard, conn, err, key === ANY);
+    if (next === 'fail') return this.rejectAll(batch, err);
     const live = batch.filter((w) => !w.done);
     for (const w of live) w.lastError = err;
     this.requeue(key, live);
-    // Keyless calls fail over at once (the failed shard is now skipped); keyed ones wait for their shard.
-    if (key === ANY && err.code !== ERROR_CODES.OVERLOADED) this.schedule();
+    if (next === 'now') this.schedule();
     else this.router.stall(() => this.schedule());
   }
 

@@ -3,12 +3,13 @@
  * call to a shard (by key, by policy, or by the shard bits of an ID), batches
  * timestamp calls, fails fresh-ID calls over, and reconnects.
  */
-import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ServiceName, type SessionStatus, type ShardRanges, type TxStatus } from '@pharaoh/protocol';
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ShardRanges } from '@pharaoh/protocol';
+import { SESSION_MGR, TXCOORD, type OpsOf, type ServiceResult, type ServiceSpec, type SessionStatus, type TxStatus } from '@pharaoh/registry';
 import { TsoBatcher } from './batcher.js';
 import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError } from './errors.js';
 import { checkFleetFile, fleetClaims, loadFleetFile, type FleetFile } from './fleet.js';
 import { parseClientOptions, type ClientOptions, type ResolvedOptions } from './options.js';
-import { Router, type OpSpec } from './router.js';
+import { Router, type Call, type CallArgs } from './router.js';
 import { StatusHub, type StatusEvent, type StatusListener } from './status.js';
 
 /** Where the fleet is: a fleet file (path or parsed), or a list of WebSocket URLs (their hellos say the rest). */
@@ -51,7 +52,7 @@ export class PharaohClient {
    */
   static async connect(source: FleetSource, options?: ClientOptions): Promise<PharaohClient> {
     const opts = parseClientOptions(options);
-    const claims = await claimsOf(source);
+    const claims = await claimsOf(source, opts);
     const client = new PharaohClient(opts);
     client.router.addEndpoints(claims);
     try {
@@ -65,6 +66,16 @@ export class PharaohClient {
       throw err;
     }
     return client;
+  }
+
+  /**
+   * Typed calls to any service of this client's registry (`options.services`):
+   * `client.service(TXCOORD).call('tx.status', { txId })`. The per-service
+   * APIs above are shorthands over the same calls.
+   */
+  service<Spec extends ServiceSpec>(spec: Spec): ServiceClient<Spec> {
+    if (this.options.services.find(spec.name) !== spec) throw new InvalidArgumentError(`service ${spec.name} is not in this client's registry (options.services)`);
+    return new ServiceClient(this.router, spec);
   }
 
   /** Listen to status events; returns a function that removes the listener. */
@@ -98,7 +109,7 @@ export class PharaohClient {
   }
 }
 
-async function claimsOf(source: FleetSource): Promise<Array<{ endpoint: string; service?: ServiceName; shards?: ShardRanges }>> {
+async function claimsOf(source: FleetSource, options: ResolvedOptions): Promise<Array<{ endpoint: string; service?: string; shards?: ShardRanges }>> {
   if ('endpoints' in source) {
     if (!Array.isArray(source.endpoints) || source.endpoints.length === 0) {
       throw new InvalidArgumentError('endpoints must be a non-empty list of ws:// URLs');
@@ -108,8 +119,9 @@ async function claimsOf(source: FleetSource): Promise<Array<{ endpoint: string; 
     }
     return [...new Set(source.endpoints)].map((endpoint) => ({ endpoint }));
   }
-  const fleet = typeof source.fleet === 'string' ? await loadFleetFile(source.fleet) : checkFleetFile(source.fleet);
-  const claims = fleetClaims(fleet);
+  const services = options.services;
+  const fleet = typeof source.fleet === 'string' ? await loadFleetFile(source.fleet, services) : checkFleetFile(source.fleet, 'fleet', services);
+  const claims = fleetClaims(fleet, services);
   if (claims.length === 0) throw new InvalidArgumentError('the fleet lists no endpoints');
   return claims.map((c) => (c.shards === undefined ? { endpoint: c.endpoint, service: c.service } : c));
 }
@@ -166,14 +178,36 @@ export class TsoApi {
   }
 }
 
-function run(router: Router, site: CallSite, spec: OpSpec): Promise<Record<string, unknown>> {
-  if (router.isClosed) return Promise.reject(site.stamp(new ClientClosedError()));
-  return router.execute(spec, site);
+/** Per-call options of a generic call. */
+export interface CallOptions {
+  /** Shard-routed ops: route by `shardForKey(key)` instead of the policy. */
+  key?: string;
 }
 
-function idShard(router: Router, service: 'txcoord' | 'session-mgr', id: unknown, what: string): number {
-  if (typeof id !== 'bigint' || id < 0n || id >= 1n << 64n) throw new InvalidArgumentError(`${what} must be a 64-bit unsigned bigint`);
-  return router.maps[service].layout.shardOf(id);
+/**
+ * Calls to one service, typed from its registry entry: the arguments and the
+ * answer of each op come from its field and result specs, and the answer is
+ * checked against them before it is returned.
+ */
+export class ServiceClient<Spec extends ServiceSpec> {
+  constructor(
+    private readonly router: Router,
+    readonly spec: Spec,
+  ) {}
+
+  call<O extends OpsOf<Spec>>(op: O, args: CallArgs<Spec, O>, opts?: CallOptions): Promise<ServiceResult<Spec, O>> {
+    const site = new CallSite();
+    try {
+      return run(this.router, site, { spec: this.spec, op, args, shard: keyShard(opts) });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+function run<Spec extends ServiceSpec, O extends OpsOf<Spec>>(router: Router, site: CallSite, call: Call<Spec, O>): Promise<ServiceResult<Spec, O>> {
+  if (router.isClosed) return Promise.reject(site.stamp(new ClientClosedError()));
+  return router.execute(call, site);
 }
 
 function checkTimeout(t: unknown): void {
@@ -189,41 +223,33 @@ export class TxApi {
   constructor(private readonly router: Router) {}
 
   /** Begin a transaction; the TxId is greater than every TxId this client had received. */
-  async begin(opts?: KeyOptions & { timeoutMs?: number }): Promise<{ txId: bigint; startTs: bigint; timeoutMs: number }> {
+  async begin(opts?: KeyOptions & { timeoutMs?: number }): Promise<ServiceResult<typeof TXCOORD, 'tx.begin'>> {
     const site = new CallSite();
     checkTimeout(opts?.timeoutMs);
-    const args: Record<string, unknown> = opts?.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs };
-    const ok = await run(this.router, site, {
-      service: 'txcoord', op: 'tx.begin', shard: keyShard(opts), args, sendShard: true,
-      prepare: (f) => { if (this.maxSeen > 0n) f.after = this.maxSeen; },
-      onOk: (r) => { if (BigInt(r.txId as bigint) > this.maxSeen) this.maxSeen = BigInt(r.txId as bigint); },
+    return run(this.router, site, {
+      spec: TXCOORD, op: 'tx.begin', shard: keyShard(opts), args: opts?.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs },
+      prepare: (a) => { if (this.maxSeen > 0n) a.after = this.maxSeen; },
+      onOk: (r) => { if (r.txId > this.maxSeen) this.maxSeen = r.txId; },
     });
-    return { txId: BigInt(ok.txId as bigint), startTs: BigInt(ok.startTs as bigint), timeoutMs: ok.timeoutMs as number };
   }
 
   /** Commit; resolves once the decision is durable on the coordinator. Idempotent (same commitTs again). */
-  async commit(txId: bigint): Promise<{ commitTs: bigint }> {
-    const ok = await this.follow('tx.commit', txId, new CallSite());
-    return { commitTs: BigInt(ok.commitTs as bigint) };
+  async commit(txId: bigint): Promise<ServiceResult<typeof TXCOORD, 'tx.commit'>> {
+    return run(this.router, new CallSite(), { spec: TXCOORD, op: 'tx.commit', args: { txId } });
   }
 
   /** Abort; resolves once the decision is durable. Idempotent. */
   async abort(txId: bigint): Promise<void> {
-    await this.follow('tx.abort', txId, new CallSite());
+    await run(this.router, new CallSite(), { spec: TXCOORD, op: 'tx.abort', args: { txId } });
   }
 
   async status(txId: bigint): Promise<TxStatus> {
-    return (await this.follow('tx.status', txId, new CallSite())).status as TxStatus;
+    return (await run(this.router, new CallSite(), { spec: TXCOORD, op: 'tx.status', args: { txId } })).status;
   }
 
   /** Extend the transaction's timeout; resolves with the new remaining time. */
-  async heartbeat(txId: bigint): Promise<{ timeoutMs: number }> {
-    return { timeoutMs: (await this.follow('tx.heartbeat', txId, new CallSite())).timeoutMs as number };
-  }
-
-  private follow(op: string, txId: bigint, site: CallSite): Promise<Record<string, unknown>> {
-    const shard = idShard(this.router, 'txcoord', txId, 'txId');
-    return run(this.router, site, { service: 'txcoord', op, shard, args: { txId }, sendShard: false });
+  async heartbeat(txId: bigint): Promise<ServiceResult<typeof TXCOORD, 'tx.heartbeat'>> {
+    return run(this.router, new CallSite(), { spec: TXCOORD, op: 'tx.heartbeat', args: { txId } });
   }
 }
 
@@ -236,41 +262,43 @@ export class SessionsApi {
    * Open a session. A named producer always goes to `shardForKey(producer)`
    * (session-mgr refuses it elsewhere); opening it again fences the old epoch.
    */
-  async open(opts?: { producer?: string; timeoutMs?: number }): Promise<Session & { timeoutMs: number }> {
+  async open(opts?: { producer?: string; timeoutMs?: number }): Promise<ServiceResult<typeof SESSION_MGR, 'session.open'>> {
     const site = new CallSite();
     checkTimeout(opts?.timeoutMs);
     const producer = opts?.producer;
     if (producer !== undefined && (typeof producer !== 'string' || producer.length === 0)) {
       throw new InvalidArgumentError('producer must be a non-empty string');
     }
-    const args: Record<string, unknown> = {};
+    const args: CallArgs<typeof SESSION_MGR, 'session.open'> = {};
     if (producer !== undefined) args.producer = producer;
     if (opts?.timeoutMs !== undefined) args.timeoutMs = opts.timeoutMs;
-    const ok = await run(this.router, site, {
-      service: 'session-mgr', op: 'session.open', shard: producer === undefined ? undefined : shardForKey(producer), args, sendShard: true,
+    return run(this.router, site, {
+      spec: SESSION_MGR, op: 'session.open', shard: producer === undefined ? undefined : shardForKey(producer), args,
       // A named producer's id is fixed across epochs, so `after` only applies to anonymous sessions.
-      prepare: (f) => { if (producer === undefined && this.maxSeen > 0n) f.after = this.maxSeen; },
-      onOk: (r) => { if (producer === undefined && BigInt(r.sessionId as bigint) > this.maxSeen) this.maxSeen = BigInt(r.sessionId as bigint); },
+      prepare: (a) => { if (producer === undefined && this.maxSeen > 0n) a.after = this.maxSeen; },
+      onOk: (r) => { if (producer === undefined && r.sessionId > this.maxSeen) this.maxSeen = r.sessionId; },
     });
-    return { sessionId: BigInt(ok.sessionId as bigint), epoch: ok.epoch as number, timeoutMs: ok.timeoutMs as number };
   }
 
-  async heartbeat(s: Session): Promise<{ timeoutMs: number }> {
-    return { timeoutMs: (await this.follow('session.heartbeat', s, new CallSite())).timeoutMs as number };
+  async heartbeat(s: Session): Promise<ServiceResult<typeof SESSION_MGR, 'session.heartbeat'>> {
+    const site = new CallSite();
+    return run(this.router, site, { spec: SESSION_MGR, op: 'session.heartbeat', args: sessionRef(s) });
   }
 
   /** Is this (sessionId, epoch) still the live one? Brokers call this to reject zombie producers. */
   async validate(s: Session): Promise<SessionStatus> {
-    return (await this.follow('session.validate', s, new CallSite())).status as SessionStatus;
+    const site = new CallSite();
+    return (await run(this.router, site, { spec: SESSION_MGR, op: 'session.validate', args: sessionRef(s) })).status;
   }
 
   async close(s: Session): Promise<void> {
-    await this.follow('session.close', s, new CallSite());
+    const site = new CallSite();
+    await run(this.router, site, { spec: SESSION_MGR, op: 'session.close', args: sessionRef(s) });
   }
+}
 
-  private follow(op: string, s: Session, site: CallSite): Promise<Record<string, unknown>> {
-    if (typeof s !== 'object' || s === null || !Number.isInteger(s.epoch)) throw new InvalidArgumentError('expected a session { sessionId, epoch }');
-    const shard = idShard(this.router, 'session-mgr', s.sessionId, 'sessionId');
-    return run(this.router, site, { service: 'session-mgr', op, shard, args: { sessionId: s.sessionId, epoch: s.epoch }, sendShard: false });
-  }
+/** The fields that name a session epoch in a request. */
+function sessionRef(s: Session): { sessionId: bigint; epoch: number } {
+  if (typeof s !== 'object' || s === null || !Number.isInteger(s.epoch)) throw new InvalidArgumentError('expected a session { sessionId, epoch }');
+  return { sessionId: s.sessionId, epoch: s.epoch };
 }

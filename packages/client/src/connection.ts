@@ -7,15 +7,14 @@ import {
   CLOSE_CODES,
   MAX_REQUEST_ID,
   SUPPORTED_VERSIONS,
-  SERVICES,
   decodeFrame,
   encodeFrame,
   parseShardRanges,
   type HelloFrame,
-  type ServiceName,
   type ShardRanges,
   type WireLimits,
 } from '@pharaoh/protocol';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import { defineLayout, type Layout } from '@pharaoh/snowflake';
 import { Deadlines, type Expirable } from './deadlines.js';
 import { ConnectionLostError, ProtocolViolationError, TimeoutError, fromWireError, type PharaohError } from './errors.js';
@@ -26,7 +25,8 @@ export type ConnectionState = 'idle' | 'connecting' | 'open' | 'backoff' | 'clos
 
 /** What a hello told us, validated. */
 export interface Hello {
-  service: ServiceName;
+  /** A service of the client's registry. */
+  service: string;
   shards: ShardRanges;
   layout: Layout;
   limits: WireLimits;
@@ -60,7 +60,7 @@ export class Connection {
   /** `clock.now()` when the current claim was established (older live claims win conflicts). */
   claimSince = 0;
   /** Service named by the fleet file, until a hello says otherwise. */
-  expectedService: ServiceName | undefined;
+  expectedService: string | undefined;
   /** Resolves after the first attempt either got a hello or failed. */
   readonly firstAttempt: Promise<void>;
 
@@ -99,7 +99,7 @@ export class Connection {
     return this.pending.size + this.waiting.length;
   }
 
-  get service(): ServiceName | undefined {
+  get service(): string | undefined {
     return this.hello?.service ?? this.expectedService;
   }
 
@@ -230,7 +230,7 @@ export class Connection {
   private onHello(data: Uint8Array): void {
     let hello: Hello;
     try {
-      hello = parseHello(decodeFrame(data));
+      hello = parseHello(decodeFrame(data), this.opts.services);
     } catch (cause) {
       const err = new ProtocolViolationError(`${this.url}: bad hello: ${(cause as Error).message}`, { cause });
       this.fail(err);
@@ -334,11 +334,11 @@ export class Connection {
 }
 
 /** Validate a hello frame; throws with a message naming the bad field. */
-export function parseHello(frame: unknown): Hello {
+export function parseHello(frame: unknown, services: Pick<Registry, 'has' | 'names'> = REGISTRY): Hello {
   const f = frame as Partial<HelloFrame> | null;
   if (typeof f !== 'object' || f === null || f.t !== 'hello') throw new Error('first frame is not a hello');
   if (typeof f.v !== 'number' || !SUPPORTED_VERSIONS.includes(f.v)) throw new Error(`unsupported protocol version ${String(f.v)}`);
-  if (!SERVICES.includes(f.service as ServiceName)) throw new Error(`unknown service ${String(f.service)}`);
+  if (typeof f.service !== 'string' || !services.has(f.service)) throw new Error(`unknown service ${String(f.service)} (this client knows ${services.names.join(', ')})`);
   if (!Array.isArray(f.shards)) throw new Error('shards is not a list of ranges');
   const text = f.shards.map((r) => (Array.isArray(r) ? `${String(r[0])}-${String(r[1])}` : String(r))).join(',');
   const shards = f.shards.length === 0 ? [] : parseShardRanges(text);
@@ -358,7 +358,7 @@ export function parseHello(frame: unknown): Hello {
     maxInFlight: positive(lim.maxInFlight, 1024),
     maxCount: positive(lim.maxCount, 1 << 16),
   };
-  return { service: f.service as ServiceName, shards, layout, limits, server: String(f.server ?? '') };
+  return { service: f.service, shards, layout, limits, server: String(f.server ?? '') };
 }
 
 function positive(v: unknown, dflt: number): number {

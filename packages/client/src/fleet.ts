@@ -5,7 +5,8 @@
  * including two endpoints claiming one shard of one service.
  */
 import { readFile } from 'node:fs/promises';
-import { SERVICES, expandShardRanges, parseShardRanges, type ServiceName, type ShardRanges } from '@pharaoh/protocol';
+import { expandShardRanges, parseShardRanges, type ShardRanges } from '@pharaoh/protocol';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import { FleetConfigError, FleetConflictError } from './errors.js';
 
 /** One process of the fleet, as written in the fleet file. Extra fields are allowed. */
@@ -21,19 +22,20 @@ export interface FleetEndpoint {
 
 /** `{ "services": { "tso": [ ... ], "txcoord": [ ... ], "session-mgr": [ ... ] } }` */
 export interface FleetFile {
-  services: Partial<Record<ServiceName, FleetEndpoint[]>>;
+  /** Keyed by the services' registry names. */
+  services: Partial<Record<string, FleetEndpoint[]>>;
   [extra: string]: unknown;
 }
 
 /** One endpoint with the service and shards the fleet file gives it. */
 export interface EndpointClaim {
   endpoint: string;
-  service: ServiceName;
+  service: string;
   shards: ShardRanges | undefined;
 }
 
 /** Read and check a fleet file (JSON). Throws FleetConfigError or FleetConflictError. */
-export async function loadFleetFile(path: string): Promise<FleetFile> {
+export async function loadFleetFile(path: string, services: Registry = REGISTRY): Promise<FleetFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -46,20 +48,20 @@ export async function loadFleetFile(path: string): Promise<FleetFile> {
   } catch (cause) {
     throw new FleetConfigError(`fleet file ${path} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
-  const fleet = checkFleetFile(json, path);
-  fleetClaims(fleet); // refuse duplicate claims as early as possible
+  const fleet = checkFleetFile(json, path, services);
+  fleetClaims(fleet, services); // refuse duplicate claims as early as possible
   return fleet;
 }
 
 /** Check the shape of a parsed fleet file; returns it typed. */
-export function checkFleetFile(json: unknown, where = 'fleet'): FleetFile {
+export function checkFleetFile(json: unknown, where = 'fleet', registry: Registry = REGISTRY): FleetFile {
   const services = (json as { services?: unknown } | null)?.services;
   if (typeof services !== 'object' || services === null || Array.isArray(services)) {
     throw new FleetConfigError(`${where}: expected an object with a "services" map`);
   }
   for (const [name, list] of Object.entries(services)) {
-    if (!SERVICES.includes(name as ServiceName)) {
-      throw new FleetConfigError(`${where}: unknown service "${name}" (known: ${SERVICES.join(', ')})`);
+    if (!registry.has(name)) {
+      throw new FleetConfigError(`${where}: unknown service "${name}" (known: ${registry.names.join(', ')})`);
     }
     if (!Array.isArray(list)) throw new FleetConfigError(`${where}: services.${name} must be a list of endpoints`);
     list.forEach((e: unknown, i) => {
@@ -77,10 +79,10 @@ export function checkFleetFile(json: unknown, where = 'fleet'): FleetFile {
  * naming both endpoints when two claim the same shard of one service, and
  * FleetConfigError when one endpoint appears twice.
  */
-export function fleetClaims(fleet: FleetFile): EndpointClaim[] {
+export function fleetClaims(fleet: FleetFile, services: Registry = REGISTRY): EndpointClaim[] {
   const claims: EndpointClaim[] = [];
-  const seen = new Map<string, ServiceName>();
-  for (const service of SERVICES) {
+  const seen = new Map<string, string>();
+  for (const service of services.names) {
     const owner = new Map<number, string>();
     for (const e of fleet.services[service] ?? []) {
       const prev = seen.get(e.endpoint);

@@ -1,3 +1,4 @@
+import { REGISTRY, Registry } from '@pharaoh/registry';
 /**
  * Client options: exported defaults, one validating parser, and the reconnect
  * backoff. Everything the client does with time goes through `Clock`, so tests
@@ -113,6 +114,12 @@ export interface ClientOptions {
   clock?: Clock;
   /** Injected for tests: returns a number in [0, 1). */
   random?: () => number;
+  /**
+   * The services this client knows (their layouts, ops and routes). Default:
+   * `REGISTRY` of @pharaoh/registry; a registry with more services (`REGISTRY.with(...)`)
+   * lets `client.service(spec)` call them.
+   */
+  services?: Registry;
 }
 
 export interface ResolvedOptions {
@@ -132,6 +139,7 @@ export interface ResolvedOptions {
   transport: Transport | undefined;
   clock: Clock;
   random: () => number;
+  services: Registry;
 }
 
 /** Validate options and fill in defaults. Throws InvalidArgumentError naming the option. */
@@ -152,6 +160,7 @@ export function parseClientOptions(o: ClientOptions = {}): ResolvedOptions {
     // Printable ASCII without spaces: anything else would break (or inject into) the HTTP header.
     throw new InvalidArgumentError('token must be a non-empty string of printable ASCII without spaces');
   }
+  if (o.services !== undefined && !(o.services instanceof Registry)) throw new InvalidArgumentError('services must be a Registry of @pharaoh/registry');
   if (o.tls !== undefined && (typeof o.tls !== 'object' || o.tls === null)) throw new InvalidArgumentError('tls must be an object like { ca }');
   const timeoutMs = int('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 3_600_000);
   return {
@@ -171,6 +180,7 @@ export function parseClientOptions(o: ClientOptions = {}): ResolvedOptions {
     transport: o.transport,
     clock: o.clock ?? systemClock,
     random: o.random ?? Math.random,
+    services: o.services ?? REGISTRY,
   };
 }
 

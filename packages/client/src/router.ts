@@ -4,13 +4,16 @@
  * non-batched call with retries: fresh-ID calls fail over to another healthy
  * shard, calls about an existing ID wait for their shard until their timeout.
  */
-import { ERROR_CODES, SERVICES, type ServiceName, type ShardRanges } from '@pharaoh/protocol';
+import { ERROR_CODES, readResult, type ShardRanges } from '@pharaoh/protocol';
+import type { OpsOf, ServiceArgs, ServiceResult, ServiceSpec } from '@pharaoh/registry';
 import { Connection, type ConnectionEvents, type Hello } from './connection.js';
 import { Deadlines, type Expirable } from './deadlines.js';
 import {
   CallSite,
   ClientClosedError,
   ConnectionLostError,
+  InvalidArgumentError,
+  ProtocolViolationError,
   ServerError,
   TimeoutError,
   isRetryable,
@@ -22,20 +25,34 @@ import { ShardMap, type OwnershipChange } from './shard-map.js';
 import type { StatusHub } from './status.js';
 import { createWsTransport } from './transport.js';
 
-/** A non-batched request: which shard (fixed or picked per attempt) and what to send. */
-export interface OpSpec {
-  service: ServiceName;
-  op: string;
-  /** A fixed shard (keyed call or an ID's shard), or undefined: pick a healthy shard per attempt (fresh ID). */
-  shard: number | undefined;
-  /** Request fields besides `id`, `op` and (for shard-addressed ops) `shard`. */
-  args: Record<string, unknown>;
-  /** Put `shard` into the request (ops addressed by shard rather than by an ID). */
-  sendShard: boolean;
-  /** Called before each attempt to add fields that may change between attempts (e.g. `after`). */
-  prepare?(frame: Record<string, unknown>): void;
+/** The arguments of a call: the op's fields but `shard`, which the router fills in for shard-routed ops. */
+export type CallArgs<Spec extends ServiceSpec, O extends OpsOf<Spec>> = Omit<ServiceArgs<Spec, O>, 'shard'>;
+
+/**
+ * One non-batched call, typed from the registry: an op of a service and its
+ * arguments. Where it goes follows the op's route: a shard-routed op (a fresh
+ * ID) goes to `shard` when given (a keyed call), else to a healthy shard picked
+ * per attempt; an ID-routed op goes to the shard in that ID's bits.
+ */
+export interface Call<Spec extends ServiceSpec, O extends OpsOf<Spec>> {
+  spec: Spec;
+  op: O;
+  args: CallArgs<Spec, O>;
+  shard?: number | undefined;
+  /** Called before each attempt to set fields that may change between attempts (e.g. `after`). */
+  prepare?(args: CallArgs<Spec, O>): void;
   /** Called with each successful result before the caller sees it. */
-  onOk?(ok: Record<string, unknown>): void;
+  onOk?(result: ServiceResult<Spec, O>): void;
+}
+
+/** A call with its types erased, as the retry loop holds it. */
+interface AnyCall {
+  spec: ServiceSpec;
+  op: string;
+  args: Record<string, unknown>;
+  shard?: number | undefined;
+  prepare?(args: Record<string, unknown>): void;
+  onOk?(result: unknown): void;
 }
 
 /** A caller-visible call: expires with TimeoutError, or fails with one shared error at close. */
@@ -68,9 +85,11 @@ export function callTimedOut(what: string, timeoutMs: number, lastError: Pharaoh
 
 class OpCall extends TimedCall {
   constructor(
-    readonly spec: OpSpec,
+    readonly spec: AnyCall,
+    /** The shard every attempt goes to (keyed or ID-routed), or undefined: pick one per attempt. */
+    readonly fixedShard: number | undefined,
     readonly site: CallSite,
-    readonly resolve: (ok: Record<string, unknown>) => void,
+    readonly resolve: (ok: unknown) => void,
     readonly rejectRaw: (err: Error) => void,
     timeoutMs: number,
   ) {
@@ -85,7 +104,8 @@ class OpCall extends TimedCall {
 }
 
 export class Router {
-  readonly maps: Record<ServiceName, ShardMap>;
+  /** One shard map per service of the registry, by name. */
+  private readonly maps = new Map<string, ShardMap>();
   readonly conns: Connection[] = [];
   /** Deadlines of caller-visible calls (the batcher's waiters too). */
   readonly calls: Deadlines<CallEntry>;
@@ -98,7 +118,7 @@ export class Router {
     readonly opts: ResolvedOptions,
     private readonly status: StatusHub,
   ) {
-    this.maps = Object.fromEntries(SERVICES.map((s) => [s, new ShardMap(s, opts.clock, opts.random)])) as Record<ServiceName, ShardMap>;
+    for (const spec of opts.services.services) this.maps.set(spec.name, new ShardMap(spec, opts.clock, opts.random));
     this.calls = new Deadlines<CallEntry>(opts.clock, opts.timeoutMs);
   }
 
@@ -106,8 +126,15 @@ export class Router {
     return this.closed;
   }
 
+  /** The shard map of `service`; InvalidArgumentError for a service this client's registry does not list. */
+  map(service: string): ShardMap {
+    const m = this.maps.get(service);
+    if (m === undefined) throw new InvalidArgumentError(`unknown service ${service}: this client knows ${this.opts.services.names.join(', ')}`);
+    return m;
+  }
+
   /** Add endpoints (with fleet-file claims when known) and start connecting. */
-  addEndpoints(claims: Array<{ endpoint: string; service?: ServiceName; shards?: ShardRanges }>): void {
+  addEndpoints(claims: Array<{ endpoint: string; service?: string; shards?: ShardRanges }>): void {
     const transport = this.opts.transport ?? createWsTransport({ token: this.opts.token, tls: this.opts.tls });
     for (const c of claims) {
       if (this.conns.some((x) => x.url === c.endpoint)) continue;
@@ -119,7 +146,7 @@ export class Router {
       }
       this.conns.push(conn);
     }
-    for (const s of SERVICES) this.maps[s].recompute(this.servicesConns(s), false);
+    for (const m of this.maps.values()) m.recompute(this.servicesConns(m.service), false);
     for (const conn of this.conns) conn.start();
   }
 
@@ -130,12 +157,12 @@ export class Router {
    */
   async settleConnect(): Promise<number> {
     await Promise.all(this.conns.map((c) => c.firstAttempt));
-    for (const s of SERVICES) this.maps[s].recompute(this.servicesConns(s), true);
+    for (const m of this.maps.values()) m.recompute(this.servicesConns(m.service), true);
     this.strict = false;
     return this.conns.filter((c) => c.isOpen).length;
   }
 
-  private servicesConns(service: ServiceName): Connection[] {
+  private servicesConns(service: string): Connection[] {
     return this.conns.filter((c) => c.service === service);
   }
 
@@ -162,7 +189,7 @@ export class Router {
     conn.claim = hello.shards;
     conn.claimSource = 'hello';
     conn.claimSince = this.opts.clock.now();
-    this.maps[hello.service].layout = hello.layout;
+    this.map(hello.service).layout = hello.layout;
     if (before !== undefined && !sameRanges(before, hello.shards)) {
       this.opts.logger.warn({ endpoint: conn.url, before, after: hello.shards }, 'hello differs from the shards believed; the hello wins');
       this.status.emit({
@@ -175,7 +202,7 @@ export class Router {
         detail: `${conn.url} hosts ${fmt(hello.shards)}, not ${fmt(before)}`,
       });
     }
-    if (expected !== undefined && expected !== hello.service) this.maps[expected].recompute(this.servicesConns(expected), false);
+    if (expected !== undefined && expected !== hello.service) this.maps.get(expected)?.recompute(this.servicesConns(expected), false);
     this.applyOwnership(hello.service);
     this.status.emit(
       reconnected
@@ -186,13 +213,13 @@ export class Router {
   }
 
   /** Recompute one service's owners and report conflicts (outside `connect()`). */
-  private applyOwnership(service: ServiceName): OwnershipChange {
-    const change = this.maps[service].recompute(this.servicesConns(service), false);
+  private applyOwnership(service: string): OwnershipChange {
+    const change = this.map(service).recompute(this.servicesConns(service), false);
     if (!this.strict) this.reportConflicts(service, change);
     return change;
   }
 
-  private reportConflicts(service: ServiceName, change: OwnershipChange): void {
+  private reportConflicts(service: string, change: OwnershipChange): void {
     const byPair = new Map<string, { kept: Connection; refused: Connection; shards: number[] }>();
     for (const c of change.conflicts) {
       const k = `${c.kept.url} ${c.refused.url}`;
@@ -203,7 +230,7 @@ export class Router {
     for (const { kept, refused, shards } of byPair.values()) {
       const detail = `${kept.url} and ${refused.url} both claim shards ${shards.length} of ${service} (first ${shards[0]}); keeping ${kept.url}`;
       this.opts.logger.error({ service, kept: kept.url, refused: refused.url, shards: shards.length }, detail);
-      this.status.emit({ type: 'fleet-changed', service, endpoint: refused.url, reason: 'conflict', before: undefined, after: this.maps[service].shardsOf(refused), detail });
+      this.status.emit({ type: 'fleet-changed', service, endpoint: refused.url, reason: 'conflict', before: undefined, after: this.map(service).shardsOf(refused), detail });
     }
   }
 
@@ -212,7 +239,7 @@ export class Router {
    * attempt goes elsewhere. NOT_OWNER replaces the endpoint's shards with the
    * list the server sent; SHARD_UNAVAILABLE and SHUTTING_DOWN quarantine the shard.
    */
-  noteFailure(service: ServiceName, shard: number, conn: Connection | undefined, err: PharaohError): void {
+  noteFailure(service: string, shard: number, conn: Connection | undefined, err: PharaohError): void {
     if (!(err instanceof ServerError)) return;
     if (err.code === ERROR_CODES.NOT_OWNER && conn !== undefined) {
       const before = conn.claim;
@@ -224,10 +251,39 @@ export class Router {
       this.opts.logger.warn({ endpoint: conn.url, shard, before, after }, 'NOT_OWNER: shard map refreshed');
       this.status.emit({ type: 'fleet-changed', service, endpoint: conn.url, reason: 'not-owner', before, after, detail: `${conn.url} does not host shard ${shard}` });
       // Nobody left claims the shard: reconnect idle endpoints now, their hellos may.
-      if (this.maps[service].ownerOf(shard) === undefined) for (const c of this.conns) c.kick();
+      if (this.map(service).ownerOf(shard) === undefined) for (const c of this.conns) c.kick();
     } else if (err.code === ERROR_CODES.SHARD_UNAVAILABLE || err.code === ERROR_CODES.SHUTTING_DOWN) {
-      this.maps[service].quarantine(shard, this.opts.shardQuarantineMs);
+      this.map(service).quarantine(shard, this.opts.shardQuarantineMs);
     }
+  }
+
+  /**
+   * Where a request to `map`'s service goes now: the fixed shard (keyed or
+   * ID-routed), else one the policy picks, and its connection when that is
+   * open. Without one (`conn` undefined) the caller waits (`stall`) and asks
+   * again. The one routing rule of batched and unbatched calls alike.
+   */
+  route(map: ShardMap, fixed: number | undefined): { shard: number | undefined; conn: Connection | undefined } {
+    const shard = fixed ?? map.pick(this.opts.policy);
+    const owner = shard === undefined ? undefined : map.ownerOf(shard);
+    return { shard, conn: owner !== undefined && owner.isOpen ? owner : undefined };
+  }
+
+  /** The error a request waiting for a route records (named in its TimeoutError). */
+  noRoute(map: ShardMap, shard: number | undefined): ConnectionLostError {
+    return new ConnectionLostError((shard === undefined ? undefined : map.ownerOf(shard))?.url ?? '(none)', noRouteMessage(map.service, shard));
+  }
+
+  /**
+   * What to do after an attempt failed, for batched and unbatched calls alike:
+   * `fail` (not retryable: the caller gets `err`), `now` (a fresh-ID call:
+   * another healthy shard at once; the failed one was just noted), or
+   * `later` (a fixed shard, or an overloaded fleet: wait for routing to change).
+   */
+  afterFailure(service: string, shard: number, conn: Connection, err: PharaohError, fresh: boolean): 'fail' | 'now' | 'later' {
+    if (!isRetryable(err)) return 'fail';
+    this.noteFailure(service, shard, conn, err);
+    return fresh && err.code !== ERROR_CODES.OVERLOADED ? 'now' : 'later';
   }
 
   /** Run `fn` again once routing may have changed: a connection opened, or after retryDelayMs. */
@@ -256,48 +312,72 @@ export class Router {
    * Retryable failures of a fresh-ID call go at once to another healthy shard;
    * a fixed-shard call waits for its shard (reconnect, new owner) instead.
    */
-  execute(spec: OpSpec, site: CallSite): Promise<Record<string, unknown>> {
+  execute<Spec extends ServiceSpec, O extends OpsOf<Spec>>(call: Call<Spec, O>, site: CallSite): Promise<ServiceResult<Spec, O>> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(site.stamp(new ClientClosedError()));
-      const call = new OpCall(spec, site, resolve, reject, this.opts.timeoutMs);
-      this.calls.add(call);
-      this.attempt(call);
+      const spec = call as unknown as AnyCall;
+      let fixed: number | undefined;
+      try {
+        fixed = this.fixedShard(spec);
+      } catch (err) {
+        return reject(site.stamp(err as Error));
+      }
+      const c = new OpCall(spec, fixed, site, resolve as (ok: unknown) => void, reject, this.opts.timeoutMs);
+      this.calls.add(c);
+      this.attempt(c);
     });
+  }
+
+  /** Where every attempt of `call` goes: its ID's shard, its key's shard, or undefined (any healthy shard). */
+  private fixedShard(call: AnyCall): number | undefined {
+    const op = call.spec.ops[call.op];
+    if (op === undefined) throw new InvalidArgumentError(`${call.spec.name} has no op ${call.op}`);
+    const map = this.map(call.spec.name);
+    if (op.route === 'shard') return call.shard;
+    const id = call.args[op.route.id];
+    if (typeof id !== 'bigint' || id < 0n || id >= 1n << 64n) throw new InvalidArgumentError(`${op.route.id} must be a 64-bit unsigned bigint`);
+    return map.layout.shardOf(id);
   }
 
   private attempt(call: OpCall): void {
     if (call.done) return;
     const { spec } = call;
-    const map = this.maps[spec.service];
-    const shard = spec.shard ?? map.pick(this.opts.policy);
-    const conn = shard === undefined ? undefined : map.ownerOf(shard);
-    if (shard === undefined || conn === undefined || !conn.isOpen) {
-      call.lastError ??= new ConnectionLostError(conn?.url ?? '(none)', noRouteMessage(spec, shard));
+    const map = this.map(spec.spec.name);
+    const { shard, conn } = this.route(map, call.fixedShard);
+    if (shard === undefined || conn === undefined) {
+      call.lastError ??= this.noRoute(map, shard);
       this.stall(() => this.attempt(call));
       return;
     }
-    const frame: Record<string, unknown> = { op: spec.op, ...spec.args };
-    if (spec.sendShard) frame.shard = shard;
-    spec.prepare?.(frame);
+    const args = { ...spec.args };
+    spec.prepare?.(args);
+    const frame: Record<string, unknown> = { op: spec.op, ...args };
+    if (spec.spec.ops[spec.op]!.route === 'shard') frame.shard = shard;
     conn.request(frame, (err, ok) => {
       if (call.done) return;
       if (err === undefined) {
-        spec.onOk?.(ok!);
+        let result: unknown;
+        try {
+          result = readResult(spec.op, spec.spec.ops[spec.op]!, ok);
+        } catch (e) {
+          this.calls.finish(call);
+          call.rejectRaw(call.site.stamp(new ProtocolViolationError(`bad answer from ${conn.url}: ${(e as Error).message}`)));
+          return;
+        }
+        spec.onOk?.(result);
         this.calls.finish(call);
-        call.resolve(ok!);
+        call.resolve(result);
         return;
       }
-      if (!isRetryable(err)) {
+      const next = this.afterFailure(spec.spec.name, shard, conn, err, call.fixedShard === undefined);
+      if (next === 'fail') {
         this.calls.finish(call);
         call.rejectRaw(call.site.stamp(err));
         return;
       }
       call.lastError = err;
-      this.noteFailure(spec.service, shard, conn, err);
-      const again = (): void => this.attempt(call);
-      // A fresh-ID call can go elsewhere at once; everything else (and an overloaded fleet) pauses first.
-      if (spec.shard === undefined && err.code !== ERROR_CODES.OVERLOADED) again();
-      else this.stall(again);
+      if (next === 'now') this.attempt(call);
+      else this.stall(() => this.attempt(call));
     });
   }
 
@@ -312,10 +392,10 @@ export class Router {
   }
 }
 
-function noRouteMessage(spec: OpSpec, shard: number | undefined): string {
+function noRouteMessage(service: string, shard: number | undefined): string {
   return shard === undefined
-    ? `no healthy ${spec.service} shard is connected`
-    : `no connected ${spec.service} endpoint hosts shard ${shard}`;
+    ? `no healthy ${service} shard is connected`
+    : `no connected ${service} endpoint hosts shard ${shard}`;
 }
 
 function sameRanges(a: ShardRanges, b: ShardRanges): boolean {

@@ -4,18 +4,12 @@
  * a claim changes (rare: hellos, NOT_OWNER answers), so routing a call is an
  * array lookup.
  */
-import { SHARD_COUNT, expandShardRanges, toShardRanges, type ServiceName, type ShardRanges } from '@pharaoh/protocol';
-import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT, type Layout } from '@pharaoh/snowflake';
+import { SHARD_COUNT, expandShardRanges, toShardRanges, type ShardRanges } from '@pharaoh/protocol';
+import type { ServiceSpec } from '@pharaoh/registry';
+import type { Layout } from '@pharaoh/snowflake';
 import type { Connection } from './connection.js';
 import { FleetConflictError } from './errors.js';
 import type { Clock, Policy } from './options.js';
-
-/** The layouts compiled into this client, used until a hello announces the real one. */
-export const DEFAULT_LAYOUTS: Record<ServiceName, Layout> = {
-  tso: TSO_LAYOUT,
-  txcoord: TX_LAYOUT,
-  'session-mgr': SESSION_LAYOUT,
-};
 
 /** A conflict found while recomputing: two live endpoints both say they host `shard`. */
 export interface Conflict {
@@ -31,6 +25,7 @@ export interface OwnershipChange {
 }
 
 export class ShardMap {
+  /** The registry's layout until a hello announces the one the service really uses. */
   layout: Layout;
   private owners: Array<Connection | undefined> = new Array(SHARD_COUNT).fill(undefined);
   private readonly quarantinedUntil = new Float64Array(SHARD_COUNT);
@@ -43,11 +38,15 @@ export class ShardMap {
   private home: number | undefined;
 
   constructor(
-    readonly service: ServiceName,
+    readonly spec: ServiceSpec,
     private readonly clock: Clock,
     private readonly random: () => number = Math.random,
   ) {
-    this.layout = DEFAULT_LAYOUTS[service];
+    this.layout = spec.layout;
+  }
+
+  get service(): string {
+    return this.spec.name;
   }
 
   ownerOf(shard: number): Connection | undefined {

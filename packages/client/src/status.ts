@@ -4,7 +4,10 @@
  * buffer a bounded number of events so a slow reader cannot grow memory without
  * limit; the oldest are dropped first.
  */
-import type { ServiceName, ShardRanges } from '@pharaoh/protocol';
+import type { ShardRanges } from '@pharaoh/protocol';
+
+/** A service's registry name. */
+type ServiceName = string;
 
 export type StatusEvent =
   /** First hello from an endpoint. */

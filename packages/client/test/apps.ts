@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServiceName } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/registry';
 import { killAll, REPO_ROOT, startApp as startChild, stopApp } from '@pharaoh/testkit';
 import type { RunningApp } from '@pharaoh/testkit';
 

@@ -4,10 +4,10 @@
  * end of a time unit), and small tx/session state machines. Tests reach in to
  * inject errors, hang requests, or change the shards it claims.
  */
-import { PROTOCOL_VERSION, decodeFrame, encodeFrame, errFrame, okFrame, type ErrorCode, type ServiceName, type ShardRanges } from '@pharaoh/protocol';
-import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT, type Layout } from '@pharaoh/snowflake';
+import { PROTOCOL_VERSION, decodeFrame, encodeFrame, errFrame, okFrame, type ErrorCode, type ShardRanges } from '@pharaoh/protocol';
+import { REGISTRY, type ServiceName } from '@pharaoh/registry';
+import type { Layout } from '@pharaoh/snowflake';
 
-const LAYOUTS: Record<ServiceName, Layout> = { tso: TSO_LAYOUT, txcoord: TX_LAYOUT, 'session-mgr': SESSION_LAYOUT };
 
 export interface FakeNodeOptions {
   service: ServiceName;
@@ -37,7 +37,7 @@ export class FakeNode {
   readonly layout: Layout;
 
   constructor(readonly opts: FakeNodeOptions) {
-    this.layout = LAYOUTS[opts.service];
+    this.layout = REGISTRY.get(opts.service).layout;
   }
 
   hello(): Uint8Array {

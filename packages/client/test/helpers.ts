@@ -1,4 +1,5 @@
-import { shardForKey, type ServiceName, type ShardRanges } from '@pharaoh/protocol';
+import { shardForKey, type ShardRanges } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/registry';
 import { TSO_LAYOUT } from '@pharaoh/snowflake';
 import { expect } from 'vitest';
 import { PharaohClient, type ClientOptions, type StatusEvent } from '../src/index.js';

@@ -1,3 +1,5 @@
+import type { ErrorKind } from '@pharaoh/storage';
+
 /**
  * Every failure of the journal is a `JournalError` with a stable `code`, so
  * callers (txcoord, session-mgr) can map it to a wire error without parsing
@@ -35,9 +37,12 @@ export type JournalErrorCode = (typeof JournalErrorCode)[keyof typeof JournalErr
 export class JournalError extends Error {
   override readonly name = 'JournalError';
   readonly code: JournalErrorCode;
+  /** A closed journal is `unavailable`; every other failure means the shard's storage failed (`storage`). */
+  readonly kind: ErrorKind;
 
   constructor(code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    this.kind = code === JournalErrorCode.CLOSED ? 'unavailable' : 'storage';
   }
 }

@@ -1,4 +1,4 @@
-import { errnoCode } from '@pharaoh/storage';
+import { errnoCode, type ErrorKind } from '@pharaoh/storage';
 
 /**
  * Every failure of an Obelisk counter is an `ObeliskError` with a stable `code`.
@@ -24,11 +24,14 @@ export class ObeliskError extends Error {
   readonly code: ObeliskErrorCode;
   /** The path of the counter the error is about, when known. */
   readonly path: string | undefined;
+  /** A closed counter is `unavailable`; every other failure means its storage cannot be trusted (`storage`). */
+  readonly kind: ErrorKind;
 
   constructor(code: ObeliskErrorCode, message: string, options: { cause?: unknown; path?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.path = options.path;
+    this.kind = code === 'CLOSED' ? 'unavailable' : 'storage';
   }
 }
 

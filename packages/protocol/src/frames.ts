@@ -1,5 +1,4 @@
 import type { ErrorCode, ErrorDetails } from './errors.js';
-import type { OpName, OpResults, ServiceName } from './ops.js';
 import type { ShardRanges } from './shards.js';
 
 /** The bit layout of a service's IDs, as sent in `hello`. */
@@ -25,7 +24,8 @@ export interface WireLimits {
 export interface HelloFrame {
   t: 'hello';
   v: number;
-  service: ServiceName;
+  /** The service's registry name, e.g. `tso`. */
+  service: string;
   shards: ShardRanges;
   layout: WireLayout;
   limits: WireLimits;
@@ -33,10 +33,10 @@ export interface HelloFrame {
   server: string;
 }
 
-export interface OkFrame<O extends OpName = OpName> {
+export interface OkFrame<R = unknown> {
   t: 'res';
   id: number;
-  ok: OpResults[O];
+  ok: R;
 }
 
 export interface ErrFrame {
@@ -49,7 +49,7 @@ export interface ErrFrame {
 export type ResponseFrame = OkFrame | ErrFrame;
 export type ServerFrame = HelloFrame | ResponseFrame;
 
-export function okFrame<O extends OpName>(id: number, ok: OpResults[O]): OkFrame<O> {
+export function okFrame<R>(id: number, ok: R): OkFrame<R> {
   return { t: 'res', id, ok };
 }
 

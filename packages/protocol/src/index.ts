@@ -19,29 +19,8 @@ export {
   MAX_TIMEOUT_MS,
   CLOSE_CODES,
 } from './limits.js';
-export {
-  OP_FIELDS,
-  SERVICES,
-  SERVICE_OPS,
-  parseEnvelope,
-  parseArgs,
-  isServiceOp,
-  isAdminOp,
-  ADMIN_OPS,
-  ROLES,
-} from './ops.js';
-export type {
-  OpName,
-  RequestArgs,
-  FieldSpec,
-  OpResults,
-  TxStatus,
-  SessionStatus,
-  ServiceName,
-  RequestEnvelope,
-  AdminInfo,
-  Role,
-} from './ops.js';
+export { parseEnvelope, parseArgs, readResult, isAdminOp, isHostOp, HOST_OPS, ADMIN_OPS, ROLES } from './ops.js';
+export type { OpSpec, ResultKind, ResultSpec, ArgsOf, ResultOf, FieldSpec, RequestEnvelope, AdminInfo, Role, HostOp } from './ops.js';
 export { okFrame, errFrame } from './frames.js';
 export type { HelloFrame, OkFrame, ErrFrame, ResponseFrame, ServerFrame, WireLayout, WireLimits } from './frames.js';
 export {

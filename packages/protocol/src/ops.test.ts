@@ -4,7 +4,14 @@ import { decodeFrame, encodeFrame } from './codec.js';
 import { ERROR_CODES, ProtocolError } from './errors.js';
 import { MAX_REQUEST_ID, MAX_SHARD } from './limits.js';
 import { WireFloat } from './msgpack/decode.js';
-import { isAdminOp, isServiceOp, OP_FIELDS, parseArgs, parseEnvelope, SERVICE_OPS, type OpName } from './ops.js';
+import { REGISTRY } from '@pharaoh/registry';
+import { HOST_OPS, isAdminOp, isHostOp, parseArgs as parseWithSpec, parseEnvelope, readResult, type OpSpec } from './ops.js';
+
+/** Every op of every registered service: the field specs the checks below run against. */
+const OPS: Record<string, OpSpec> = Object.fromEntries(REGISTRY.services.flatMap((s) => Object.entries(s.ops)));
+const OP_FIELDS = Object.fromEntries(Object.entries(OPS).map(([op, spec]) => [op, spec.fields]));
+type OpName = string;
+const parseArgs = (op: OpName, frame: Record<string, unknown>): Record<string, unknown> => parseWithSpec(op, OPS[op]!, frame);
 
 function refusal(fn: () => unknown): ProtocolError {
   try {
@@ -201,7 +208,7 @@ describe('request arguments', () => {
           expect(e).toBeInstanceOf(ProtocolError);
           const pe = e as ProtocolError;
           expect(pe.code).toBe(ERROR_CODES.BAD_REQUEST);
-          expect(OP_FIELDS[op].map((f) => f[0] as string)).toContain(pe.details.field);
+          expect(OP_FIELDS[op]!.map((f) => f[0] as string)).toContain(pe.details.field);
           expect(pe.message).not.toMatch(JS_INTERNALS);
         }
       }),
@@ -209,18 +216,23 @@ describe('request arguments', () => {
     );
   });
 
-  it('knows which ops each service answers', () => {
-    expect(isServiceOp('tso', 'ts.get')).toBe(true);
-    expect(isServiceOp('tso', 'tx.begin')).toBe(false);
-    expect(isServiceOp('txcoord', 'tx.commit')).toBe(true);
-    expect(isServiceOp('session-mgr', 'session.validate')).toBe(true);
-    for (const ops of Object.values(SERVICE_OPS)) expect(ops).toContain('ping');
-  });
-
-  it('reserves admin.info to the admin role and offers it on every service', () => {
+  it('serves ping and admin.info from the host for every service, and reserves admin.info to the admin role', () => {
+    expect(isHostOp('ping')).toBe(true);
+    expect(isHostOp('admin.info')).toBe(true);
+    expect(isHostOp('ts.get')).toBe(false);
+    for (const s of REGISTRY.services) for (const op of HOST_OPS) expect(op in s.ops).toBe(false);
     expect(isAdminOp('admin.info')).toBe(true);
     for (const op of ['ping', 'ts.get', 'tx.begin', 'session.open']) expect(isAdminOp(op)).toBe(false);
-    for (const ops of Object.values(SERVICE_OPS)) expect(ops).toContain('admin.info');
+  });
+
+  it('reads answers by their result spec: IDs as bigint whatever their encoding, enums and counts checked', () => {
+    const spec = { fields: [], result: { first: 'id', count: 'uint', status: ['OK', 'FENCED'] }, route: 'shard', issues: 'count' } as const satisfies OpSpec;
+    expect(readResult('x.get', spec, { first: 5, count: 2, status: 'OK', extra: 1 })).toEqual({ first: 5n, count: 2, status: 'OK' });
+    expect(readResult('x.get', spec, { first: 2n ** 64n - 1n, count: 0, status: 'FENCED' }).first).toBe(2n ** 64n - 1n);
+    expect(() => readResult('x.get', spec, { first: -1, count: 2, status: 'OK' })).toThrow(/first must be an unsigned 64-bit integer/);
+    expect(() => readResult('x.get', spec, { first: 1, count: 1.5, status: 'OK' })).toThrow(/count must be a non-negative integer/);
+    expect(() => readResult('x.get', spec, { first: 1, count: 1, status: 'LOST' })).toThrow(/status must be one of OK, FENCED/);
+    expect(() => readResult('x.get', spec, [1])).toThrow(/not a map/);
   });
 
   it('writes requests that decode back to the same arguments', () => {

@@ -1,60 +1,48 @@
 import { ERROR_CODES, ProtocolError } from './errors.js';
-import { badField, intIn, readField, type FieldKind, type FieldKinds } from './fields.js';
+import { badField, describeValue, intIn, readField, type FieldKind, type FieldKinds } from './fields.js';
 import { MAX_OP_BYTES, MAX_REQUEST_ID, SUPPORTED_VERSIONS } from './limits.js';
 
 /** One argument of an op: its name, its kind, and whether it may be left out (absent or nil). */
 export type FieldSpec = readonly [name: string, kind: FieldKind, optional: boolean];
 
 /**
- * Request arguments per operation (fields next to `id`, `op` and `v`), in the
- * order they are checked. Unknown fields are ignored; an optional field sent
- * as nil counts as absent.
+ * What one operation is on the wire: its request fields (next to `id`, `op`
+ * and `v`, in the order they are checked), the fields of its answer, how a
+ * request finds its shard, and how many IDs an answer issues. Services list
+ * their ops as data in the service registry (`@pharaoh/registry`); the server
+ * checks requests, the client types its calls and checks answers, and the
+ * docs list ops, all from these specs. Unknown request fields are ignored; an
+ * optional field sent as nil counts as absent.
  */
-export const OP_FIELDS = {
-  ping: [],
-  'ts.get': [['shard', 'shard', false], ['count', 'count', false], ['after', 'id', true]],
-  'tx.begin': [['shard', 'shard', false], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
-  'tx.commit': [['txId', 'id', false]],
-  'tx.abort': [['txId', 'id', false]],
-  'tx.status': [['txId', 'id', false]],
-  'tx.heartbeat': [['txId', 'id', false]],
-  'session.open': [['shard', 'shard', false], ['producer', 'producer', true], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
-  'session.heartbeat': [['sessionId', 'id', false], ['epoch', 'epoch', false]],
-  'session.close': [['sessionId', 'id', false], ['epoch', 'epoch', false]],
-  'session.validate': [['sessionId', 'id', false], ['epoch', 'epoch', false]],
-  'admin.info': [],
-} as const satisfies Record<string, readonly FieldSpec[]>;
+export interface OpSpec {
+  readonly fields: readonly FieldSpec[];
+  readonly result: ResultSpec;
+  /**
+   * `shard`: the request names its shard (`shard` field): a fresh ID, which
+   * the client routes by key or policy and may fail over. `{ id }`: the shard
+   * is encoded in that ID field's bits (a request about an existing ID).
+   */
+  readonly route: 'shard' | { readonly id: string };
+  /** IDs a successful answer issued (for metrics): a constant, or the result field holding the count. */
+  readonly issues: number | string;
+}
 
-export type OpName = keyof typeof OP_FIELDS;
+/** Kinds of answer fields: `id` (uint64 → bigint), `uint` (a non-negative safe integer), or one of some strings. */
+export type ResultKind = 'id' | 'uint' | readonly string[];
+export type ResultSpec = Readonly<Record<string, ResultKind>>;
 
 type RequiredArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] extends false ? S[0] : never]: FieldKinds[S[1]] };
 type OptionalArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] extends true ? S[0] : never]?: FieldKinds[S[1]] };
 type Flat<T> = { [K in keyof T]: T[K] };
-export type RequestArgs<O extends OpName> = Flat<RequiredArgs<(typeof OP_FIELDS)[O]> & OptionalArgs<(typeof OP_FIELDS)[O]>>;
-
-/** IN_DOUBT: the shard was restored and the decision may postdate the backup (see ERROR_CODES.TX_IN_DOUBT). */
-export type TxStatus = 'ACTIVE' | 'COMMITTED' | 'ABORTED' | 'UNKNOWN' | 'IN_DOUBT';
-export type SessionStatus = 'OK' | 'FENCED' | 'EXPIRED' | 'UNKNOWN';
-
-/** What a successful response's `ok` field holds, per operation. */
-export interface OpResults {
-  ping: { now: number };
-  'ts.get': { first: bigint; count: number };
-  'tx.begin': { txId: bigint; startTs: bigint; timeoutMs: number };
-  'tx.commit': { commitTs: bigint };
-  'tx.abort': Record<string, never>;
-  'tx.status': { status: TxStatus };
-  'tx.heartbeat': { timeoutMs: number };
-  'session.open': { sessionId: bigint; epoch: number; timeoutMs: number };
-  'session.heartbeat': { timeoutMs: number };
-  'session.close': Record<string, never>;
-  'session.validate': { status: SessionStatus };
-  'admin.info': AdminInfo;
-}
+/** The checked arguments of an op, typed from its field specs. */
+export type ArgsOf<O extends OpSpec> = Flat<RequiredArgs<O['fields']> & OptionalArgs<O['fields']>>;
+type ResultValue<K> = K extends 'id' ? bigint : K extends 'uint' ? number : K extends readonly string[] ? K[number] : never;
+/** The answer of an op, typed from its result spec. */
+export type ResultOf<O extends OpSpec> = { -readonly [K in keyof O['result']]: ResultValue<O['result'][K]> };
 
 /** What `admin.info` answers: the state of the process, for operators (admin role only). */
 export interface AdminInfo {
-  service: ServiceName;
+  service: string;
   /** Free-form server identification, as in `hello.server`. */
   server: string;
   pid: number;
@@ -80,23 +68,25 @@ export interface AdminInfo {
 export type Role = 'client' | 'admin';
 export const ROLES: readonly Role[] = ['client', 'admin'];
 
+/**
+ * Ops every service answers, served by the host itself (not by a service's
+ * handlers): `ping` → `{ now }`, and `admin.info` (admin role only) → AdminInfo.
+ */
+export const HOST_OPS = ['ping', 'admin.info'] as const;
+export type HostOp = (typeof HOST_OPS)[number];
+
 /** Operations only an `admin` token may call (FORBIDDEN for a `client` token). */
-export const ADMIN_OPS: readonly OpName[] = ['admin.info'];
+export const ADMIN_OPS: readonly string[] = ['admin.info'];
 
 /** Is `op` reserved to the admin role? */
 export function isAdminOp(op: string): boolean {
-  return (ADMIN_OPS as readonly string[]).includes(op);
+  return ADMIN_OPS.includes(op);
 }
 
-export type ServiceName = 'tso' | 'txcoord' | 'session-mgr';
-export const SERVICES: readonly ServiceName[] = ['tso', 'txcoord', 'session-mgr'];
-
-/** The operations each service answers; anything else is UNKNOWN_OP. */
-export const SERVICE_OPS: Record<ServiceName, readonly OpName[]> = {
-  tso: ['ping', 'ts.get', 'admin.info'],
-  txcoord: ['ping', 'tx.begin', 'tx.commit', 'tx.abort', 'tx.status', 'tx.heartbeat', 'admin.info'],
-  'session-mgr': ['ping', 'session.open', 'session.heartbeat', 'session.close', 'session.validate', 'admin.info'],
-};
+/** Is `op` one the host answers for every service? */
+export function isHostOp(op: string): op is HostOp {
+  return (HOST_OPS as readonly string[]).includes(op);
+}
 
 /** The envelope of every request frame. */
 export interface RequestEnvelope {
@@ -141,14 +131,9 @@ export function parseEnvelope(frame: unknown): RequestEnvelope {
   return version === undefined ? { id, op, frame } : { id, op, v: version, frame };
 }
 
-/** Is `op` a known operation of `service`? */
-export function isServiceOp(service: ServiceName, op: string): op is OpName {
-  return (SERVICE_OPS[service] as readonly string[]).includes(op);
-}
-
-/** Validate the arguments of a known op. Throws ProtocolError BAD_REQUEST naming the field. */
-export function parseArgs<O extends OpName>(op: O, frame: Record<string, unknown>): RequestArgs<O> {
-  const specs: readonly FieldSpec[] = OP_FIELDS[op];
+/** Validate the arguments of `op` against its spec. Throws ProtocolError BAD_REQUEST naming the field. */
+export function parseArgs<O extends OpSpec>(op: string, spec: O, frame: Record<string, unknown>): ArgsOf<O> {
+  const specs = spec.fields;
   const args: Record<string, unknown> = {};
   for (let i = 0; i < specs.length; i++) {
     const [name, kind, optional] = specs[i]!;
@@ -159,5 +144,32 @@ export function parseArgs<O extends OpName>(op: O, frame: Record<string, unknown
     }
     args[name] = readField(`${op}: `, name, kind, raw);
   }
-  return args as RequestArgs<O>;
+  return args as ArgsOf<O>;
+}
+
+/**
+ * Check an answer's `ok` map against the op's result spec (what the client
+ * does with every answer): every field present with its kind, IDs as bigint
+ * whatever their encoding. Throws a TypeError naming the field otherwise;
+ * extra fields are dropped.
+ */
+export function readResult<O extends OpSpec>(op: string, spec: O, ok: unknown): ResultOf<O> {
+  if (!isMap(ok)) throw new TypeError(`${op}: the answer is not a map`);
+  const out: Record<string, unknown> = {};
+  for (const name in spec.result) {
+    const kind = spec.result[name]!;
+    const v = ok[name];
+    if (kind === 'id') {
+      if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) out[name] = v;
+      else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) out[name] = BigInt(v);
+      else throw new TypeError(`${op}: answer field ${name} must be an unsigned 64-bit integer, got ${describeValue(v)}`);
+    } else if (kind === 'uint') {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${op}: answer field ${name} must be a non-negative integer, got ${describeValue(v)}`);
+      out[name] = v;
+    } else {
+      if (typeof v !== 'string' || !kind.includes(v)) throw new TypeError(`${op}: answer field ${name} must be one of ${kind.join(', ')}, got ${describeValue(v)}`);
+      out[name] = v;
+    }
+  }
+  return out as ResultOf<O>;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeFrame, encodeFrame, encodeOkFrame, encodeRangeFrame, readTsGetFrame } from './codec.js';
 import { okFrame } from './frames.js';
+import { TSO } from '@pharaoh/registry';
 import { parseArgs, parseEnvelope } from './ops.js';
 
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -56,7 +57,7 @@ function general(bytes: Uint8Array): { id: number; shard: number; count: number;
   try {
     const env = parseEnvelope(decodeFrame(bytes));
     if (env.op !== 'ts.get') return undefined;
-    const a = parseArgs('ts.get', env.frame);
+    const a = parseArgs('ts.get', TSO.ops['ts.get'], env.frame);
     return { id: env.id, shard: a.shard, count: a.count, after: a.after };
   } catch {
     return undefined;

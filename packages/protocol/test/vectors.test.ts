@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, SERVICE_OPS, type ServiceName } from '../src/index.js';
+import { REGISTRY } from '@pharaoh/registry';
+import { ERROR_CODES, HOST_OPS } from '../src/index.js';
 import { loadDecodingVectors, loadExchangeVectors, VECTORS_DIR } from '../src/testing.js';
 import { vectorFiles } from './conformance/generate.js';
 
@@ -32,8 +33,8 @@ describe('conformance vectors', () => {
         }
       }
     }
-    for (const [service, ops] of Object.entries(SERVICE_OPS) as Array<[ServiceName, readonly string[]]>) {
-      for (const op of ops) expect(seen.has(`${service} ${op}`), `${service} ${op}`).toBe(true);
+    for (const s of REGISTRY.services) {
+      for (const op of [...Object.keys(s.ops), ...HOST_OPS]) expect(seen.has(`${s.name} ${op}`), `${s.name} ${op}`).toBe(true);
     }
   });
 

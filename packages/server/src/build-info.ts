@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import pkg from '../package.json' with { type: 'json' };
 
 /** The release this code belongs to (one version for the whole repository: docs/VERSIONING.md). */
@@ -34,13 +34,14 @@ export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
   };
 }
 
-/** Set by the CLI launcher's bundler (tools/cli/bin/bundle.cjs): the bundle lives outside the sources. */
-declare const __PHARAOH_REPO_ROOT__: string | undefined;
-
+/**
+ * This package's source directory, found the way Node finds any package (its
+ * name resolved from here): the same answer from the sources and from the CLI
+ * launcher's bundle, which lives outside them (nothing compiled in).
+ */
 function hereDir(): string | undefined {
   try {
-    const here = typeof __PHARAOH_REPO_ROOT__ === 'string' ? __PHARAOH_REPO_ROOT__ : dirname(fileURLToPath(import.meta.url));
-    return here;
+    return dirname(createRequire(import.meta.url).resolve('@pharaoh/server'));
   } catch {
     return undefined; // not loaded from a file
   }

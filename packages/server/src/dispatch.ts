@@ -8,17 +8,47 @@ import {
   errFrame,
   isAdminOp,
   isErrorCode,
-  isServiceOp,
+  isHostOp,
   parseArgs,
   parseEnvelope,
 } from '@pharaoh/protocol';
-import type { AdminInfo, ErrorCode, ErrorDetails, OpName, RequestArgs, Role, ShardRanges, TsGetRequest } from '@pharaoh/protocol';
+import type { AdminInfo, ErrorCode, ErrorDetails, OpSpec, Role, ShardRanges, TsGetRequest } from '@pharaoh/protocol';
+import { errorKind } from '@pharaoh/storage';
 import type { Logger } from 'pino';
-import { classifyError } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { HostedShard } from './shards.js';
-import type { OpHandler, ServiceDefinition } from './types.js';
+import type { HostedService, OpHandler } from './types.js';
+
+type Args = Record<string, unknown>;
+
+/** One op of the service, ready to serve: its spec, its handler, how to find its shard, how many IDs an answer issued. */
+interface ServedOp<S> {
+  readonly name: string;
+  readonly spec: OpSpec;
+  readonly handle: OpHandler<Args, unknown, S>;
+  readonly shardOf: (args: Args) => number;
+  readonly idsIssued: (result: unknown) => number;
+}
+
+/** The ops of `def`, each with its route and ID count read from its registry spec. */
+function servedOps<S>(def: HostedService<S>): Map<string, ServedOp<S>> {
+  const out = new Map<string, ServedOp<S>>();
+  const handlers = def.handlers as unknown as Record<string, OpHandler<Args, unknown, S> | undefined>;
+  for (const [name, spec] of Object.entries(def.spec.ops)) {
+    const handle = handlers[name];
+    if (handle === undefined) continue;
+    const route = spec.route;
+    const shardOf =
+      route === 'shard'
+        ? (args: Args) => args.shard as number
+        : (args: Args) => def.spec.layout.shardOf(args[route.id] as bigint);
+    const issues = spec.issues;
+    const idsIssued = typeof issues === 'number' ? () => issues : (result: unknown) => (result as Record<string, number>)[issues] ?? 0;
+    out.set(name, { name, spec, handle, shardOf, idsIssued });
+  }
+  return out;
+}
 
 /** Where a response goes: one WebSocket connection. */
 export interface ReplyTarget {
@@ -28,13 +58,6 @@ export interface ReplyTarget {
   readonly role: Role;
   /** Send one encoded frame (dropped if the connection is gone). */
   send(bytes: Buffer): void;
-}
-
-/** How many IDs a successful answer issued, for the per-shard counter. */
-function idsIssued(op: OpName, result: unknown): number {
-  if (op === 'ts.get') return (result as { count: number }).count;
-  if (op === 'tx.begin' || op === 'tx.commit' || op === 'session.open') return 1;
-  return 0;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -56,11 +79,12 @@ export class Dispatcher<S> {
   adminInfo: (() => AdminInfo) | undefined;
   private idle: (() => void) | undefined;
   private readonly shardList: ShardRanges;
-  /** The `ts.get` handler when this service answers it. */
-  private readonly tsGet: OpHandler<OpName, S> | undefined;
+  private readonly ops: Map<string, ServedOp<S>>;
+  /** The `ts.get` op when this service answers it (its frames have a short cut, see handleTsGet). */
+  private readonly tsGet: ServedOp<S> | undefined;
 
   constructor(
-    private readonly def: ServiceDefinition<S>,
+    private readonly def: HostedService<S>,
     /** Indexed by shard id; undefined for shards not hosted here. */
     private readonly shards: ReadonlyArray<HostedShard<S> | undefined>,
     private readonly options: ResolvedServerOptions,
@@ -68,18 +92,20 @@ export class Dispatcher<S> {
     private readonly logger: Logger,
   ) {
     this.shardList = options.shards;
-    this.tsGet = isServiceOp(def.name, 'ts.get') ? (def.handlers['ts.get'] as OpHandler<OpName, S> | undefined) : undefined;
+    this.ops = servedOps(def);
+    this.tsGet = this.ops.get('ts.get');
   }
 
   /** Answer one decoded frame from `conn` (`t0`: performance.now() when it arrived). Never throws. */
   handle(frame: unknown, conn: ReplyTarget, t0 = performance.now()): void {
     let id: number | null = null;
-    let op: OpName | 'unknown' = 'unknown';
+    let op = 'unknown';
     try {
       const env = parseEnvelope(frame);
       id = env.id;
-      if (!isServiceOp(this.def.name, env.op)) {
-        throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.name} has no op ${JSON.stringify(env.op.slice(0, 64))}`);
+      const served = this.ops.get(env.op);
+      if (served === undefined && !isHostOp(env.op)) {
+        throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.spec.name} has no op ${JSON.stringify(env.op.slice(0, 64))}`);
       }
       op = env.op;
       if (this.closing) throw new ProtocolError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down');
@@ -97,10 +123,8 @@ export class Dispatcher<S> {
           return;
         }
       }
-      const handler = this.def.handlers[op] as OpHandler<OpName, S> | undefined;
-      if (handler === undefined) throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.name} does not implement ${op}`);
-      const args = this.parse(op, env.frame);
-      this.run(conn, id, op, handler, args, t0);
+      if (served === undefined) throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.spec.name} does not implement ${op}`);
+      this.run(conn, id, served, this.parse(served, env.frame), t0);
     } catch (err) {
       if (id === null) id = readableId(frame);
       this.replyError(conn, id, op, err, t0, undefined);
@@ -118,28 +142,29 @@ export class Dispatcher<S> {
    * as `handle` from there on. Never throws.
    */
   handleTsGet(req: TsGetRequest, conn: ReplyTarget, t0: number): void {
-    const args: RequestArgs<'ts.get'> = req.after === undefined ? { shard: req.shard, count: req.count } : { shard: req.shard, count: req.count, after: req.after };
+    const args: Args = req.after === undefined ? { shard: req.shard, count: req.count } : { shard: req.shard, count: req.count, after: req.after };
     try {
       if (this.closing) throw new ProtocolError(ERROR_CODES.SHUTTING_DOWN, 'the server is shutting down');
       this.checkCount('ts.get', req.count);
-      this.run(conn, req.id, 'ts.get', this.tsGet!, args as RequestArgs<OpName>, t0);
+      this.run(conn, req.id, this.tsGet!, args, t0);
     } catch (err) {
       this.replyError(conn, req.id, 'ts.get', err, t0, undefined);
     }
   }
 
   /** Route a checked request to its shard, call the handler, answer (now, or when its promise settles). Never throws. */
-  private run(conn: ReplyTarget, id: number, op: OpName, handler: OpHandler<OpName, S>, args: RequestArgs<OpName>, t0: number): void {
+  private run(conn: ReplyTarget, id: number, served: ServedOp<S>, args: Args, t0: number): void {
     let shard: HostedShard<S> | undefined;
+    const op = served.name;
     try {
-      shard = this.route(handler, args);
+      shard = this.route(served, args);
       if (conn.inFlight >= this.options.limits.maxInFlight) {
         this.metrics.rejected('overloaded');
         throw new ProtocolError(ERROR_CODES.OVERLOADED, `more than ${this.options.limits.maxInFlight} requests in flight on this connection`);
       }
-      const result = handler.handle(args, shard.handle);
+      const result = served.handle(args, shard.handle);
       if (!isThenable(result)) {
-        this.reply(conn, id, op, result, t0, shard);
+        this.reply(conn, id, op, result, t0, shard, served);
         return;
       }
       this.track(conn, 1);
@@ -147,7 +172,7 @@ export class Dispatcher<S> {
       result.then(
         (value) => {
           this.track(conn, -1);
-          this.reply(conn, id, op, value, t0, reqShard);
+          this.reply(conn, id, op, value, t0, reqShard, served);
         },
         (err: unknown) => {
           this.track(conn, -1);
@@ -181,25 +206,25 @@ export class Dispatcher<S> {
     }
   }
 
-  private parse(op: OpName, frame: Record<string, unknown>): RequestArgs<OpName> {
-    const args = parseArgs(op, frame);
-    const count = (args as { count?: number }).count;
-    if (count !== undefined) this.checkCount(op, count);
+  private parse(served: ServedOp<S>, frame: Args): Args {
+    const args: Args = parseArgs(served.name, served.spec, frame);
+    const count = args.count;
+    if (typeof count === 'number') this.checkCount(served.name, count);
     return args;
   }
 
   /** A `count` within the wire's range may still be above this server's `limits.maxCount`. */
-  private checkCount(op: OpName, count: number): void {
+  private checkCount(op: string, count: number): void {
     if (count > this.options.limits.maxCount) {
       const max = this.options.limits.maxCount;
       throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `${op}: count must be an integer in 1..${max} (this server's limits.maxCount); got ${count}`, { field: 'count' });
     }
   }
 
-  private route(handler: OpHandler<OpName, S>, args: RequestArgs<OpName>): HostedShard<S> {
+  private route(served: ServedOp<S>, args: Args): HostedShard<S> {
     let shardId: number;
     try {
-      shardId = handler.shardOf(args);
+      shardId = served.shardOf(args);
     } catch (err) {
       throw new ProtocolError(ERROR_CODES.BAD_REQUEST, `cannot tell which shard this request is for: ${(err as Error)?.message}`);
     }
@@ -218,7 +243,7 @@ export class Dispatcher<S> {
     return shard;
   }
 
-  private reply(conn: ReplyTarget, id: number, op: OpName, result: unknown, t0: number, shard: HostedShard<S> | undefined): void {
+  private reply(conn: ReplyTarget, id: number, op: string, result: unknown, t0: number, shard: HostedShard<S> | undefined, served?: ServedOp<S>): void {
     let bytes: Buffer;
     try {
       bytes = op === 'ts.get' && isRange(result) ? encodeRangeFrame(id, result.first, result.count) : encodeOkFrame(id, result);
@@ -235,7 +260,7 @@ export class Dispatcher<S> {
         shard.opMetrics.set(op, m);
       }
       m.requests++;
-      m.ids += idsIssued(op, result);
+      if (served !== undefined) m.ids += served.idsIssued(result);
     }
   }
 
@@ -250,14 +275,15 @@ export class Dispatcher<S> {
   }
 
   private describe(err: unknown, shard: HostedShard<S> | undefined): [ErrorCode, string, ErrorDetails] {
-    if (err instanceof ProtocolError || (err instanceof Error && err.name === 'ProtocolError' && isErrorCode((err as ProtocolError).code))) {
-      const pe = err as ProtocolError;
+    if (err instanceof ProtocolError && isErrorCode(err.code)) {
+      const pe = err;
       const details = pe.details ?? {};
       // Every NOT_OWNER lists what this process hosts, also when a handler raised it (a producer of another shard).
       if (pe.code === ERROR_CODES.NOT_OWNER && details.shards === undefined) return [pe.code, pe.message, { ...details, shards: this.shardList }];
       return [pe.code, pe.message, details];
     }
-    const kind = classifyError(err);
+    // The error says how to treat it (its `kind`): no matching of other packages' codes or class names.
+    const kind = errorKind(err);
     const message = err instanceof Error ? err.message : String(err);
     if (kind === 'bad_request') {
       // The generator refused the caller's input (an `after` too far ahead or out of range).

@@ -13,6 +13,8 @@ export const SERVER_ERROR_CODES = {
   SHARD_OPEN_FAILED: 'SHARD_OPEN_FAILED',
   /** A listening socket could not be bound. */
   LISTEN_FAILED: 'LISTEN_FAILED',
+  /** A journal record could not be understood during replay (not written by this version of the service). */
+  BAD_RECORD: 'BAD_RECORD',
   /** A non-loopback host without any accepted token, and `insecure` not given. */
   INSECURE_LISTEN: 'INSECURE_LISTEN',
   /** A TLS certificate or key file could not be read or used. */
@@ -36,38 +38,4 @@ export class ServerError extends Error {
   readonly shard: number | undefined;
   /** The shard directory concerned, when there is one. */
   readonly dir: string | undefined;
-}
-
-/**
- * How the host answers an error a handler threw (other than a ProtocolError):
- * - 'bad_request': the caller's input was refused by the generator (an `after`
- *   too far ahead, an ID out of range);
- * - 'unavailable': the shard cannot serve right now but is not broken (closing,
- *   its time space exhausted);
- * - 'storage': the shard's storage failed (counter poisoned, journal failed,
- *   an errno from the disk): the shard is marked failed;
- * - 'internal': anything else, a bug.
- */
-export type ErrorClass = 'bad_request' | 'unavailable' | 'storage' | 'internal';
-
-const BAD_REQUEST_CODES = new Set(['AFTER_TOO_FAR_AHEAD', 'OUT_OF_RANGE']);
-const UNAVAILABLE_CODES = new Set(['CLOSED', 'TIME_EXHAUSTED', 'JOURNAL_CLOSED']);
-/** Error classes whose every other error means this shard's storage failed. */
-const STORAGE_ERROR_NAMES = new Set(['ObeliskError', 'JournalError']);
-
-/** Classify `err`, walking `cause` a few levels (a journal error may wrap an errno). */
-export function classifyError(err: unknown): ErrorClass {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') {
-      if (BAD_REQUEST_CODES.has(code)) return 'bad_request';
-      if (UNAVAILABLE_CODES.has(code)) return 'unavailable';
-      if (STORAGE_ERROR_NAMES.has(e.name)) return 'storage';
-      // errno-style codes from the file system: EIO, ENOSPC, EFBIG, ...
-      if (/^E[A-Z0-9]+$/.test(code)) return 'storage';
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return 'internal';
 }

@@ -1,5 +1,5 @@
 import { encodeFrame, PROTOCOL_VERSION } from '@pharaoh/protocol';
-import type { HelloFrame, ServiceName, ShardRanges, WireLayout } from '@pharaoh/protocol';
+import type { HelloFrame, ShardRanges, WireLayout } from '@pharaoh/protocol';
 import type { Layout } from '@pharaoh/snowflake';
 import { VERSION } from './build-info.js';
 import type { ServerLimits } from './options.js';
@@ -19,7 +19,7 @@ export function toWireLayout(layout: Layout): WireLayout {
 }
 
 /** The hello frame, encoded once: every connection gets the same bytes. */
-export function encodeHello(service: ServiceName, shards: ShardRanges, layout: Layout, limits: ServerLimits): Buffer {
+export function encodeHello(service: string, shards: ShardRanges, layout: Layout, limits: ServerLimits): Buffer {
   const hello: HelloFrame = {
     t: 'hello',
     v: PROTOCOL_VERSION,

@@ -25,14 +25,25 @@ export {
 export type { ServerLimits, ResolvedServerOptions, Clock, TlsOptions, AuthOptions } from './options.js';
 export { TokenStore, parseTokenLines, isLoopbackHost, MIN_TOKEN_LENGTH } from './auth.js';
 export type { TokenEntry, AuthResult, AuthFailure } from './auth.js';
-export { ServerError, SERVER_ERROR_CODES, classifyError } from './errors.js';
-export type { ServerErrorCode, ErrorClass } from './errors.js';
+export { ServerError, SERVER_ERROR_CODES } from './errors.js';
+export type { ServerErrorCode } from './errors.js';
 export { IDENTITY_FILE, LOCK_FILE, IDENTITY_FORMAT, RESTORE_FORMAT, BOUND_COUNTER as SHARD_BOUND_FILE, shardDir } from './shard-dir.js';
 export type { RestoreMark, ShardIdentity } from './shard-dir.js';
 export { BOUND_COUNTER } from './shards.js';
 export { SERVER_NAME, toWireLayout } from './hello.js';
+export {
+  defineJournaledService,
+  intOptions,
+  journalOptions,
+  records,
+  DEFAULT_SWEEP_INTERVAL_MS,
+  DEFAULT_COMPACT_AT_BYTES,
+} from './journaled.js';
+export type { IntOption, OptionTable, JournaledOptions, JournalHooks, TableJournal, JournaledTable, JournaledShard } from './journaled.js';
 export type {
   ServiceDefinition,
+  HostedService,
+  Handlers,
   OpHandler,
   ShardContext,
   ShardHandle,

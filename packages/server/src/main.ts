@@ -1,9 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { formatShardRanges } from '@pharaoh/protocol';
+import type { ServiceSpec } from '@pharaoh/registry';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
-import { startServer } from './server.js';
-import type { RunningServer, ServerOptions, ServiceDefinition, StartSummary } from './types.js';
+import { parseAppOptions, startServer } from './server.js';
+import type { HostedService, RunningServer, ServerOptions, ServiceDefinition, StartSummary } from './types.js';
+
+/** Any app's definition: the command line only reads its spec and CLI options. */
+type AnyDefinition = Pick<ServiceDefinition, 'spec' | 'cliOptions'>;
 import { parseTokenLines } from './auth.js';
 import { DEFAULT_HOST, DEFAULT_LOG_LEVEL } from './options.js';
 
@@ -26,9 +30,9 @@ function intArg(value: string): number {
  * The command line shared by every app (`--shards --port --http-port --host --data --log-level` and limits),
  * each flag also read from a PHARAOH_* environment variable, plus the app's own `def.cliOptions`.
  */
-export function buildCommand(def: ServiceDefinition<unknown>): Command {
-  const cmd = new Command(`pharaoh-${def.name}`)
-    .description(`Pharaoh ${def.name} shard host`)
+export function buildCommand(def: AnyDefinition): Command {
+  const cmd = new Command(`pharaoh-${def.spec.name}`)
+    .description(`Pharaoh ${def.spec.name} (${def.spec.title}) shard host`)
     .allowExcessArguments(false)
     .addOption(new Option('--shards <ranges>', 'shard ids to host, e.g. 0-255,512').env('PHARAOH_SHARDS').default('0-1023'))
     .addOption(new Option('--data <dir>', 'data directory; shards live in <dir>/<service>/shard-<id>/').env('PHARAOH_DATA').default('./data'))
@@ -65,7 +69,7 @@ export function buildCommand(def: ServiceDefinition<unknown>): Command {
 }
 
 /** Parse `argv` (process.argv style: node, script, ...flags) into ServerOptions. Throws on bad flags. */
-export function parseServiceArgs(def: ServiceDefinition<unknown>, argv: string[]): ParsedServiceArgs {
+export function parseServiceArgs(def: AnyDefinition, argv: string[]): ParsedServiceArgs {
   const cmd = buildCommand(def).exitOverride();
   cmd.parse(argv, { from: 'node' });
   const p = cmd.opts<Record<string, unknown>>();
@@ -120,38 +124,39 @@ function isTrue(v: unknown): boolean {
 }
 
 /**
- * What apps/<x>/src/main.ts calls: parse argv and PHARAOH_* variables, start,
- * print where it listens (the JSON `listening` log line on stdout, a human line
- * on stderr), shut down gracefully on SIGTERM/SIGINT and exit 0. On a start
- * error, print a clear message on stderr and exit 1.
+ * The one entry path of every service: each app's `main.ts` and `pharaoh
+ * serve <service>` both call this. Parse argv and PHARAOH_* variables, check
+ * the app's own options (before anything touches the disk), start, print where
+ * it listens (the JSON `listening` log line on stdout, a human line on
+ * stderr), shut down gracefully on SIGTERM/SIGINT and exit 0. On bad flags or
+ * a start error, print a clear message on stderr and exit 1.
  */
-export async function runServiceMain<S>(
-  def: ServiceDefinition<S>,
-  argv: string[] = process.argv,
-  extraOptions?: (parsed: Record<string, unknown>) => Partial<ServerOptions>,
-): Promise<void> {
+export async function runServiceMain<Spec extends ServiceSpec, S, O>(definition: ServiceDefinition<Spec, S, O>, argv: string[] = process.argv): Promise<void> {
+  const def = definition;
+  const name = def.spec.name;
   let server: RunningServer;
   let options: ServerOptions;
   try {
-    const args = parseServiceArgs(def as ServiceDefinition<unknown>, argv);
-    options = { ...args.options, ...(extraOptions?.(args.parsed) ?? {}) };
+    options = parseServiceArgs(def, argv).options;
+    // startServer checks them again; here a refusal is a usage error, not a failed start.
+    parseAppOptions(def, options.app ?? {});
   } catch (err) {
     // commander already printed usage errors and help; exit codes: 0 for --help, 1 otherwise.
     const code = (err as { exitCode?: number }).exitCode;
-    if (err instanceof ServerError) process.stderr.write(`pharaoh ${def.name}: ${err.message} [${err.code}]\n`);
+    if (err instanceof ServerError) process.stderr.write(`pharaoh ${name}: ${err.message} [${err.code}]\n`);
     process.exit(typeof code === 'number' ? code : 1);
   }
   const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULT_LOG_LEVEL });
   try {
-    server = await startServer(def, { ...options, logger });
+    server = await startServer(definition, { ...options, logger });
   } catch (err) {
     const what = err instanceof ServerError ? `${err.message} [${err.code}]` : (err as Error)?.stack ?? String(err);
     logger.fatal({ err }, 'start failed');
-    process.stderr.write(`pharaoh ${def.name}: start failed: ${what}\n`);
+    process.stderr.write(`pharaoh ${name}: start failed: ${what}\n`);
     process.exit(1);
   }
   process.stderr.write(
-    `pharaoh ${def.name} listening on ${server.url} (shards ${formatShardRanges(server.shards)}, opened in ${Math.round(server.openMs)} ms${startDetails(server.start)}); ${server.httpUrl} serves /healthz /readyz /metrics\n`,
+    `pharaoh ${name} listening on ${server.url} (shards ${formatShardRanges(server.shards)}, opened in ${Math.round(server.openMs)} ms${startDetails(server.start)}); ${server.httpUrl} serves /healthz /readyz /metrics\n`,
   );
   process.on('SIGHUP', () => {
     try {
@@ -159,20 +164,20 @@ export async function runServiceMain<S>(
     } catch (err) {
       // Keep serving with the previous tokens and certificate.
       logger.error({ err }, 'reload failed; keeping the previous tokens and certificate');
-      process.stderr.write(`pharaoh ${def.name}: reload failed: ${(err as Error).message}\n`);
+      process.stderr.write(`pharaoh ${name}: reload failed: ${(err as Error).message}\n`);
     }
   });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
-      process.stderr.write(`pharaoh ${def.name}: second ${signal}, exiting now\n`);
+      process.stderr.write(`pharaoh ${name}: second ${signal}, exiting now\n`);
       process.exit(1);
     }
     stopping = true;
     logger.info({ signal }, 'signal received, shutting down');
     const limit = (options.shutdownTimeoutMs ?? 10_000) + SHUTDOWN_GRACE_MS;
     setTimeout(() => {
-      process.stderr.write(`pharaoh ${def.name}: shutdown took longer than ${limit} ms, exiting\n`);
+      process.stderr.write(`pharaoh ${name}: shutdown took longer than ${limit} ms, exiting\n`);
       process.exit(1);
     }, limit).unref();
     server.close().then(

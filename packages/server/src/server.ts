@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { CLOSE_CODES, SERVICES, SHARD_COUNT, formatShardRanges } from '@pharaoh/protocol';
+import { CLOSE_CODES, SHARD_COUNT, formatShardRanges } from '@pharaoh/protocol';
 import type { AdminInfo, Role } from '@pharaoh/protocol';
 import { TokenStore, isLoopbackHost } from './auth.js';
 import type { AuthResult } from './auth.js';
@@ -22,7 +22,8 @@ import { openShards, type HostedShards } from './shards.js';
 import type { HostedShard } from './shards.js';
 import { createPortServer, readTls, setTls } from './tls.js';
 import type { TlsMaterial } from './tls.js';
-import type { RunningServer, ServerOptions, ServiceDefinition, ShardStats } from './types.js';
+import type { ServiceSpec } from '@pharaoh/registry';
+import type { HostedService, RunningServer, ServerOptions, ServiceDefinition, ShardStats } from './types.js';
 
 /** /readyz names the cause of this many unavailable shards at most (a failed bound fails all 1024). */
 const READINESS_CAUSES = 8;
@@ -41,12 +42,30 @@ function describeFailure(err: Error): string {
 /** After in-flight requests were answered, how long peers get to finish the close handshake. */
 const CLOSE_HANDSHAKE_MS = 2_000;
 
-function checkDefinition(def: ServiceDefinition<unknown>): void {
+function checkDefinition(def: HostedService<unknown>): void {
   const bad = (m: string): ServerError => new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `service definition: ${m}`);
   if (typeof def !== 'object' || def === null) throw bad('must be an object');
-  if (!SERVICES.includes(def.name)) throw bad(`name must be one of ${SERVICES.join(', ')}`);
-  if (!def.layout || typeof def.layout.shardOf !== 'function') throw bad('layout must be a snowflake Layout');
-  if (typeof def.handlers !== 'object' || def.handlers === null) throw bad('handlers must be an object');
+  const spec = def.spec as ServiceDefinition['spec'] | undefined;
+  if (typeof spec !== 'object' || spec === null || typeof spec.name !== 'string') throw bad('spec must be a service of @pharaoh/registry');
+  if (!spec.layout || typeof spec.layout.shardOf !== 'function') throw bad(`${spec.name}: spec.layout must be a snowflake Layout`);
+  if (typeof def.handlers !== 'object' || def.handlers === null) throw bad(`${spec.name}: handlers must be an object`);
+  const handlers = def.handlers as Record<string, unknown>;
+  for (const op of Object.keys(spec.ops)) if (typeof handlers[op] !== 'function') throw bad(`${spec.name}: no handler for op ${op}`);
+  for (const op of Object.keys(handlers)) if (!(op in spec.ops)) throw bad(`${spec.name}: handler for ${op}, which is not an op of the service`);
+}
+
+/**
+ * Check the app's options with its own parser. Runs before any file is
+ * touched, so a refused start leaves nothing behind.
+ */
+export function parseAppOptions(def: HostedService<unknown>, app: Record<string, unknown>): unknown {
+  if (def.parseOptions === undefined) return app;
+  try {
+    return (def.parseOptions as (app: Record<string, unknown>) => unknown)(app);
+  } catch (err) {
+    if (err instanceof ServerError) throw err;
+    throw new ServerError(SERVER_ERROR_CODES.BAD_OPTIONS, `${def.spec.name} options: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
 }
 
 function listen(server: Server, host: string, port: number, what: string): Promise<number> {
@@ -72,23 +91,25 @@ function delay(ms: number): Promise<void> {
  * with a ServerError (and leaves no shard locked) if any shard cannot be opened
  * or a port cannot be bound.
  */
-export async function startServer<S>(def: ServiceDefinition<S>, options: ServerOptions): Promise<RunningServer> {
-  checkDefinition(def as ServiceDefinition<unknown>);
+export async function startServer<Spec extends ServiceSpec, S, O>(definition: ServiceDefinition<Spec, S, O>, options: ServerOptions): Promise<RunningServer> {
+  const def: HostedService<S> = definition;
+  checkDefinition(def);
   const opts = resolveServerOptions(options);
-  const logger = (opts.logger ?? pino({ level: opts.logLevel })).child({ service: def.name });
+  const app = parseAppOptions(def, opts.app);
+  const logger = (opts.logger ?? pino({ level: opts.logLevel })).child({ service: def.spec.name });
   // Checked before any shard is locked: a refused start leaves nothing behind.
   const tokens = new TokenStore(opts.auth.tokenFile, opts.auth.tokens);
   checkExposure(opts, tokens, logger);
   const tls = opts.tls === undefined ? undefined : readTls(opts.tls.certFile, opts.tls.keyFile);
   const started = performance.now();
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
-  const metrics = new ServerMetrics(def.name, { perShard: opts.metricsPerShard });
+  const metrics = new ServerMetrics(def.spec.name, { perShard: opts.metricsPerShard });
   if (tls !== undefined) metrics.certificateLoaded(tls.cert);
   // A failed shard that reopens itself takes its place in the routing table.
   const onReopened = (s: HostedShard<S>): void => {
     byId[s.id] = s;
   };
-  const hosted = await openShards({ def, options: opts, metrics, logger, onReopened }, opts.shardIds);
+  const hosted = await openShards({ def, app, options: opts, metrics, logger, onReopened }, opts.shardIds);
   for (const [id, s] of hosted.shards) byId[id] = s;
   const openMs = performance.now() - started;
   try {
@@ -131,7 +152,7 @@ function generatorTotals(shards: ReadonlyArray<HostedShard<unknown> | undefined>
 }
 
 /** Each open shard's app figures (the service's `stats` hook), read at scrape time. */
-function* appStats<S>(def: ServiceDefinition<S>, shards: ReadonlyArray<HostedShard<S> | undefined>): Iterable<ShardStats> {
+function* appStats<S>(def: HostedService<S>, shards: ReadonlyArray<HostedShard<S> | undefined>): Iterable<ShardStats> {
   if (def.stats === undefined) return;
   for (const s of shards) {
     if (s === undefined || s.handle === undefined || s.status === 'closed') continue;
@@ -154,11 +175,11 @@ interface Listening<S> {
   tls: TlsMaterial | undefined;
 }
 
-async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise<RunningServer> {
+async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<RunningServer> {
   const { opts, byId, hosted, metrics, logger, openMs, tokens } = l;
   const startedAt = performance.now();
   const dispatcher = new Dispatcher<S>(def, byId, opts, metrics, logger);
-  const hello = encodeHello(def.name, opts.shards, def.layout, opts.limits);
+  const hello = encodeHello(def.spec.name, opts.shards, def.spec.layout, opts.limits);
   const connections = new Set<Connection>();
   let closing = false;
 
@@ -230,7 +251,7 @@ async function listenAll<S>(def: ServiceDefinition<S>, l: Listening<S>): Promise
     tokens: () => tokens.countByRole(),
   });
   dispatcher.adminInfo = (): AdminInfo => ({
-    service: def.name,
+    service: def.spec.name,
     server: SERVER_NAME,
     pid: process.pid,
     uptimeMs: Math.round(performance.now() - startedAt),

@@ -1,5 +1,5 @@
 import { basename, dirname, join } from 'node:path';
-import type { ServiceName, WireLayout } from '@pharaoh/protocol';
+import type { WireLayout } from '@pharaoh/protocol';
 import { ensureDirDurable, errnoCode, readAll, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 
@@ -64,7 +64,7 @@ function restoreMarkOf(identity: ShardIdentity, dir: string): RestoreMark | unde
 /** What a shard directory is: written once when the shard is created, checked on every open. */
 export interface ShardIdentity {
   format: number;
-  service: ServiceName;
+  service: string;
   shard: number;
   layout: WireLayout;
   createdAt: string;

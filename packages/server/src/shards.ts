@@ -10,7 +10,7 @@ import type { ResolvedServerOptions } from './options.js';
 import { BOUND_COUNTER, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
 import { ProcessBound, ShardBound } from './time-bound.js';
-import type { ServiceDefinition, ShardHandle, StartSummary } from './types.js';
+import type { HostedService, ShardHandle, StartSummary } from './types.js';
 
 export { BOUND_COUNTER };
 
@@ -96,7 +96,7 @@ export class HostedShard<S> {
    * false: the caller syncs every shard's at once), then release the lock.
    * Errors are logged, not thrown: one broken shard must not keep the others from closing.
    */
-  async close(def: ServiceDefinition<S>, syncCarry = true): Promise<void> {
+  async close(def: HostedService<S>, syncCarry = true): Promise<void> {
     if (this.status === 'closing' || this.status === 'closed') return;
     this.status = 'closing';
     this.metrics.shardUp.set({ shard: String(this.id) }, 0);
@@ -121,7 +121,9 @@ export class HostedShard<S> {
 }
 
 export interface ShardOpenEnv<S> {
-  def: ServiceDefinition<S>;
+  def: HostedService<S>;
+  /** The app's options, already checked by its `parseOptions` (before any disk was touched). */
+  app: unknown;
   options: ResolvedServerOptions;
   metrics: ServerMetrics;
   logger: Logger;
@@ -149,9 +151,9 @@ interface ShardClaimed {
   restored: RestoreMark | undefined;
 }
 
-function openFailed(def: { name: string }, id: number, dir: string, err: unknown): Error {
+function openFailed(def: { spec: { name: string } }, id: number, dir: string, err: unknown): Error {
   if (err instanceof ServerError) return err;
-  return new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${def.name} shard ${id} (${dir}) could not be opened: ${(err as Error)?.message ?? String(err)}`, {
+  return new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${def.spec.name} shard ${id} (${dir}) could not be opened: ${(err as Error)?.message ?? String(err)}`, {
     cause: err,
     shard: id,
     dir,
@@ -167,10 +169,10 @@ function openFailed(def: { name: string }, id: number, dir: string, err: unknown
  */
 async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncIdentity: boolean): Promise<ShardClaimed> {
   const { def, options } = env;
-  const dir = shardDir(options.dataDir, def.name, id);
+  const dir = shardDir(options.dataDir, def.spec.name, id);
   let lock: FileHandle | undefined;
   try {
-    const claimed = await claimShard(options.fs, dir, { service: def.name, shard: id, layout: toWireLayout(def.layout) }, { newDir, sync: syncIdentity }, (what) =>
+    const claimed = await claimShard(options.fs, dir, { service: def.spec.name, shard: id, layout: toWireLayout(def.spec.layout) }, { newDir, sync: syncIdentity }, (what) =>
       env.logger.warn({ shard: id }, what),
     );
     lock = claimed.lock;
@@ -214,7 +216,7 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
     // IDs under it since the start read the floor.
     const floorTicks = Math.max(processBound.floor, processBound.value, bound.value);
     const generator = await IdGenerator.open({
-      layout: def.layout,
+      layout: def.spec.layout,
       shard: id,
       bound: processBound.shared,
       floorTicks,
@@ -239,6 +241,7 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
       servedBefore,
       clock: options.clock,
       options,
+      app: env.app,
       fail: (err: Error) => hosted.fail(err),
       every: (intervalMs: number, task: () => Promise<unknown>) => hosted.every(intervalMs, task),
       onJournalSync: (info: { ms: number }) => metrics.synced('journal', info.ms),
@@ -314,11 +317,11 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
   const { dataDir } = env.options;
   let created: Set<number>;
   try {
-    created = await createShardDirs(fs, dataDir, env.def.name, ids);
+    created = await createShardDirs(fs, dataDir, env.def.spec.name, ids);
   } catch (err) {
     throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `cannot create shard directories under ${dataDir}: ${(err as Error).message}`, { cause: err });
   }
-  const serviceDir = join(dataDir, env.def.name);
+  const serviceDir = join(dataDir, env.def.spec.name);
   let processBound: ProcessBound;
   try {
     processBound = await ProcessBound.open(fs, serviceDir, (info) => env.metrics.synced('bound', info.ms));
@@ -532,7 +535,7 @@ class Reopener<S> {
   }
 }
 
-function summarize<S>(def: ServiceDefinition<S>, opened: Map<number, HostedShard<S>>, firstOpens: number, spent: Map<number, number>): StartSummary {
+function summarize<S>(def: HostedService<S>, opened: Map<number, HostedShard<S>>, firstOpens: number, spent: Map<number, number>): StartSummary {
   let replayedRecords = 0;
   for (const s of opened.values()) replayedRecords += (def.stats ? def.stats(s.handle.state).journal?.stats.recoveredRecords : undefined) ?? 0;
   let slowestShard: StartSummary['slowestShard'];

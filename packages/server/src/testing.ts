@@ -10,8 +10,10 @@ import type { FileSystem } from '@pharaoh/storage';
 import { exploreSchedules, type ExploreReport, type Schedule, type SimulatedFs } from '@pharaoh/storage/testing';
 import { ServerMetrics } from './metrics.js';
 import { resolveServerOptions, type Clock } from './options.js';
+import { parseAppOptions } from './server.js';
 import { openShards } from './shards.js';
-import type { ServiceDefinition, ShardHandle } from './types.js';
+import type { ServiceSpec } from '@pharaoh/registry';
+import type { HostedService, ServiceDefinition, ShardHandle } from './types.js';
 
 export interface TestShardOptions {
   fs: FileSystem;
@@ -24,8 +26,8 @@ export interface TestShardOptions {
   app?: Record<string, unknown>;
 }
 
-export interface TestShard<S> {
-  handle: ShardHandle<S>;
+export interface TestShard<S, O = unknown> {
+  handle: ShardHandle<S, O>;
   /** Close it as a graceful shutdown does. */
   close(): Promise<void>;
   /** Its process died: stop its timers, touch nothing on disk. */
@@ -37,7 +39,8 @@ const silent = pino({ level: 'silent' });
 const metricsByService = new Map<string, ServerMetrics>();
 
 /** Open shard `o.shard` of `def` on `o.fs` the way a server start does. */
-export async function openTestShard<S>(def: ServiceDefinition<S>, o: TestShardOptions): Promise<TestShard<S>> {
+export async function openTestShard<Spec extends ServiceSpec, S, O>(definition: ServiceDefinition<Spec, S, O>, o: TestShardOptions): Promise<TestShard<S, O>> {
+  const def = definition;
   const options = resolveServerOptions({
     shards: String(o.shard),
     dataDir: o.dataDir,
@@ -48,19 +51,20 @@ export async function openTestShard<S>(def: ServiceDefinition<S>, o: TestShardOp
     ...(o.maxLeadMs === undefined ? {} : { maxLeadMs: o.maxLeadMs }),
     ...(o.app === undefined ? {} : { app: o.app }),
   });
-  let metrics = metricsByService.get(def.name);
+  let metrics = metricsByService.get(def.spec.name);
   if (metrics === undefined) {
-    metrics = new ServerMetrics(def.name);
-    metricsByService.set(def.name, metrics);
+    metrics = new ServerMetrics(def.spec.name);
+    metricsByService.set(def.spec.name, metrics);
   }
-  const opened = await openShards({ def, options, metrics, logger: silent }, [o.shard]);
+  const app = parseAppOptions(def, options.app);
+  const opened = await openShards({ def, app, options, metrics, logger: silent }, [o.shard]);
   const hosted = opened.shards.get(o.shard)!;
-  return { handle: hosted.handle, close: () => opened.close(), abandon: () => hosted.stopTasks() };
+  return { handle: hosted.handle as ShardHandle<S, O>, close: () => opened.close(), abandon: () => hosted.stopTasks() };
 }
 
 /** One process lifetime of a shard in a crash exploration. */
-export interface ShardLife<S> {
-  handle: ShardHandle<S>;
+export interface ShardLife<S, O = unknown> {
+  handle: ShardHandle<S, O>;
   /** 0 for the first life of a schedule; the last life (after every fault) has `final` set. */
   index: number;
   final: boolean;
@@ -69,8 +73,8 @@ export interface ShardLife<S> {
   schedule: Schedule;
 }
 
-export interface ShardExploration<S> {
-  def: ServiceDefinition<S>;
+export interface ShardExploration<Spec extends ServiceSpec, S, O> {
+  def: ServiceDefinition<Spec, S, O>;
   schedules: number;
   /** A scheduled fault strikes within this many file operations of a life's start (open included). */
   opsPerLife: number;
@@ -82,9 +86,9 @@ export interface ShardExploration<S> {
   clock?(schedule: Schedule, index: number): Clock;
   app?: Record<string, unknown>;
   /** Check every invariant against what earlier lives acknowledged; throw to report a violation. */
-  check(life: ShardLife<S>): Promise<void>;
+  check(life: ShardLife<S, O>): Promise<void>;
   /** Serve requests; record as acknowledged only answers that arrived while `life.alive()`. */
-  workload(life: ShardLife<S>): Promise<void>;
+  workload(life: ShardLife<S, O>): Promise<void>;
 }
 
 const DATA = '/data';
@@ -104,7 +108,7 @@ function steppingFrozenClock(schedule: Schedule, index: number): Clock {
  * the invariants. After the last fault the shard must open (it is always safe
  * to) and pass `check` once more.
  */
-export function exploreShardCrashes<S>(o: ShardExploration<S>): Promise<ExploreReport> {
+export function exploreShardCrashes<Spec extends ServiceSpec, S, O>(o: ShardExploration<Spec, S, O>): Promise<ExploreReport> {
   return exploreSchedules({
     schedules: o.schedules,
     fs: { dirs: [DATA] },
@@ -120,7 +124,7 @@ export function exploreShardCrashes<S>(o: ShardExploration<S>): Promise<ExploreR
         const { syncAll: _none, ...rest } = v;
         return rest;
       };
-      const open = (index: number): Promise<TestShard<S>> =>
+      const open = (index: number): Promise<TestShard<S, O>> =>
         openTestShard(o.def, { fs: view(), dataDir: DATA, shard: 0, ...(o.app ? { app: o.app } : {}), clock: (o.clock ?? steppingFrozenClock)(schedule, index) });
       for (const [index, kind] of schedule.chain.entries()) {
         fs.crashAfterOps(schedule.crashPoint(o.opsPerLife), kind);
@@ -131,7 +135,7 @@ export function exploreShardCrashes<S>(o: ShardExploration<S>): Promise<ExploreR
           return undefined;
         });
         if (shard === undefined) continue;
-        const life: ShardLife<S> = { handle: shard.handle, index, final: false, alive, schedule };
+        const life: ShardLife<S, O> = { handle: shard.handle, index, final: false, alive, schedule };
         try {
           await o.check(life);
           await o.workload(life);

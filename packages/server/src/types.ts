@@ -1,32 +1,46 @@
 import type { RestoreMark } from './shard-dir.js';
 import type { Logger } from 'pino';
-import type { IdGenerator, Layout } from '@pharaoh/snowflake';
-import type { OpName, OpResults, RequestArgs, ServiceName, ShardRanges } from '@pharaoh/protocol';
+import type { IdGenerator } from '@pharaoh/snowflake';
+import type { ShardRanges } from '@pharaoh/protocol';
+import type { OpsOf, ServiceArgs, ServiceResult, ServiceSpec } from '@pharaoh/registry';
 import type { FileSystem } from '@pharaoh/storage';
 import type { ResolvedServerOptions, ServerLimits, Clock, TlsOptions, AuthOptions } from './options.js';
 
 export type { Logger };
 
-/** What an app gives the host: its name, ID layout, per-shard state and op handlers. */
-export interface ServiceDefinition<S = undefined> {
-  /** 'tso' | 'txcoord' | 'session-mgr' */
-  name: ServiceName;
-  /** TSO_LAYOUT / TX_LAYOUT / SESSION_LAYOUT */
-  layout: Layout;
+/**
+ * What an app gives the host: its registry entry (name, layout, ops and how
+ * each is routed), its options, its per-shard state and one handler per op.
+ * The host owns everything else: shard directories, locks, generators,
+ * routing, limits, metrics, logs and shutdown.
+ *
+ * `S`: the app's per-shard state; `O`: its parsed options.
+ */
+export interface ServiceDefinition<Spec extends ServiceSpec = ServiceSpec, S = unknown, O = unknown> {
+  /** The service's entry in `@pharaoh/registry`. */
+  spec: Spec;
+  /**
+   * The one validating parser of the app's options (`ServerOptions.app`, or
+   * its command-line flags as strings). Called before anything touches the
+   * disk: a start with bad options leaves nothing behind. Throw an Error with
+   * a message naming the option.
+   */
+  parseOptions?(app: Record<string, unknown>): O;
+  /**
+   * Extra command-line options of this app (added to the shared ones). Parsed
+   * values land in `ServerOptions.app` under commander's camelCase name
+   * (`--default-timeout-ms` → `app.defaultTimeoutMs`), as strings.
+   */
+  cliOptions?: readonly CliOption[];
   /**
    * Per-shard app state, opened after the host locked the shard dir, checked its
-   * identity file and opened the shard's IdGenerator (bound = Obelisk at <dir>/bound).
+   * identity file and opened the shard's IdGenerator.
    */
-  openShard?(ctx: ShardContext): Promise<S>;
+  openShard?(ctx: ShardContext<O>): Promise<S>;
   /** Called at shutdown after in-flight requests were answered (flush/close journals here). */
-  closeShard?(state: S, ctx: ShardContext): Promise<void>;
-  handlers: { [O in OpName]?: OpHandler<O, S> };
-  /**
-   * Extra command-line options of this app for `runServiceMain` (added to the
-   * shared ones). Parsed values land in `ServerOptions.app` under commander's
-   * camelCase name (`--default-timeout-ms` → `app.defaultTimeoutMs`), as strings.
-   */
-  cliOptions?: CliOption[];
+  closeShard?(state: S, ctx: ShardContext<O>): Promise<void>;
+  /** One handler per op of the spec; the host routed the request to `shard` (by the op's route) and checked its fields. */
+  handlers: Handlers<Spec, S, O>;
   /**
    * What `/metrics` reads from a shard's state when it is scraped, summed over
    * the process's shards (never per shard): its journal, and how many
@@ -49,6 +63,33 @@ export interface ShardStats {
   liveSessions?: number;
 }
 
+/**
+ * Answer one request. Throw ProtocolError (from @pharaoh/protocol) for domain
+ * errors (TX_ABORTED, SESSION_FENCED, OVERLOADED, ...). Other errors are
+ * answered by their `kind` (see errors.ts): `storage` fails the shard
+ * (SHARD_UNAVAILABLE), `unavailable` answers SHARD_UNAVAILABLE,
+ * `bad_request` BAD_REQUEST; anything else is a bug: INTERNAL (logged).
+ */
+export type OpHandler<A, R, S, O = unknown> = (args: A, shard: ShardHandle<S, O>) => Promise<R> | R;
+
+export type Handlers<Spec extends ServiceSpec, S, O> = {
+  [K in OpsOf<Spec>]: OpHandler<ServiceArgs<Spec, K>, ServiceResult<Spec, K>, S, O>;
+};
+
+/**
+ * A definition with its types erased, as the host holds it: any
+ * `ServiceDefinition` is one (its methods take the erased context).
+ */
+export interface HostedService<S = unknown> {
+  spec: ServiceSpec;
+  parseOptions?(app: Record<string, unknown>): unknown;
+  cliOptions?: readonly CliOption[];
+  openShard?(ctx: ShardContext<unknown>): Promise<S>;
+  closeShard?(state: S, ctx: ShardContext<unknown>): Promise<void>;
+  handlers: object;
+  stats?(state: S): ShardStats;
+}
+
 export interface CliOption {
   /** Commander flags, e.g. `--default-timeout-ms <ms>`. */
   flags: string;
@@ -58,18 +99,7 @@ export interface CliOption {
   defaultValue?: string;
 }
 
-export interface OpHandler<O extends OpName, S> {
-  /** The shard this request addresses: `args.shard`, or the shard encoded in an ID (layout.shardOf(args.txId)). */
-  shardOf(args: RequestArgs<O>): number;
-  /**
-   * Throw ProtocolError (from @pharaoh/protocol) for domain errors (TX_ABORTED, SESSION_FENCED, OVERLOADED, ...).
-   * Any error from the shard's generator/obelisk/journal that means "storage failed" → the host answers
-   * SHARD_UNAVAILABLE and marks the shard unavailable (other shards keep serving). Anything else → INTERNAL (logged).
-   */
-  handle(args: RequestArgs<O>, shard: ShardHandle<S>): Promise<OpResults[O]> | OpResults[O];
-}
-
-export interface ShardContext {
+export interface ShardContext<O = unknown> {
   /** shard id 0..1023 */
   id: number;
   /** <data>/<service>/shard-<id>/  (exists, locked, identity checked) */
@@ -104,6 +134,8 @@ export interface ShardContext {
   /** injected clock (ms since Unix epoch), Date.now by default */
   clock: Clock;
   options: ResolvedServerOptions;
+  /** The app's options, as its `parseOptions` returned them. */
+  app: O;
   /** Mark this shard unavailable (e.g. its journal failed): later requests get SHARD_UNAVAILABLE. */
   fail(err: Error): void;
   /**
@@ -116,7 +148,7 @@ export interface ShardContext {
   onJournalSync(info: { ms: number }): void;
 }
 
-export interface ShardHandle<S> extends ShardContext {
+export interface ShardHandle<S, O = unknown> extends ShardContext<O> {
   state: S;
 }
 
@@ -141,7 +173,7 @@ export interface ServerOptions {
   /** how far (ms) another shard's clock may be ahead of this one's: see the `after` rule in docs/PROTOCOL.md */
   maxClockSkewMs?: number;
   limits?: Partial<ServerLimits>;
-  /** Service-specific options (e.g. txcoord default timeout, retention), passed through untouched. */
+  /** Service-specific options (e.g. txcoord default timeout, retention), checked by the service's `parseOptions`. */
   app?: Record<string, unknown>;
   /** Shards opened at once during start (default 32). */
   openConcurrency?: number;

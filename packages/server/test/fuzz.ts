@@ -7,7 +7,10 @@
  * answer, and none may be INTERNAL.
  */
 import { WebSocket } from 'ws';
-import { decodeFrame, encodeFrame, SERVICE_OPS, WireFloat, type ServiceName } from '@pharaoh/protocol';
+import { decodeFrame, encodeFrame, HOST_OPS, WireFloat } from '@pharaoh/protocol';
+import { REGISTRY, type ServiceName } from '@pharaoh/registry';
+
+const opsOf = (service: ServiceName): string[] => [...Object.keys(REGISTRY.get(service).ops), ...HOST_OPS];
 import { mulberry32 } from '@pharaoh/testkit';
 import { JS_INTERNALS } from './vector-runner.js';
 
@@ -72,7 +75,7 @@ function decodableFrame(rnd: Rnd, service: ServiceName, id: number): Uint8Array 
   const f: Record<string, unknown> = {};
   const r = rnd();
   f.id = r < 0.9 ? id : junk(rnd, 3);
-  f.op = rnd() < 0.8 ? pick(rnd, SERVICE_OPS[service]) : rnd() < 0.5 ? pick(rnd, OTHER_OPS) : junk(rnd, 3);
+  f.op = rnd() < 0.8 ? pick(rnd, opsOf(service)) : rnd() < 0.5 ? pick(rnd, OTHER_OPS) : junk(rnd, 3);
   if (rnd() < 0.15) f.v = rnd() < 0.3 ? 1 : junk(rnd, 30);
   for (const k of FIELDS) if (rnd() < 0.5) f[k] = fieldValue(rnd);
   if (rnd() < 0.2) f[pick(rnd, ['extra', '__proto__', 'constructor', 'pad'])] = junk(rnd, 5);

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ProtocolError, ERROR_CODES } from '@pharaoh/protocol';
-import type { OpResults } from '@pharaoh/protocol';
-import { TSO_LAYOUT } from '@pharaoh/snowflake';
+import { TSO, type ServiceResult, type ServiceSpec } from '@pharaoh/registry';
 import { startServer } from '../src/index.js';
 import type { RunningServer, ServerOptions, ServiceDefinition } from '../src/index.js';
 
@@ -25,27 +24,23 @@ export interface Held {
 }
 
 /** A TSO-like service with a few shards that behave specially, for host tests. */
-export function testService(held: Held[] = []): ServiceDefinition<{ opened: number }> {
+export function testService(held: Held[] = []): ServiceDefinition<typeof TSO, { opened: number }> {
   return {
-    name: 'tso',
-    layout: TSO_LAYOUT,
+    spec: TSO,
     openShard: async () => ({ opened: Date.now() }),
     handlers: {
-      'ts.get': {
-        shardOf: (a) => a.shard,
-        handle: (a, shard) => {
-          if (a.shard === BUGGY_SHARD) throw new Error('a bug in the handler');
-          if (a.shard === OVERLOADED_SHARD) throw new ProtocolError(ERROR_CODES.OVERLOADED, 'too many things');
-          if (a.shard === BIG_SHARD) {
-            return shard.generator.nextRange(a.count, a.after).then((r) => ({ ...r, pad: PAD }));
-          }
-          if (a.shard === HELD_SHARD) {
-            return new Promise<OpResults['ts.get']>((resolve, reject) => {
-              held.push({ release: () => resolve(shard.generator.nextRange(a.count, a.after)), fail: reject });
-            });
-          }
-          return shard.generator.tryNextRangeSync(a.count, a.after) ?? shard.generator.nextRange(a.count, a.after);
-        },
+      'ts.get': (a, shard) => {
+        if (a.shard === BUGGY_SHARD) throw new Error('a bug in the handler');
+        if (a.shard === OVERLOADED_SHARD) throw new ProtocolError(ERROR_CODES.OVERLOADED, 'too many things');
+        if (a.shard === BIG_SHARD) {
+          return shard.generator.nextRange(a.count, a.after).then((r) => ({ ...r, pad: PAD }));
+        }
+        if (a.shard === HELD_SHARD) {
+          return new Promise<ServiceResult<typeof TSO, 'ts.get'>>((resolve, reject) => {
+            held.push({ release: () => resolve(shard.generator.nextRange(a.count, a.after)), fail: reject });
+          });
+        }
+        return shard.generator.tryNextRangeSync(a.count, a.after) ?? shard.generator.nextRange(a.count, a.after);
       },
     },
   };
@@ -60,7 +55,7 @@ export function tempDir(prefix = 'pharaoh-server-'): { dir: string; remove(): vo
 }
 
 /** Start a server on loopback, port 0, quiet logs. */
-export function start<S>(def: ServiceDefinition<S>, dataDir: string, extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
+export function start<Spec extends ServiceSpec, S, O>(def: ServiceDefinition<Spec, S, O>, dataDir: string, extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
   return startServer(def, { shards: '0-9', dataDir, host: '127.0.0.1', port: 0, httpPort: 0, logger: quietLogger, ...extra });
 }
 

@@ -18,12 +18,16 @@ export type SnowflakeErrorCode =
 export class LayoutError extends RangeError {
   readonly code = 'INVALID_LAYOUT' as const;
   override readonly name = 'LayoutError';
+  /** How the server answers it (see ErrorKind in @pharaoh/storage). */
+  readonly kind = 'internal' as const;
 }
 
 /** A value given to `encode`/`decode` is outside its field's range. */
 export class IdRangeError extends RangeError {
   readonly code = 'OUT_OF_RANGE' as const;
   override readonly name = 'IdRangeError';
+  /** How the server answers it (see ErrorKind in @pharaoh/storage). */
+  readonly kind = 'bad_request' as const;
   constructor(
     /** Which field: 'id', 'time', 'shard', 'seq' or 'after'. */
     readonly field: string,
@@ -39,6 +43,8 @@ export class IdRangeError extends RangeError {
 export class InvalidOptionError extends RangeError {
   readonly code = 'INVALID_ARGUMENT' as const;
   override readonly name = 'InvalidOptionError';
+  /** How the server answers it (see ErrorKind in @pharaoh/storage). */
+  readonly kind = 'internal' as const;
   constructor(
     readonly option: string,
     message: string,
@@ -58,6 +64,8 @@ export class InvalidOptionError extends RangeError {
 export class AfterTooFarAheadError extends RangeError {
   readonly code = 'AFTER_TOO_FAR_AHEAD' as const;
   override readonly name = 'AfterTooFarAheadError';
+  /** How the server answers it (see ErrorKind in @pharaoh/storage). */
+  readonly kind = 'bad_request' as const;
   constructor(
     /** The unit the answer would have to start in. */
     readonly afterUnit: number,
@@ -77,6 +85,8 @@ export class AfterTooFarAheadError extends RangeError {
 export class TimeExhaustedError extends Error {
   readonly code = 'TIME_EXHAUSTED' as const;
   override readonly name = 'TimeExhaustedError';
+  /** How the server answers it (see ErrorKind in @pharaoh/storage). */
+  readonly kind = 'unavailable' as const;
   constructor(
     readonly layout: string,
     readonly exhaustsAt: Date,
@@ -89,6 +99,8 @@ export class TimeExhaustedError extends Error {
 export class GeneratorClosedError extends Error {
   readonly code = 'CLOSED' as const;
   override readonly name = 'GeneratorClosedError';
+  /** How the server answers it (see ErrorKind in @pharaoh/storage). */
+  readonly kind = 'unavailable' as const;
   constructor() {
     super('IdGenerator is closed');
   }

@@ -90,12 +90,14 @@ function build(esbuild, cacheDir, entry) {
     external: EXTERNAL,
     // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
     banner: { js: "import { createRequire as __pharaohRequire } from 'node:module'; const require = __pharaohRequire(import.meta.url);" },
-    // Where the repository is (src/paths.ts, bench/lib/report.ts): import.meta.url is the bundle's.
-    define: { __PHARAOH_REPO_ROOT__: JSON.stringify(REPO_ROOT) },
   });
-  // This file too: a change to how the bundle is built makes it stale.
+  // This file too: a change to how the bundle is built makes it stale. And the
+  // lockfiles: an install can make an import resolve to another copy of a
+  // package (a new nested version) without touching the files the last build
+  // read, and npm rewrites node_modules/.package-lock.json on every install.
   // (esbuild's virtual inputs have a ':' in their names.)
-  const inputs = [...Object.keys(result.metafile.inputs).filter((f) => !f.includes(':')), path.relative(REPO_ROOT, __filename)]
+  const lockfiles = ['package-lock.json', path.join('node_modules', '.package-lock.json')].filter((f) => fs.existsSync(path.resolve(REPO_ROOT, f)));
+  const inputs = [...Object.keys(result.metafile.inputs).filter((f) => !f.includes(':')), path.relative(REPO_ROOT, __filename), ...lockfiles]
     .map((f) => {
       const s = fs.statSync(path.resolve(REPO_ROOT, f));
       return [f, s.size, s.mtimeMs];

@@ -22,7 +22,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, extract as tarExtract } from 'tar-stream';
-import { SHARD_COUNT, type ServiceName, type WireLayout } from '@pharaoh/protocol';
+import { SHARD_COUNT, type WireLayout } from '@pharaoh/protocol';
+
+/** A service's registry name. */
+type ServiceName = string;
 import { DEFAULT_BOUND_TICK_MS, DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_LEAD_MS, DEFAULT_WINDOW_MS } from '@pharaoh/snowflake';
 import { ensureDirDurable, errnoCode, nodeFileSystem as fs, readAll, type FileSystem } from '@pharaoh/storage';
 import { CliError, CLI_ERROR_CODES } from './errors.js';

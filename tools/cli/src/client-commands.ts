@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { ConnectError, DEFAULT_TIMEOUT_MS, PharaohClient } from '@pharaoh/client';
 import type { ClientOptions, FleetFile as ClientFleetFile, FleetSource } from '@pharaoh/client';
-import type { ServiceName } from '@pharaoh/protocol';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { parseId } from './decode.js';
 import { TS_MAX_COUNT } from './limits.js';
 import { diagnoseEndpoint } from './diagnose.js';
-import { DEFAULT_PORTS, loadFleet } from './fleet-file.js';
+import { loadFleet } from './fleet-file.js';
 
 export interface TargetOptions {
   fleet?: string;
@@ -21,6 +21,8 @@ export interface TargetOptions {
   tokenFile?: string;
   /** PEM CA bundle to trust for wss:// endpoints. Else PHARAOH_CA_FILE. */
   caFile?: string;
+  /** The services to know (default: the production registry). */
+  services?: Registry;
   print?: (line: string) => void;
 }
 
@@ -70,14 +72,14 @@ export interface Target {
  * default fleet's) endpoints of `service` only — every CLI command talks to one
  * service, and an unreachable other service must not hide the reason this one failed.
  */
-export function targetOf(o: TargetOptions, service: ServiceName): Target {
+export function targetOf(o: TargetOptions, service: string): Target {
   if (o.endpoint !== undefined && o.endpoint.length > 0) {
     for (const e of o.endpoint) {
       if (!/^wss?:\/\/[^/]/.test(e)) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--endpoint ${e} is not a ws:// or wss:// URL (e.g. ws://127.0.0.1:7100)`);
     }
     return { source: { endpoints: o.endpoint }, endpoints: o.endpoint, label: o.endpoint.join(', '), startHint: 'is the process running?' };
   }
-  const fleet = loadFleet(o.fleet);
+  const fleet = loadFleet(o.fleet, o.services);
   const members = fleet.file.services[service] ?? [];
   if (members.length === 0) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `${fleet.source} lists no ${service} endpoint`);
   const up = o.fleet === undefined ? 'npx pharaoh fleet up' : `npx pharaoh fleet up ${o.fleet}`;
@@ -107,14 +109,15 @@ async function explainUnreachable(endpoints: string[], t: Target, auth: Pick<Cli
 }
 
 /** `ws://…:7200 is a txcoord endpoint, not tso`, and where tso is in the default fleet when the port is a default one. */
-export function wrongServiceLine(endpoint: string, got: ServiceName, want: ServiceName, t: Target): string {
+export function wrongServiceLine(endpoint: string, got: string, want: string, t: Target, registry: Registry = REGISTRY): string {
   const listed = 'fleet' in t.source ? ` (${t.label} lists it under ${want})` : '';
   const port = Number(new URL(endpoint).port);
-  const dflt = port === DEFAULT_PORTS[got].ws ? `; the default fleet's ${want} is on port ${DEFAULT_PORTS[want].ws}` : '';
+  const [gotPorts, wantPorts] = [registry.find(got)?.ports, registry.find(want)?.ports];
+  const dflt = gotPorts !== undefined && wantPorts !== undefined && port === gotPorts.ws ? `; the default fleet's ${want} is on port ${wantPorts.ws}` : '';
   return `${endpoint} is a ${got} endpoint, not ${want}${listed}${dflt}`;
 }
 
-function failure(service: ServiceName, lines: string[]): CliError {
+function failure(service: string, lines: string[]): CliError {
   const text = lines.length === 1 ? lines[0]! : `no ${service} endpoint can be used:\n${lines.map((l) => `  ${l}`).join('\n')}`;
   return new CliError(CLI_ERROR_CODES.UNREACHABLE, text);
 }
@@ -124,16 +127,17 @@ function failure(service: ServiceName, lines: string[]): CliError {
  * Fails fast, naming the cause per endpoint: an endpoint of another service
  * (its hello says which) and an endpoint that cannot be reached (probed).
  */
-async function withClient<T>(o: TargetOptions, service: ServiceName, body: (c: PharaohClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(o: TargetOptions, service: string, body: (c: PharaohClient) => Promise<T>): Promise<T> {
   const auth = authOptions(o);
   const t = targetOf(o, service);
-  const hellos = new Map<string, ServiceName>();
+  const hellos = new Map<string, string>();
   const timeoutMs = o.timeout ?? DEFAULT_TIMEOUT_MS;
   let client: PharaohClient;
   try {
     client = await PharaohClient.connect(t.source, {
       ...(o.timeout === undefined ? {} : { timeoutMs: o.timeout, connectTimeoutMs: o.timeout }),
       ...auth,
+      ...(o.services === undefined ? {} : { services: o.services }),
       onStatus: (e) => {
         if (e.type === 'connect') hellos.set(e.endpoint, e.service);
       },
@@ -145,7 +149,7 @@ async function withClient<T>(o: TargetOptions, service: ServiceName, body: (c: P
   if (![...hellos.values()].includes(service)) {
     // No endpoint of this service answered: a call would only wait out its timeout.
     await client.close();
-    const wrong = [...hellos].map(([e, got]) => wrongServiceLine(e, got, service, t));
+    const wrong = [...hellos].map(([e, got]) => wrongServiceLine(e, got, service, t, o.services));
     const silent = t.endpoints.filter((e) => !hellos.has(e));
     throw failure(service, [...wrong, ...(await explainUnreachable(silent, t, auth, timeoutMs))]);
   }

@@ -1,23 +1,27 @@
 /**
  * `pharaoh decode <id> [--layout l]`: what an ID means. The ID itself does not
  * say which service issued it; without `--layout` the command reads it under
- * every layout and names the likely one (see {@link guessLayout}).
+ * the layout of every service of the registry and names the likely one (see
+ * {@link guessLayout}).
  */
-import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import type { Layout } from '@pharaoh/snowflake';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 
-/** The layouts `decode` knows, in the order printed. */
-export const LAYOUTS: readonly Layout[] = [TSO_LAYOUT, TX_LAYOUT, SESSION_LAYOUT];
+/** The layouts `decode` knows, in registry order (each once). */
+export function layoutsOf(registry: Registry = REGISTRY): Layout[] {
+  return [...new Set(registry.services.map((s) => s.layout))];
+}
 
 /** `--layout` accepts a layout name or the name of the service that issues it. */
-const LAYOUT_ALIASES: Readonly<Record<string, Layout>> = {
-  tso: TSO_LAYOUT,
-  tx: TX_LAYOUT,
-  txcoord: TX_LAYOUT,
-  session: SESSION_LAYOUT,
-  'session-mgr': SESSION_LAYOUT,
-};
+function layoutAliases(registry: Registry): Map<string, Layout> {
+  const out = new Map<string, Layout>();
+  for (const s of registry.services) {
+    if (!out.has(s.layout.name)) out.set(s.layout.name, s.layout);
+    if (!out.has(s.name)) out.set(s.name, s.layout);
+  }
+  return out;
+}
 
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -48,10 +52,11 @@ export function parseId(text: string, what = 'id'): bigint {
 }
 
 /** Look up `--layout`; the error lists what is accepted. */
-export function parseLayout(name: string): Layout {
-  const layout = LAYOUT_ALIASES[name.trim().toLowerCase()];
+export function parseLayout(name: string, registry: Registry = REGISTRY): Layout {
+  const aliases = layoutAliases(registry);
+  const layout = aliases.get(name.trim().toLowerCase());
   if (layout === undefined) {
-    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `unknown layout "${name}": expected one of ${Object.keys(LAYOUT_ALIASES).join(', ')}`);
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `unknown layout "${name}": expected one of ${[...aliases.keys()].join(', ')}`);
   }
   return layout;
 }
@@ -71,8 +76,8 @@ function decodeOne(l: Layout, id: bigint): DecodedRow {
 }
 
 /** Decode `id` under every layout. */
-export function decodeAll(id: bigint): DecodedRow[] {
-  return LAYOUTS.map((l) => decodeOne(l, id));
+export function decodeAll(id: bigint, registry: Registry = REGISTRY): DecodedRow[] {
+  return layoutsOf(registry).map((l) => decodeOne(l, id));
 }
 
 /** Which layout an ID likely comes from, and why (one sentence). */
@@ -91,8 +96,8 @@ export interface LayoutGuess {
  * only for a tso ID from the first third of the time since the epoch. tx and
  * session IDs share one layout and cannot be told apart.
  */
-export function guessLayout(id: bigint, now: number = Date.now()): LayoutGuess {
-  const readings = LAYOUTS.map((l) => ({ l, at: l.decode(id).date.getTime() }));
+export function guessLayout(id: bigint, now: number = Date.now(), registry: Registry = REGISTRY): LayoutGuess {
+  const readings = layoutsOf(registry).map((l) => ({ l, at: l.decode(id).date.getTime() }));
   const plausible = readings.filter((r) => r.at <= now + FUTURE_SLACK_MS);
   if (plausible.length === 0) {
     return { layouts: [], why: 'every layout reads a date in the future: not an ID issued by a Pharaoh server whose clock agrees with this one' };
@@ -122,17 +127,18 @@ function ago(ms: number, now: number): string {
  * `layout`, or, without one, for the likely layout (named, with the reason and
  * the other readings). `now` is injectable for tests.
  */
-export function formatDecoded(id: bigint, opts: { layout?: Layout; now?: number } = {}): string {
+export function formatDecoded(id: bigint, opts: { layout?: Layout; now?: number; registry?: Registry } = {}): string {
   const now = opts.now ?? Date.now();
-  const guess = opts.layout === undefined ? guessLayout(id, now) : undefined;
-  const layout = opts.layout ?? LAYOUTS.find((l) => l.name === guess!.layouts[0]) ?? TSO_LAYOUT;
+  const layouts = layoutsOf(opts.registry);
+  const guess = opts.layout === undefined ? guessLayout(id, now, opts.registry) : undefined;
+  const layout = opts.layout ?? layouts.find((l) => l.name === guess!.layouts[0]) ?? layouts[0]!;
   const d = layout.decode(id);
   const lines: Array<[string, string]> = [['id', `${id} (0x${id.toString(16).padStart(16, '0')})`]];
   if (guess === undefined) {
     lines.push(['layout', `${layout.name} (as asked)`]);
   } else if (guess.layouts.length === 0) {
     lines.push(['layout', `${layout.name}? ${guess.why}`]);
-  } else if (guess.layouts.length === LAYOUTS.length) {
+  } else if (guess.layouts.length === layouts.length) {
     lines.push(['layout', `any: ${guess.why}; shown as ${layout.name} (choose with --layout)`]);
   } else {
     lines.push(['layout', `likely ${guess.layouts.join(' or ')}: ${guess.why} (choose with --layout)`]);
@@ -149,13 +155,13 @@ export function formatDecoded(id: bigint, opts: { layout?: Layout; now?: number 
 }
 
 /** The JSON output of `pharaoh decode --json`: every reading, the likely layout, the chosen one. */
-export function decodedJson(id: bigint, opts: { layout?: Layout; now?: number } = {}): Record<string, unknown> {
-  const guess = guessLayout(id, opts.now);
+export function decodedJson(id: bigint, opts: { layout?: Layout; now?: number; registry?: Registry } = {}): Record<string, unknown> {
+  const guess = guessLayout(id, opts.now, opts.registry);
   return {
     id: id.toString(),
     hex: `0x${id.toString(16).padStart(16, '0')}`,
     ...(opts.layout === undefined ? { likely: guess.layouts, why: guess.why } : { layout: decodeOne(opts.layout, id) }),
-    layouts: decodeAll(id),
+    layouts: decodeAll(id, opts.registry),
   };
 }
 

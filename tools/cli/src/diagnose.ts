@@ -13,8 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
-import { SERVICES } from '@pharaoh/protocol';
-import { DEFAULT_PORTS } from './fleet-file.js';
+import { REGISTRY } from '@pharaoh/registry';
 
 export type DiagnosisKind =
   /** Nothing listens on the port (ECONNREFUSED). */
@@ -187,8 +186,8 @@ export function certProblem(t: ProbeTarget, err: NodeJS.ErrnoException, cert: Pe
 
 /** `(the default fleet's tso WebSocket port is 7100)` when `port` is one of the default fleet's HTTP ports. */
 function defaultWsPortHint(port: number): string {
-  const s = SERVICES.find((x) => DEFAULT_PORTS[x].http === port);
-  return s === undefined ? '' : ` (in the default fleet, ${port} is ${s}'s HTTP port and ${DEFAULT_PORTS[s].ws} its WebSocket port)`;
+  const s = REGISTRY.services.find((x) => x.ports.http === port);
+  return s === undefined ? '' : ` (in the default fleet, ${port} is ${s.name}'s HTTP port and ${s.ports.ws} its WebSocket port)`;
 }
 
 /** What the WebSocket upgrade and `/healthz` say, once TCP and TLS are known to be right. */

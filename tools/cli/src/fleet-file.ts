@@ -14,20 +14,19 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatShardRanges, parseShardRanges, SERVICES, SHARD_COUNT, toShardRanges } from '@pharaoh/protocol';
-import type { ServiceName, ShardRanges } from '@pharaoh/protocol';
+import { formatShardRanges, parseShardRanges, SHARD_COUNT, toShardRanges } from '@pharaoh/protocol';
+import type { ShardRanges } from '@pharaoh/protocol';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 
 /** Where the default fleet listens: loopback only, so a first `npm start` exposes nothing. */
 export const DEFAULT_HOST = '127.0.0.1';
 /** Data directory of the default fleet, relative to the working directory. */
 export const DEFAULT_DATA_DIR = './data';
-/** Fixed ports of the default fleet: WebSocket and HTTP (health, metrics) per service. */
-export const DEFAULT_PORTS: Readonly<Record<ServiceName, { ws: number; http: number }>> = {
-  tso: { ws: 7100, http: 7101 },
-  txcoord: { ws: 7200, http: 7201 },
-  'session-mgr': { ws: 7300, http: 7301 },
-};
+/** Fixed ports of the default fleet: WebSocket and HTTP (health, metrics) per service, from the registry. */
+export function defaultPorts(registry: Registry = REGISTRY): Record<string, { ws: number; http: number }> {
+  return Object.fromEntries(registry.services.map((s) => [s.name, { ...s.ports }]));
+}
 /** Label printed for the built-in fleet in messages. */
 export const DEFAULT_FLEET_SOURCE = '(default fleet)';
 
@@ -72,26 +71,28 @@ const memberSchema = z
   })
   .strict();
 
-/** The JSON schema of a fleet file (unknown keys are refused, to catch typos like "shard"). */
-export const fleetFileSchema = z
-  .object({
-    data: z.string().min(1).optional(),
-    services: z
-      .object({
-        tso: z.array(memberSchema).optional(),
-        txcoord: z.array(memberSchema).optional(),
-        'session-mgr': z.array(memberSchema).optional(),
-      })
-      .strict(),
-  })
-  .strict();
+/** The JSON schema of a fleet file for the services of `registry` (unknown keys are refused, to catch typos like "shard"). */
+export function fleetFileSchema(registry: Registry = REGISTRY) {
+  const services = Object.fromEntries(registry.names.map((name) => [name, z.array(memberSchema).optional()]));
+  return z
+    .object({
+      data: z.string().min(1).optional(),
+      services: z.object(services).strict(),
+    })
+    .strict();
+}
 
-export type FleetFile = z.input<typeof fleetFileSchema>;
+/** A fleet file: `services` is keyed by registry names. (A type, not an interface: it must fit the client's FleetFile, which has an index signature.) */
+export type FleetFile = {
+  data?: string | undefined;
+  services: Partial<Record<string, FleetFileMember[]>>;
+};
 export type FleetFileMember = z.input<typeof memberSchema>;
 
 /** One process of a fleet, with everything resolved. */
 export interface FleetMember {
-  service: ServiceName;
+  /** A registry name. */
+  service: string;
   endpoint: string;
   host: string;
   port: number;
@@ -114,12 +115,11 @@ export interface Fleet {
 }
 
 /** The documented default fleet: one process per service, all 1024 shards each. */
-export function defaultFleetFile(opts: { host?: string; dataDir?: string } = {}): FleetFile {
+export function defaultFleetFile(opts: { host?: string; dataDir?: string; registry?: Registry } = {}): FleetFile {
   const host = opts.host ?? DEFAULT_HOST;
   const services: FleetFile['services'] = {};
-  for (const s of SERVICES) {
-    const p = DEFAULT_PORTS[s];
-    services[s] = [{ endpoint: `ws://${host}:${p.ws}`, http: `http://${host}:${p.http}`, shards: `0-${SHARD_COUNT - 1}` }];
+  for (const s of (opts.registry ?? REGISTRY).services) {
+    services[s.name] = [{ endpoint: `ws://${host}:${s.ports.ws}`, http: `http://${host}:${s.ports.http}`, shards: `0-${SHARD_COUNT - 1}` }];
   }
   return { data: opts.dataDir ?? DEFAULT_DATA_DIR, services };
 }
@@ -129,16 +129,17 @@ export function defaultFleetFile(opts: { host?: string; dataDir?: string } = {})
  * (the fleet file's directory, or the working directory for the default).
  * Throws CliError FLEET_INVALID / FLEET_OVERLAP naming the offending entries.
  */
-export function parseFleet(json: unknown, opts: { source: string; baseDir: string }): Fleet {
-  const result = fleetFileSchema.safeParse(json);
+export function parseFleet(json: unknown, opts: { source: string; baseDir: string; registry?: Registry }): Fleet {
+  const registry = opts.registry ?? REGISTRY;
+  const result = fleetFileSchema(registry).safeParse(json);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.map(String).join('.') || '(top level)'}: ${i.message}`);
     throw new CliError(CLI_ERROR_CODES.FLEET_INVALID, `${opts.source}: invalid fleet file\n${lines.join('\n')}`);
   }
-  const file = result.data;
+  const file: FleetFile = result.data;
   const dataDir = resolve(opts.baseDir, file.data ?? DEFAULT_DATA_DIR);
   const members: FleetMember[] = [];
-  for (const service of SERVICES) {
+  for (const service of registry.names) {
     for (const m of file.services[service] ?? []) {
       const ws = new URL(m.endpoint);
       const http = m.http === undefined ? undefined : new URL(m.http);
@@ -164,9 +165,9 @@ export function parseFleet(json: unknown, opts: { source: string; baseDir: strin
 }
 
 /** Read and validate a fleet file; without a path, the default fleet under the working directory. */
-export function loadFleet(path?: string): Fleet {
+export function loadFleet(path?: string, registry: Registry = REGISTRY): Fleet {
   if (path === undefined) {
-    return parseFleet(defaultFleetFile(), { source: DEFAULT_FLEET_SOURCE, baseDir: process.cwd() });
+    return parseFleet(defaultFleetFile({ registry }), { source: DEFAULT_FLEET_SOURCE, baseDir: process.cwd(), registry });
   }
   const abs = resolve(path);
   let text: string;
@@ -181,7 +182,7 @@ export function loadFleet(path?: string): Fleet {
   } catch (err) {
     throw new CliError(CLI_ERROR_CODES.FLEET_INVALID, `${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
-  return parseFleet(json, { source: path, baseDir: dirname(abs) });
+  return parseFleet(json, { source: path, baseDir: dirname(abs), registry });
 }
 
 /** Shard ids present in both range lists. */
@@ -237,9 +238,9 @@ function checkPorts(members: FleetMember[], source: string): void {
 }
 
 /** Shards of each service that no endpoint serves (a fleet may be partial; `fleet up` warns). */
-export function uncoveredShards(fleet: Fleet): Partial<Record<ServiceName, ShardRanges>> {
-  const out: Partial<Record<ServiceName, ShardRanges>> = {};
-  for (const service of SERVICES) {
+export function uncoveredShards(fleet: Fleet): Record<string, ShardRanges> {
+  const out: Record<string, ShardRanges> = {};
+  for (const service of new Set(fleet.members.map((m) => m.service))) {
     const members = fleet.members.filter((m) => m.service === service);
     if (members.length === 0) continue;
     const owned = new Set<number>();

@@ -13,11 +13,11 @@ export {
   intersectRanges,
   DEFAULT_HOST,
   DEFAULT_DATA_DIR,
-  DEFAULT_PORTS,
+  defaultPorts,
   DEFAULT_FLEET_SOURCE,
 } from './fleet-file.js';
 export type { Fleet, FleetFile, FleetFileMember, FleetMember } from './fleet-file.js';
-export { parseId, decodeAll, formatDecoded, formatTable, LAYOUTS } from './decode.js';
+export { parseId, decodeAll, formatDecoded, formatTable, layoutsOf } from './decode.js';
 export type { DecodedRow } from './decode.js';
 export { shardsForOrdinal, podsForShardsPerPod, ordinalFromPodName, DOCUMENTED_SHARDS_PER_POD } from './ordinal.js';
 export { k8sFleetFile } from './k8s-fleet.js';
@@ -31,6 +31,8 @@ export { FleetSupervisor, DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from
 export type { SupervisorOptions } from './fleet/supervisor.js';
 export { freePort, freePorts } from './fleet/preflight.js';
 export { runChaos, DEFAULT_CHAOS_OPTIONS } from './chaos/run.js';
+export { chaosOptions } from './chaos/command.js';
+export { formatSummary, summaryMarkdown } from './chaos/summary.js';
 export type { ChaosOptions, ChaosSummary } from './chaos/run.js';
 export { runChecks, CLOCK_GAP_MS } from './chaos/check.js';
 export type { CheckInput, CheckResult, CheckStats, Violation } from './chaos/check.js';

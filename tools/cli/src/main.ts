@@ -4,11 +4,14 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_TIMEOUT_MS } from '@pharaoh/client';
-import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, PROTOCOL_VERSION, SERVICES, type ServiceName } from '@pharaoh/protocol';
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, PROTOCOL_VERSION } from '@pharaoh/protocol';
+import { REGISTRY, serviceTable, type Registry } from '@pharaoh/registry';
 import pkg from '../package.json' with { type: 'json' };
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_GRACE_MS } from './fleet/supervisor.js';
+import { formatTable } from './decode.js';
 import { TS_MAX_COUNT } from './limits.js';
+import type { ServiceLoader } from './serve.js';
 
 /** What `pharaoh --version` prints: the CLI's version, the wire protocol it speaks, the Node running it. */
 export const VERSION_TEXT = `pharaoh ${pkg.version} (wire protocol v${PROTOCOL_VERSION}, Node ${process.version})`;
@@ -30,10 +33,10 @@ const positiveMs = intIn(1, 3_600_000);
 /** A grace period may be 0 (SIGKILL at once). */
 const graceMs = intIn(0, 3_600_000);
 
-/** A service name from a flag (no server code loaded). */
-function serviceName(name: string): ServiceName {
-  if (!(SERVICES as readonly string[]).includes(name)) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `unknown service "${name}": expected one of ${SERVICES.join(', ')}`);
-  return name as ServiceName;
+/** A service name from a flag, checked against the registry (no server code loaded). */
+function serviceName(name: string, registry: Registry): string {
+  if (!registry.has(name)) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `unknown service "${name}": expected one of ${registry.names.join(', ')}`);
+  return name;
 }
 
 function out(text: string): void {
@@ -55,7 +58,14 @@ function run(body: (...args: any[]) => Promise<number | void> | number | void) {
   };
 }
 
-export function buildProgram(): Command {
+/**
+ * The `pharaoh` program for the services of `registry` (default: the
+ * production registry). `load` finds a service's implementation for `serve`
+ * (default: `apps/<name>/src/service.ts`); tests pass both to prove that a
+ * new service needs nothing here.
+ */
+export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader): Command {
+  const names = registry.names;
   const program = new Command('pharaoh')
     .description('Pharaoh: unique, monotonic, crash-safe 64-bit IDs — fleets, operator client, tools')
     .version(VERSION_TEXT, '-V, --version', 'print the version')
@@ -65,38 +75,62 @@ export function buildProgram(): Command {
 
   program
     .command('serve')
-    .description('run one shard host: pharaoh serve <tso|txcoord|session-mgr> --shards 0-1023 --port 7100 --http-port 7101 --data ./data')
-    .argument('<service>', 'tso, txcoord or session-mgr')
+    .description(`run one shard host: pharaoh serve <${names.join('|')}> --shards 0-1023 --port <port> --http-port <port> --data ./data`)
+    .argument('<service>', names.join(', '))
     .argument('[flags...]', 'server flags (see `pharaoh serve <service> --help`)')
     .allowUnknownOption()
     // The flags belong to the server's own command line, help included: see serve-help.ts.
     .helpOption(false)
     .action(
       run(async (service: string, flags: string[]) => {
-        const { loadService, parseService, serve } = await import('./serve.js');
+        const { loadAppService, parseService, serve } = await import('./serve.js');
         const help = await import('./serve-help.js');
-        if (service === '--help' || service === '-h') return out(help.serveOverviewHelp(await loadService('tso')).trimEnd());
-        const name = parseService(service);
-        const def = await loadService(name);
+        const loader = load ?? loadAppService;
+        if (service === '--help' || service === '-h') return out(help.serveOverviewHelp(await loader(registry.services[0]!), registry).trimEnd());
+        const spec = parseService(service, registry);
+        const def = await loader(spec);
         if (help.wantsHelp(flags)) return out(help.serveHelp(def).trimEnd());
         help.checkServeFlags(def, flags);
-        await serve(name, flags);
+        await serve(spec, flags, loader);
       }),
     );
 
-  addFleetCommands(program);
+  program
+    .command('services')
+    .description('list the services of the registry: layout, default ports, shards per pod, ops')
+    .option('--json', 'print JSON')
+    .option('--markdown', 'print the table of docs/DESIGN.md')
+    .option('--names', 'print the names only, one per line (deploy/entrypoint.sh checks PHARAOH_SERVICE so)')
+    .action(
+      run((o: { json?: boolean; markdown?: boolean; names?: boolean }) => {
+        if (o.names) return out(names.join('\n'));
+        if (o.markdown) return out(serviceTable(registry));
+        const rows = registry.services.map((s) => ({
+          name: s.name,
+          title: s.title,
+          layout: `${s.layout.name} ${s.layout.timeBits}|${s.layout.shardBits}|${s.layout.seqBits}`,
+          ports: `${s.ports.ws}/${s.ports.http}`,
+          shardsPerPod: s.shardsPerPod,
+          ops: Object.keys(s.ops),
+        }));
+        if (o.json) return out(JSON.stringify(rows, null, 2));
+        out(formatTable(['service', 'what', 'layout', 'ws/http', 'shards/pod', 'ops'], rows.map((r) => [r.name, r.title, r.layout, r.ports, String(r.shardsPerPod), r.ops.join(' ')])));
+      }),
+    );
+
+  addFleetCommands(program, registry);
 
   program
     .command('decode')
     .description('print what an ID means: its date, shard and sequence, under the layout it likely comes from')
     .argument('<id>', 'the 64-bit ID, decimal or hex (0x…)')
-    .option('--layout <layout>', 'read it as tso, tx or session (also: txcoord, session-mgr); default: the likely one, named')
+    .option('--layout <layout>', `read it as one layout: ${[...new Set(registry.services.map((s) => s.layout.name))].join(', ')} (or a service name: ${names.join(', ')}); default: the likely one, named`)
     .option('--json', 'print JSON (every reading, and the likely or chosen layout)')
     .action(
       run(async (id: string, o: { json?: boolean; layout?: string }) => {
         const { decodedJson, formatDecoded, parseId, parseLayout } = await import('./decode.js');
         const value = parseId(id);
-        const opts = o.layout === undefined ? {} : { layout: parseLayout(o.layout) };
+        const opts = o.layout === undefined ? { registry } : { registry, layout: parseLayout(o.layout, registry) };
         out(o.json ? JSON.stringify(decodedJson(value, opts), null, 2) : formatDecoded(value, opts));
       }),
     );
@@ -104,13 +138,13 @@ export function buildProgram(): Command {
   program
     .command('backup')
     .description('copy one service\'s shards from a data dir, live (no shard stops), into a tar file (docs/OPERATIONS.md)')
-    .requiredOption('--service <service>', 'tso, txcoord or session-mgr')
+    .requiredOption('--service <service>', names.join(', '))
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--data <dir>', 'the data directory of the processes hosting the shards', './data')
     .action(
       run(async (o: { service: string; out: string; data: string }) => {
         const { backup } = await import('./backup.js');
-        const m = await backup(serviceName(o.service), o.data, o.out);
+        const m = await backup(serviceName(o.service, registry), o.data, o.out);
         const journal = m.shards.reduce((n, s) => n + s.journalBytes, 0);
         out(`backed up ${m.shards.length} ${m.service} shard(s) from ${o.data} into ${o.out} in ${m.tookMs} ms (journals ${journal} bytes; no shard stopped)`);
       }),
@@ -129,7 +163,7 @@ export function buildProgram(): Command {
       run(async (o: { from: string; data: string; service?: string; windowMs?: number; maxLeadMs?: number; maxClockSkewMs?: number }) => {
         const { restore } = await import('./backup.js');
         const r = await restore(o.from, o.data, {
-          ...(o.service === undefined ? {} : { service: serviceName(o.service) }),
+          ...(o.service === undefined ? {} : { service: serviceName(o.service, registry) }),
           ...(o.windowMs === undefined ? {} : { windowMs: o.windowMs }),
           ...(o.maxLeadMs === undefined ? {} : { maxLeadMs: o.maxLeadMs }),
           ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
@@ -144,7 +178,7 @@ export function buildProgram(): Command {
       }),
     );
 
-  addClientCommands(program);
+  addClientCommands(program, registry);
 
   program
     .command('chaos')
@@ -156,7 +190,6 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed (default: from the clock, printed)', intIn(0, Number.MAX_SAFE_INTEGER))
     .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
     .option('--keep', 'keep the working directory afterwards')
-    .option('--report', 'write the result into docs/BENCHMARKS.md (section "chaos")')
     .action(
       run(async (o: Record<string, unknown>) => {
         const { runChaosCommand } = await import('./chaos/command.js');
@@ -173,11 +206,11 @@ function withAuth(c: Command): Command {
     .option('--ca-file <file>', 'PEM CA bundle for wss:// and https:// endpoints (default: $PHARAOH_CA_FILE, else the system CAs)');
 }
 
-function addFleetCommands(program: Command): void {
+function addFleetCommands(program: Command, registry: Registry): void {
   const fleet = program.command('fleet').description('run and inspect a local fleet (fleet file or the default fleet)');
   fleet
     .command('up')
-    .description('start every process of the fleet (default: tso, txcoord, session-mgr; all 1024 shards; data in ./data)')
+    .description(`start every process of the fleet (default: ${registry.names.join(', ')}; all 1024 shards; data in ./data)`)
     .argument('[fleet.json]', 'fleet file (see docs/FLEET.md)')
     .option('--restart-on-crash', 'restart a process that exits unexpectedly')
     .option('--detach', 'run in the background; stop with `pharaoh fleet down`')
@@ -209,7 +242,7 @@ function addFleetCommands(program: Command): void {
       }),
     );
   addFleetStatus(fleet);
-  addFleetK8s(fleet);
+  addFleetK8s(fleet, registry);
 }
 
 function addFleetStatus(fleet: Command): void {
@@ -231,28 +264,39 @@ function addFleetStatus(fleet: Command): void {
     );
 }
 
-function addFleetK8s(fleet: Command): void {
-  fleet
+function addFleetK8s(fleet: Command, registry: Registry): void {
+  const k8s = fleet
     .command('k8s')
     .description('print the fleet file for the StatefulSets in deploy/k8s (pod DNS names, ordinal → shards)')
     .option('--namespace <ns>', 'Kubernetes namespace', 'pharaoh')
-    .option('--domain <domain>', 'cluster domain', 'cluster.local')
-    .option('--tso <n>', 'SHARDS_PER_POD of tso', intIn(1, 1024), 256)
-    .option('--txcoord <n>', 'SHARDS_PER_POD of txcoord', intIn(1, 1024), 512)
-    .option('--session-mgr <n>', 'SHARDS_PER_POD of session-mgr', intIn(1, 1024), 512)
+    .option('--domain <domain>', 'cluster domain', 'cluster.local');
+  for (const s of registry.services) k8s.option(`--${s.name} <n>`, `SHARDS_PER_POD of ${s.name}`, intIn(1, 1024), s.shardsPerPod);
+  k8s
     .option('--tls', 'the pods serve TLS (--tls-cert): wss:// endpoints and https:// health URLs')
     .option('--http-plain', 'with --tls, the pods keep their HTTP port in plain http:// (--http-plain)')
+    .option('--manifests <dir>', "instead, write the registry's manifests (one StatefulSet file per service, PDBs, kustomization) into <dir>, e.g. deploy/k8s")
     .action(
-      run(async (o: { namespace: string; domain: string; tso: number; txcoord: number; sessionMgr: number; tls?: boolean; httpPlain?: boolean }) => {
+      run(async (o: Record<string, unknown> & { namespace: string; domain: string; tls?: boolean; httpPlain?: boolean; manifests?: string }) => {
+        if (o.manifests !== undefined) {
+          const { writeFileSync } = await import('node:fs');
+          const { join } = await import('node:path');
+          const { k8sManifests } = await import('./k8s-manifests.js');
+          for (const [name, text] of k8sManifests(registry)) {
+            writeFileSync(join(o.manifests, name), text);
+            out(`wrote ${join(o.manifests, name)}`);
+          }
+          return;
+        }
         const { k8sFleetFile } = await import('./k8s-fleet.js');
-        const perPod = { tso: o.tso, txcoord: o.txcoord, 'session-mgr': o.sessionMgr };
-        const file = k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod, tls: o.tls === true, httpPlain: o.httpPlain === true });
+        const perPod: Record<string, number> = {};
+        for (const s of registry.services) perPod[s.name] = o[new Option(`--${s.name}`).attributeName()] as number;
+        const file = k8sFleetFile({ namespace: o.namespace, domain: o.domain, shardsPerPod: perPod, registry, tls: o.tls === true, httpPlain: o.httpPlain === true });
         out(JSON.stringify(file, null, 2));
       }),
     );
 }
 
-function addClientCommands(program: Command): void {
+function addClientCommands(program: Command, registry: Registry): void {
   const target = (c: Command) =>
     withAuth(
       c
@@ -261,6 +305,12 @@ function addClientCommands(program: Command): void {
         .addOption(new Option('--timeout <ms>', 'how long to wait for the connection, and then for the answer').argParser(positiveMs).default(DEFAULT_TIMEOUT_MS)),
     );
   const client = () => import('./client-commands.js');
+  target(program.command('call').description(`call any op of any service: pharaoh call <${registry.names.join('|')}> <op> [field=value ...] (pharaoh services lists the ops)`))
+    .argument('<service>', registry.names.join(', '))
+    .argument('<op>', 'an op of the service, e.g. tx.status')
+    .argument('[fields...]', 'field=value (IDs in decimal); shard is chosen by the client')
+    .option('--key <key>', 'route a fresh-ID op by key (hash(key) % 1024) instead of the policy')
+    .action(run(async (service: string, op: string, fields: string[], o) => (await import('./call-command.js')).callCommand(registry, service, op, fields, o)));
   target(program.command('ts').description('get fresh timestamps from the TSO'))
     .option('--count <n>', 'how many timestamps', intIn(1, TS_MAX_COUNT), 1)
     .option('--key <key>', "route by key (hash(key) % 1024) instead of the client's default shard")

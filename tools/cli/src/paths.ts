@@ -1,19 +1,19 @@
 /**
- * Where the CLI's own files are. From the TypeScript sources that is known from
- * import.meta.url; inside the launcher's bundle (bin/bundle.cjs) import.meta.url
- * is the bundle's own location, so the bundler writes the repository root in.
- * Any other module in the bundle that finds files from import.meta.url must do
- * the same (test/launcher.test.ts checks the bundle for unguarded uses).
+ * Where the CLI's own files are. Inside the launcher's bundle (bin/bundle.cjs)
+ * import.meta.url is the bundle's location in node_modules/.cache, not
+ * tools/cli/src: so the CLI finds itself the way Node finds any package, by
+ * resolving its own name from there (node_modules/@pharaoh/cli → tools/cli),
+ * which gives the same answer from the sources. No module in the bundle may
+ * locate files from import.meta.url directly (test/launcher.test.ts checks).
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ServiceName } from '@pharaoh/protocol';
+import { pathToFileURL } from 'node:url';
 
-declare const __PHARAOH_REPO_ROOT__: string | undefined;
+const requireHere = createRequire(import.meta.url);
 
-/** tools/cli, absolute. */
-export const CLI_DIR: string = typeof __PHARAOH_REPO_ROOT__ === 'string' ? join(__PHARAOH_REPO_ROOT__, 'tools', 'cli') : fileURLToPath(new URL('..', import.meta.url));
+/** tools/cli, absolute (the package `@pharaoh/cli` resolves to tools/cli/src/index.ts). */
+export const CLI_DIR: string = dirname(dirname(requireHere.resolve('@pharaoh/cli')));
 
 /** The `pharaoh` command's entry (runs the bundle, or the sources through tsx). */
 export const PHARAOH_BIN = join(CLI_DIR, 'bin', 'pharaoh.cjs');
@@ -22,7 +22,7 @@ export const PHARAOH_BIN = join(CLI_DIR, 'bin', 'pharaoh.cjs');
 export const CHAOS_WORKER_TS = join(CLI_DIR, 'src', 'chaos', 'worker.ts');
 
 /** Absolute path of an app's TypeScript entry point (`tsx apps/<service>/src/main.ts`). */
-export function appMainPath(service: ServiceName): string {
+export function appMainPath(service: string): string {
   return join(CLI_DIR, '..', '..', 'apps', service, 'src', 'main.ts');
 }
 

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { buildCommand, DEFAULT_LIMITS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from '@pharaoh/server';
 import type { ServiceDefinition } from '@pharaoh/server';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, DEFAULT_MAX_LEAD_MS, DEFAULT_WINDOW_MS } from '@pharaoh/snowflake';
-import { SERVICES } from '@pharaoh/protocol';
+import { REGISTRY, type Registry } from '@pharaoh/registry';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 
 /**
@@ -34,7 +34,7 @@ export function wantsHelp(flags: readonly string[]): boolean {
 }
 
 /** The server's command for `def`, named `name`, its defaults filled in for display only (never used to parse). */
-function helpCommand(def: ServiceDefinition<unknown>, name: string): Command {
+function helpCommand(def: ServiceDefinition, name: string): Command {
   const cmd = buildCommand(def).name(name);
   for (const opt of cmd.options) {
     const dflt = SERVE_FLAG_DEFAULTS[opt.attributeName()];
@@ -45,20 +45,20 @@ function helpCommand(def: ServiceDefinition<unknown>, name: string): Command {
 }
 
 /** `pharaoh serve <service> --help`. */
-export function serveHelp(def: ServiceDefinition<unknown>): string {
-  return helpCommand(def, `pharaoh serve ${def.name}`).helpInformation();
+export function serveHelp(def: ServiceDefinition): string {
+  return helpCommand(def, `pharaoh serve ${def.spec.name}`).helpInformation();
 }
 
 /**
  * `pharaoh serve --help`: the flags every service takes (the shared part of the
  * server's command line: `def` with its own flags left out), and where to find the rest.
  */
-export function serveOverviewHelp(anyDef: ServiceDefinition<unknown>): string {
-  const cmd = helpCommand({ ...anyDef, cliOptions: [] }, `pharaoh serve <${SERVICES.join('|')}>`)
+export function serveOverviewHelp(anyDef: ServiceDefinition, registry: Registry = REGISTRY): string {
+  const cmd = helpCommand({ ...anyDef, cliOptions: [] }, `pharaoh serve <${registry.names.join('|')}>`)
     .description('run one shard host in this process (what fleet up and the containers run); every flag can also be set by its PHARAOH_* variable');
   return (
     cmd.helpInformation() +
-    `\ntxcoord and session-mgr take flags of their own: pharaoh serve txcoord --help, pharaoh serve session-mgr --help\n`
+    `\nA service may take flags of its own: pharaoh serve <service> --help (e.g. pharaoh serve txcoord --help)\n`
   );
 }
 
@@ -67,15 +67,15 @@ export function serveOverviewHelp(anyDef: ServiceDefinition<unknown>): string {
  * reads like every other CLI error: `pharaoh: unknown option '--bogus'` and
  * where the flags are listed (the server's own parser prints a bare `error: …`).
  */
-export function checkServeFlags(def: ServiceDefinition<unknown>, flags: readonly string[]): void {
+export function checkServeFlags(def: ServiceDefinition, flags: readonly string[]): void {
   const cmd = buildCommand(def)
-    .name(`pharaoh serve ${def.name}`)
+    .name(`pharaoh serve ${def.spec.name}`)
     .exitOverride()
     .configureOutput({ writeErr: () => {}, outputError: () => {} });
   try {
     cmd.parse([...flags], { from: 'user' });
   } catch (err) {
     const message = (err as Error).message.replace(/^error: /, '');
-    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `${message}\n(pharaoh serve ${def.name} --help lists the flags and their defaults)`, { cause: err });
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `${message}\n(pharaoh serve ${def.spec.name} --help lists the flags and their defaults)`, { cause: err });
   }
 }

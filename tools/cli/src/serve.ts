@@ -1,37 +1,38 @@
 /**
- * `pharaoh serve <service> [flags]`: run one shard host in this process. The
- * flags are the server's own (`--shards --port --http-port --host --data
- * --log-level` and limits, also PHARAOH_* variables); this module only picks
- * the service definition.
+ * `pharaoh serve <service> [flags]`: run one shard host in this process,
+ * through the same entry path as each app's own `main.ts` (runServiceMain).
+ * The service comes from the registry; its implementation is the `service`
+ * export of `apps/<name>/src/service.ts`, found by that convention (esbuild
+ * bundles every such file into the launcher's bundle), so no list of services
+ * lives here.
  */
-import { runServiceMain } from '@pharaoh/server';
-import type { ServiceDefinition } from '@pharaoh/server';
-import { SERVICES } from '@pharaoh/protocol';
-import type { ServiceName } from '@pharaoh/protocol';
+import { REGISTRY, type Registry, type ServiceSpec } from '@pharaoh/registry';
+import { runServiceMain, type ServiceDefinition } from '@pharaoh/server';
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 
-/** Check a service name from the command line. */
-export function parseService(name: string): ServiceName {
-  if (!(SERVICES as readonly string[]).includes(name)) {
-    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `unknown service "${name}": expected one of ${SERVICES.join(', ')}`);
+/** Check a service name from the command line against the registry. */
+export function parseService(name: string, registry: Registry = REGISTRY): ServiceSpec {
+  const spec = registry.find(name);
+  if (spec === undefined) {
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `unknown service "${name}": expected one of ${registry.names.join(', ')}`);
   }
-  return name as ServiceName;
+  return spec;
 }
 
-/** The app's service definition, loaded on demand so `pharaoh decode` never loads server code. */
-export async function loadService(service: ServiceName): Promise<ServiceDefinition<unknown>> {
-  switch (service) {
-    case 'tso':
-      return (await import('@pharaoh/tso')).tsoService as ServiceDefinition<unknown>;
-    case 'txcoord':
-      return (await import('@pharaoh/txcoord')).txcoordService as ServiceDefinition<unknown>;
-    case 'session-mgr':
-      return (await import('@pharaoh/session-mgr')).sessionService as ServiceDefinition<unknown>;
+/** How `serve` finds a service's implementation: by default, the app folder named after it. */
+export type ServiceLoader = (spec: ServiceSpec) => Promise<ServiceDefinition>;
+
+/** `apps/<name>/src/service.ts` exports `service` (loaded on demand so `pharaoh decode` never loads server code). */
+export const loadAppService: ServiceLoader = async (spec) => {
+  const mod = (await import(`../../../apps/${spec.name}/src/service.ts`)) as { service?: ServiceDefinition };
+  if (mod.service?.spec !== spec) {
+    throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `apps/${spec.name}/src/service.ts does not export the service of registry entry ${spec.name} as \`service\``);
   }
-}
+  return mod.service;
+};
 
 /** Run `service` with the server flags in `flags` until SIGTERM/SIGINT. */
-export async function serve(service: ServiceName, flags: string[]): Promise<void> {
-  const def = await loadService(service);
-  await runServiceMain(def, [process.execPath, `pharaoh serve ${service}`, ...flags]);
+export async function serve(spec: ServiceSpec, flags: string[], load: ServiceLoader = loadAppService): Promise<void> {
+  const def = await load(spec);
+  await runServiceMain(def, [process.execPath, `pharaoh serve ${spec.name}`, ...flags]);
 }

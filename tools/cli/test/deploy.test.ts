@@ -60,11 +60,23 @@ describe('ordinal → shard range', () => {
     const bad: Array<Record<string, string>> = [
       { PHARAOH_SERVICE: 'tso', POD_NAME: 'tso' },
       { PHARAOH_SERVICE: 'tso', POD_NAME: 'tso-01' },
-      { PHARAOH_SERVICE: 'tsx', POD_NAME: 'tso-0' },
+      { PHARAOH_SERVICE: 'Tso', POD_NAME: 'tso-0' },
+      { PHARAOH_SERVICE: 'tso;rm', POD_NAME: 'tso-0' },
       { PHARAOH_SERVICE: 'tso', POD_NAME: 'tso-0', SHARDS_PER_POD: '0' },
       { PHARAOH_SERVICE: 'tso', POD_NAME: 'tso-0', SHARDS_PER_POD: '2048' },
     ];
     for (const env of bad) expect(entrypointShards(env).status, JSON.stringify(env)).toBe(64);
+  });
+
+  it('the entry point refuses a service the image does not serve before it marks the volume', () => {
+    const data = mkdtempSync(join(tmpdir(), 'pharaoh-pv-'));
+    const r = spawnSync('sh', [ENTRYPOINT], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PHARAOH_BIN: join(REPO, 'tools', 'cli', 'bin', 'pharaoh.cjs'), PHARAOH_SERVICE: 'tsx', POD_NAME: 'tsx-0', PHARAOH_DATA: data },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr )");
+    expect(readdirSync(data)).toEqual([]);
   });
 
   it('the entry point refuses a volume that holds another shard range', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
-import { defaultFleetFile, DEFAULT_PORTS, loadFleet, parseFleet, uncoveredShards } from '../src/fleet-file.js';
+import { SESSION_MGR, TSO, TXCOORD } from '@pharaoh/registry';
+import { defaultFleetFile, loadFleet, parseFleet, uncoveredShards } from '../src/fleet-file.js';
 
 const opts = { source: 'fleet.json', baseDir: '/srv/pharaoh' };
 
@@ -94,9 +95,9 @@ describe('fleet file', () => {
     const fleet = parseFleet(defaultFleetFile(), opts);
     expect(fleet.dataDir).toBe('/srv/pharaoh/data');
     expect(fleet.members.map((m) => [m.service, m.host, m.port, m.httpPort, m.shards])).toEqual([
-      ['tso', '127.0.0.1', DEFAULT_PORTS.tso.ws, DEFAULT_PORTS.tso.http, [[0, 1023]]],
-      ['txcoord', '127.0.0.1', DEFAULT_PORTS.txcoord.ws, DEFAULT_PORTS.txcoord.http, [[0, 1023]]],
-      ['session-mgr', '127.0.0.1', DEFAULT_PORTS['session-mgr'].ws, DEFAULT_PORTS['session-mgr'].http, [[0, 1023]]],
+      ['tso', '127.0.0.1', TSO.ports.ws, TSO.ports.http, [[0, 1023]]],
+      ['txcoord', '127.0.0.1', TXCOORD.ports.ws, TXCOORD.ports.http, [[0, 1023]]],
+      ['session-mgr', '127.0.0.1', SESSION_MGR.ports.ws, SESSION_MGR.ports.http, [[0, 1023]]],
     ]);
     expect([7100, 7101, 7200, 7201, 7300, 7301]).toEqual(fleet.members.flatMap((m) => [m.port, m.httpPort]));
   });

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { targetOf, wrongServiceLine } from '../src/client-commands.js';
-import { DEFAULT_FLEET_SOURCE, DEFAULT_PORTS } from '../src/fleet-file.js';
+import { DEFAULT_FLEET_SOURCE, defaultPorts } from '../src/fleet-file.js';
+
+const DEFAULT_PORTS = defaultPorts();
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -13,7 +15,7 @@ afterEach(() => {
 describe('what a client command connects to', () => {
   it("takes only the needed service's endpoints from the default fleet, and says how to start it", () => {
     const t = targetOf({}, 'txcoord');
-    expect(t.endpoints).toEqual([`ws://127.0.0.1:${DEFAULT_PORTS.txcoord.ws}`]);
+    expect(t.endpoints).toEqual([`ws://127.0.0.1:${DEFAULT_PORTS.txcoord!.ws}`]);
     expect(Object.keys((t.source as { fleet: { services: object } }).fleet.services)).toEqual(['txcoord']);
     expect(t.label).toBe(DEFAULT_FLEET_SOURCE);
     expect(t.startHint).toBe('is the fleet running? Start it with `npx pharaoh fleet up`');
@@ -29,12 +31,12 @@ describe('what a client command connects to', () => {
   });
 
   it('names the service an endpoint is, and where the wanted one is when the port is a default one', () => {
-    const url = `ws://127.0.0.1:${DEFAULT_PORTS.txcoord.ws}`;
+    const url = `ws://127.0.0.1:${DEFAULT_PORTS.txcoord!.ws}`;
     expect(wrongServiceLine(url, 'txcoord', 'tso', targetOf({ endpoint: [url] }, 'tso'))).toBe(
-      `${url} is a txcoord endpoint, not tso; the default fleet's tso is on port ${DEFAULT_PORTS.tso.ws}`,
+      `${url} is a txcoord endpoint, not tso; the default fleet's tso is on port ${DEFAULT_PORTS.tso!.ws}`,
     );
     expect(wrongServiceLine(url, 'txcoord', 'tso', targetOf({}, 'tso'))).toBe(
-      `${url} is a txcoord endpoint, not tso (${DEFAULT_FLEET_SOURCE} lists it under tso); the default fleet's tso is on port ${DEFAULT_PORTS.tso.ws}`,
+      `${url} is a txcoord endpoint, not tso (${DEFAULT_FLEET_SOURCE} lists it under tso); the default fleet's tso is on port ${DEFAULT_PORTS.tso!.ws}`,
     );
   });
 });

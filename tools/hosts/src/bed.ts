@@ -8,7 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SERVICES, shardForKey, type ServiceName } from '@pharaoh/protocol';
+import { shardForKey } from '@pharaoh/protocol';
+import { REGISTRY, type ServiceName } from '@pharaoh/registry';
+
+const SERVICES = REGISTRY.names as ServiceName[];
 import { REPO_ROOT, parseListening } from '@pharaoh/testkit';
 import type { WorkerConfig, WorkerEvent } from './events.js';
 import { SERVER_HOSTS, entrypointArgs, fleetFile, makeSecrets, podDns, rogueDns, type Secrets } from './fleet.js';

@@ -9,7 +9,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES, SHARD_COUNT, type ServiceName } from '@pharaoh/protocol';
+import { SHARD_COUNT } from '@pharaoh/protocol';
+import { REGISTRY, type ServiceName } from '@pharaoh/registry';
+
+const SERVICES = REGISTRY.names as ServiceName[];
 import type { FleetFile } from '@pharaoh/client';
 import { k8sFleetFile, shardsForOrdinal } from '@pharaoh/cli';
 import { REPO_ROOT } from '@pharaoh/testkit';
@@ -23,7 +26,7 @@ export const DOMAIN = 'cluster.local';
 /** Where a second, unsanctioned owner is named (the two-owners scenario). */
 export const ROGUE_SUBDOMAIN = 'rogue';
 
-export const PORTS: Record<ServiceName, number> = { tso: 7100, txcoord: 7200, 'session-mgr': 7300 };
+export const PORTS = Object.fromEntries(REGISTRY.services.map((s) => [s.name, s.ports.ws])) as Record<ServiceName, number>;
 
 /** `tso-1.tso.pharaoh.svc.cluster.local`: the headless Service's name for pod `tso-1`. */
 export function podDns(service: ServiceName, ordinal: number): string {

@@ -4,7 +4,7 @@
  * not start, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import type { ServiceName } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/registry';
 import { cleanupActiveSync, DEFAULT_OPTIONS, formatSummary, runPowercut, type PowercutOptions } from './run.js';
 import { unavailableReason } from './device.js';
 

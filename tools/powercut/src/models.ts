@@ -6,7 +6,7 @@
  * fresh IDs, decisions and epochs and compare them with everything before).
  */
 import type { PharaohClient } from '@pharaoh/client';
-import type { ServiceName } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/registry';
 import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
 import type { AnonSession, Counters, Decision, Phase, ProducerRec, Report, TxRec, ViolationKind } from './history.js';
 import { IdBook } from './history.js';

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { PharaohClient } from '@pharaoh/client';
-import type { ServiceName } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/registry';
 import { mulberry32 } from '@pharaoh/testkit';
 import { Machine, MOUNT_OPTIONS, unavailableReason, type CopyResult, type Volume } from './device.js';
 import { addCounters, subCounters, VIOLATION_KINDS, zeroCounters, type Counters, type Phase, type Violation, type ViolationKind } from './history.js';

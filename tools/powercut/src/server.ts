@@ -5,10 +5,11 @@
  */
 import { join } from 'node:path';
 import { REPO_ROOT, startApp, type RunningApp } from '@pharaoh/testkit';
-import type { ServiceName } from '@pharaoh/protocol';
+import { REGISTRY, type ServiceName } from '@pharaoh/registry';
 import { allThreadsStopped, type Machine } from './device.js';
 
-export const SERVICES: readonly ServiceName[] = ['tso', 'txcoord', 'session-mgr'];
+/** The services powercut has a model (workload and checks) for: each of the registry's. */
+export const SERVICES: readonly ServiceName[] = REGISTRY.services.map((s) => s.name);
 
 /** The app's TypeScript entry point. */
 export function appMain(service: ServiceName): string {

@@ -1,9 +1,15 @@
-/** `pharaoh chaos` / `npm run chaos`: run the crash test, print the summary, exit 1 on any violation. */
-import { formatSummary, summaryMarkdown } from './summary.js';
+/**
+ * `pharaoh chaos` / `npm run chaos`: run the crash test, print the summary,
+ * exit 1 on any violation. (`npm run bench:chaos` runs the same and writes
+ * the result into docs/BENCHMARKS.md: the report belongs to bench/, which
+ * the CLI does not import.)
+ */
+import { formatSummary } from './summary.js';
 import { DEFAULT_CHAOS_OPTIONS, runChaos } from './run.js';
 import type { ChaosOptions } from './run.js';
 
-export async function runChaosCommand(o: Record<string, unknown>): Promise<number> {
+/** The crash test's options from the command's flags (`--minutes`, `--seconds`, `--workers`, `--procs`, `--seed`, `--dir`, `--keep`). */
+export function chaosOptions(o: Record<string, unknown>): ChaosOptions {
   const opts: ChaosOptions = { ...DEFAULT_CHAOS_OPTIONS };
   const long = typeof o.minutes === 'number' || (typeof o.seconds === 'number' && o.seconds > 120);
   if (typeof o.minutes === 'number') opts.durationMs = Math.round(o.minutes * 60_000);
@@ -20,11 +26,11 @@ export async function runChaosCommand(o: Record<string, unknown>): Promise<numbe
   else opts.seed = Date.now() % 1_000_000;
   if (typeof o.dir === 'string') opts.dir = o.dir;
   if (o.keep === true) opts.keep = true;
-  const summary = await runChaos(opts);
+  return opts;
+}
+
+export async function runChaosCommand(o: Record<string, unknown>): Promise<number> {
+  const summary = await runChaos(chaosOptions(o));
   process.stdout.write(formatSummary(summary) + '\n');
-  if (o.report === true) {
-    const { describeMachine, machineLine, writeSection } = await import('../../../../bench/lib/report.js');
-    writeSection('chaos', summaryMarkdown(summary, machineLine(describeMachine())), summary);
-  }
   return summary.violations.length === 0 ? 0 : 1;
 }

@@ -4,14 +4,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES, shardForKey } from '@pharaoh/protocol';
-import type { ServiceName } from '@pharaoh/protocol';
+import { shardForKey } from '@pharaoh/protocol';
+import type { ServiceName } from '@pharaoh/registry';
 import { parseFleet } from '../fleet-file.js';
 import type { Fleet, FleetFile } from '../fleet-file.js';
 import { freePorts } from '../fleet/preflight.js';
 import type { Issue } from './check.js';
 
+/** The services the crash test has a workload and checks for, and the ID space of each. */
 export const SPACE_OF: Record<ServiceName, Issue['space']> = { tso: 'ts', txcoord: 'tx', 'session-mgr': 'session' };
+const SERVICES = Object.keys(SPACE_OF) as ServiceName[];
 
 /** Write `<dir>/fleet.json` and return the validated fleet. */
 export async function writeChaosFleet(dir: string, procsPerService: number, shardsPerService: number): Promise<{ fleet: Fleet; path: string }> {
@@ -36,7 +38,7 @@ export async function writeChaosFleet(dir: string, procsPerService: number, shar
 export function ownersOf(fleet: Fleet): Record<Issue['space'], Map<number, string>> {
   const owners = { ts: new Map<number, string>(), tx: new Map<number, string>(), session: new Map<number, string>() };
   for (const m of fleet.members) {
-    for (const [lo, hi] of m.shards) for (let s = lo; s <= hi; s++) owners[SPACE_OF[m.service]].set(s, m.label);
+    for (const [lo, hi] of m.shards) for (let s = lo; s <= hi; s++) owners[SPACE_OF[m.service as ServiceName]].set(s, m.label);
   }
   return owners;
 }

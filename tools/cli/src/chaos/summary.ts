@@ -34,7 +34,7 @@ export function summaryMarkdown(s: ChaosSummary, machine: string): string {
     '',
     `Machine: ${machine}; 1-min load average ${s.load[0].toFixed(1)} at start, ${s.load[1].toFixed(1)} at the end (other work shared the machine).`,
     '',
-    `Command: \`npm run chaos -- --minutes ${(s.durationMs / 60_000).toFixed(1)} --report\` (seed ${s.seed}). Result: **${s.violations.length === 0 ? 'PASS' : 'FAIL'}**.`,
+    `Command: \`npm run bench:chaos -- --minutes ${(s.durationMs / 60_000).toFixed(1)}\` (seed ${s.seed}). Result: **${s.violations.length === 0 ? 'PASS' : 'FAIL'}**.`,
     '',
     '| measure | value |',
     '|---|---:|',

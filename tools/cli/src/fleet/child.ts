@@ -8,12 +8,11 @@ import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { formatShardRanges } from '@pharaoh/protocol';
-import type { ServiceName } from '@pharaoh/protocol';
 import type { FleetMember } from '../fleet-file.js';
 import { PHARAOH_BIN } from '../paths.js';
 
 /** Command-line markers of a fleet process serving `service` (see isOurProcess). */
-export function memberMarkers(service: ServiceName): string[] {
+export function memberMarkers(service: string): string[] {
   return [PHARAOH_BIN, 'serve', service];
 }
 

@@ -11,7 +11,7 @@ import type { RequestOptions } from 'node:https';
 import { ConnectError, PharaohClient } from '@pharaoh/client';
 import type { ClientOptions } from '@pharaoh/client';
 import { formatShardRanges } from '@pharaoh/protocol';
-import type { ServiceName, ShardRanges } from '@pharaoh/protocol';
+import type { ShardRanges } from '@pharaoh/protocol';
 import { authOptions } from '../client-commands.js';
 import type { TargetOptions } from '../client-commands.js';
 import { formatTable } from '../decode.js';
@@ -92,7 +92,7 @@ function sameRanges(a: ShardRanges, b: ShardRanges): boolean {
 
 /** Connect to the endpoint alone and compare its hello with the fleet file. */
 async function helloStatus(m: FleetMember, auth: Auth, timeoutMs: number): Promise<{ hello: string; helloDetail?: string }> {
-  let said: { service: ServiceName; shards: ShardRanges } | undefined;
+  let said: { service: string; shards: ShardRanges } | undefined;
   try {
     const client = await PharaohClient.connect(
       { endpoints: [m.endpoint] },

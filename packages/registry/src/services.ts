@@ -1,0 +1,89 @@
+/**
+ * THE service registry: every Pharaoh service, once. The server (ops, layout,
+ * routing), the client (layouts, typed calls, routing), the CLI (`serve`,
+ * `fleet`, `decode`, the default fleet, `fleet k8s`), the deploy checks and
+ * the docs tables are derived from this list; tools/cli/test/registry.test.ts
+ * fails when any of them disagrees. A new coordinator is one entry here plus
+ * its folder `apps/<name>/` (see "Adding a coordinator" in docs/DESIGN.md).
+ */
+import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
+import { defineService, Registry, type ServiceResult } from './define.js';
+
+/** Timestamps: `ts.get` → a range of consecutive TSO-layout timestamps. */
+export const TSO = defineService({
+  name: 'tso',
+  title: 'Timestamp Oracle',
+  layout: TSO_LAYOUT,
+  ports: { ws: 7100, http: 7101 },
+  shardsPerPod: 256,
+  pods: { cpu: '500m', storage: '1Gi', storageWhy: 'tso keeps sparse counters only.' },
+  ops: {
+    'ts.get': {
+      fields: [['shard', 'shard', false], ['count', 'count', false], ['after', 'id', true]],
+      result: { first: 'id', count: 'uint' },
+      route: 'shard',
+      issues: 'count',
+    },
+  },
+});
+
+/** Why a journaled service's pods get 10 GiB. */
+const JOURNAL_STORAGE = 'Each shard journal grows to 16 MiB before compaction: 512 x 16 MiB = 8 GiB at worst (docs/OPERATIONS.md, "Capacity").';
+
+/** IN_DOUBT: the shard was restored and the decision may postdate the backup (see ERROR_CODES.TX_IN_DOUBT). */
+const TX_STATUS = ['ACTIVE', 'COMMITTED', 'ABORTED', 'UNKNOWN', 'IN_DOUBT'] as const;
+
+/** Transactions: presumed abort, decisions journaled before they are answered. */
+export const TXCOORD = defineService({
+  name: 'txcoord',
+  title: 'Transaction Coordinator',
+  layout: TX_LAYOUT,
+  ports: { ws: 7200, http: 7201 },
+  shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
+  ops: {
+    'tx.begin': {
+      fields: [['shard', 'shard', false], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
+      result: { txId: 'id', startTs: 'id', timeoutMs: 'uint' },
+      route: 'shard',
+      issues: 1,
+    },
+    'tx.commit': { fields: [['txId', 'id', false]], result: { commitTs: 'id' }, route: { id: 'txId' }, issues: 1 },
+    'tx.abort': { fields: [['txId', 'id', false]], result: {}, route: { id: 'txId' }, issues: 0 },
+    'tx.status': { fields: [['txId', 'id', false]], result: { status: TX_STATUS }, route: { id: 'txId' }, issues: 0 },
+    'tx.heartbeat': { fields: [['txId', 'id', false]], result: { timeoutMs: 'uint' }, route: { id: 'txId' }, issues: 0 },
+  },
+});
+
+const SESSION_STATUS = ['OK', 'FENCED', 'EXPIRED', 'UNKNOWN'] as const;
+const SESSION_REF = [['sessionId', 'id', false], ['epoch', 'epoch', false]] as const;
+
+/** Producer sessions (Kafka's InitProducerId): epochs and fencing, journaled. */
+export const SESSION_MGR = defineService({
+  name: 'session-mgr',
+  title: 'Session Manager',
+  layout: SESSION_LAYOUT,
+  ports: { ws: 7300, http: 7301 },
+  shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
+  ops: {
+    'session.open': {
+      fields: [['shard', 'shard', false], ['producer', 'producer', true], ['timeoutMs', 'timeoutMs', true], ['after', 'id', true]],
+      result: { sessionId: 'id', epoch: 'uint', timeoutMs: 'uint' },
+      route: 'shard',
+      issues: 1,
+    },
+    'session.heartbeat': { fields: SESSION_REF, result: { timeoutMs: 'uint' }, route: { id: 'sessionId' }, issues: 0 },
+    'session.close': { fields: SESSION_REF, result: {}, route: { id: 'sessionId' }, issues: 0 },
+    'session.validate': { fields: SESSION_REF, result: { status: SESSION_STATUS }, route: { id: 'sessionId' }, issues: 0 },
+  },
+});
+
+/** Every production service, in the order they are listed and started. */
+export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR]);
+
+/** The name of a production service. */
+export type ServiceName = (typeof REGISTRY.services)[number]['name'];
+
+export type TxStatus = ServiceResult<typeof TXCOORD, 'tx.status'>['status'];
+export type SessionStatus = ServiceResult<typeof SESSION_MGR, 'session.validate'>['status'];
