@@ -8,6 +8,7 @@
  * entry script's name ends in main.ts, and this tool imports that index.
  */
 import { parseArgs } from 'node:util';
+import { runFaultTool } from '@pharaoh/testkit';
 import { opensslAvailable } from './fleet.js';
 import { unavailableReason } from './net.js';
 import { cleanupActiveSync, DEFAULT_OPTIONS, formatSummary, runHosts, type HostsOptions } from './run.js';
@@ -81,62 +82,18 @@ function parse(argv: string[]): Partial<HostsOptions> | 'help' {
   return o;
 }
 
-async function main(): Promise<number> {
-  let opts: Partial<HostsOptions> | 'help';
-  try {
-    opts = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`hosts: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === 'help') {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const reason = unavailableReason() ?? (opensslAvailable() ? undefined : 'openssl is missing (the certificate is made with it)');
-  if (reason !== undefined) {
-    process.stderr.write(`hosts: cannot run here: ${reason}\n`);
-    return 2;
-  }
-  const controller = new AbortController();
-  let firstSignalAt: number | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    // Under `npm run` the terminal's Ctrl-C reaches this process both directly
-    // and relayed by the tsx wrapper: a repeat within 2 s is the same one.
-    const now = Date.now();
-    if (firstSignalAt !== undefined && now - firstSignalAt < 2_000) return;
-    if (firstSignalAt === undefined) {
-      firstSignalAt = now;
-      process.stderr.write(`\nhosts: ${sig}: stopping and removing the hosts (again to force)\n`);
-      controller.abort(new Error(`interrupted by ${sig}`));
-      return;
-    }
-    for (const p of cleanupActiveSync()) process.stderr.write(`hosts: cleanup: ${p}\n`);
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', () => {
-    for (const p of cleanupActiveSync()) process.stderr.write(`hosts: cleanup: ${p}\n`);
-  });
-  let result;
-  try {
-    result = await runHosts({ ...opts, signal: controller.signal });
-  } catch (err) {
-    process.stderr.write(`hosts: ${(err as Error).message}\n`);
-    return 2;
-  }
-  console.log(formatSummary(result));
-  if (result.interrupted) return 130;
-  if (result.violations.length > 0) return 1;
-  if (result.harnessErrors.length > 0 || result.cleanupProblems.length > 0) return 2;
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`hosts: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(2);
-  },
-);
+runFaultTool({
+  name: 'hosts',
+  help: HELP,
+  parse,
+  unavailableReason: () => unavailableReason() ?? (opensslAvailable() ? undefined : 'openssl is missing (the certificate is made with it)'),
+  stopping: 'stopping and removing the hosts',
+  cleanupActiveSync,
+  // A run that cannot even start (a namespace command refused) is one line, not a stack.
+  run: (opts, signal) =>
+    runHosts({ ...opts, signal }).catch((err: unknown) => {
+      process.stderr.write(`hosts: ${(err as Error).message}\n`);
+      process.exit(2);
+    }),
+  formatSummary,
+});

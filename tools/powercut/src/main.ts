@@ -4,6 +4,7 @@
  * not start, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
+import { runFaultTool } from '@pharaoh/testkit';
 import type { ServiceName } from '@pharaoh/registry';
 import { cleanupActiveSync, DEFAULT_OPTIONS, formatSummary, runPowercut, type PowercutOptions } from './run.js';
 import { unavailableReason } from './device.js';
@@ -88,57 +89,13 @@ function parse(argv: string[]): Partial<PowercutOptions> | 'help' {
   return o;
 }
 
-async function main(): Promise<number> {
-  let opts: Partial<PowercutOptions> | 'help';
-  try {
-    opts = parse(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`powercut: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === 'help') {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const reason = unavailableReason();
-  if (reason !== undefined) {
-    process.stderr.write(`powercut: cannot run here: ${reason}\n`);
-    return 2;
-  }
-  const controller = new AbortController();
-  let firstSignalAt: number | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    // Under `npm run` the terminal's Ctrl-C reaches this process both directly
-    // and relayed by the tsx wrapper: a repeat within 2 s is the same one.
-    const now = Date.now();
-    if (firstSignalAt !== undefined && now - firstSignalAt < 2_000) return;
-    if (firstSignalAt === undefined) {
-      firstSignalAt = now;
-      process.stderr.write(`\npowercut: ${sig}: stopping the servers and cleaning up (again to force)\n`);
-      controller.abort(new Error(`interrupted by ${sig}`));
-      return;
-    }
-    const problems = cleanupActiveSync();
-    for (const p of problems) process.stderr.write(`powercut: cleanup: ${p}\n`);
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', () => {
-    for (const p of cleanupActiveSync()) process.stderr.write(`powercut: cleanup: ${p}\n`);
-  });
-  const result = await runPowercut({ ...opts, signal: controller.signal });
-  console.log(formatSummary(result));
-  if (result.interrupted) return 130;
-  if (result.violations.length > 0) return 1;
-  if (result.harnessErrors.length > 0 || result.cleanupProblems.length > 0) return 2;
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`powercut: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(2);
-  },
-);
+runFaultTool({
+  name: 'powercut',
+  help: HELP,
+  parse,
+  unavailableReason,
+  stopping: 'stopping the servers and cleaning up',
+  cleanupActiveSync,
+  run: (opts, signal) => runPowercut({ ...opts, signal }),
+  formatSummary,
+});

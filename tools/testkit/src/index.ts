@@ -3,6 +3,8 @@ export type { ExitStatus, Listening, RunningApp, RunResult, StartAppOptions } fr
 export { RawClient } from './raw-client.js';
 export { DataDirApp } from './data-dir-app.js';
 export { TestScope } from './scope.js';
+export { runFaultTool } from './fault-tool.js';
+export type { FaultRunResult, FaultTool } from './fault-tool.js';
 export type { RawConnectOptions, Res } from './raw-client.js';
 export { codeOf, FakeClock, FakeIds, SimDisk } from './fakes.js';
 // One seeded PRNG for the whole repo: the storage layer's, re-exported for tests.
