@@ -209,3 +209,10 @@ export const TSO_LAYOUT: Layout = defineLayout({ name: 'tso', timeBits: 41, shar
 export const TX_LAYOUT: Layout = defineLayout({ name: 'tx', timeBits: 42, shardBits: 10, seqBits: 12 });
 /** Session IDs: same shape as TX; a separate name so IDs are never mixed up. */
 export const SESSION_LAYOUT: Layout = defineLayout({ name: 'session', timeBits: 42, shardBits: 10, seqBits: 12 });
+/**
+ * CDC event IDs (service `sequencer`, `cdc.next`): TSO's shape, 41 bits of ms
+ * (until 2094), 1024 shards, 8192 per ms per shard, because change events of
+ * a busy table arrive at timestamp-like rates and are batched the same way;
+ * time-based so a crash or a restore never makes them go back.
+ */
+export const CDC_LAYOUT: Layout = defineLayout({ name: 'cdc', timeBits: 41, shardBits: 10, seqBits: 13 });
