@@ -6,6 +6,7 @@
 import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ShardRanges } from '@pharaoh/protocol';
 import { SESSION_MGR, TXCOORD, type OpsOf, type ServiceResult, type ServiceSpec, type SessionStatus, type TxStatus } from '@pharaoh/registry';
 import { TsoBatcher } from './batcher.js';
+import { CdcApi, OffsetsApi } from './sequencer.js';
 import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError } from './errors.js';
 import { checkFleetFile, fleetClaims, loadFleetFile, type FleetFile } from './fleet.js';
 import { parseClientOptions, type ClientOptions, type ResolvedOptions } from './options.js';
@@ -29,6 +30,9 @@ export class PharaohClient {
   readonly tso: TsoApi;
   readonly tx: TxApi;
   readonly sessions: SessionsApi;
+  /** CDC event ids and partition offsets (service `sequencer`), see sequencer.ts. */
+  readonly cdc: CdcApi;
+  readonly offsets: OffsetsApi;
   private readonly hub = new StatusHub();
   private readonly router: Router;
   private readonly batcher: TsoBatcher;
@@ -41,6 +45,8 @@ export class PharaohClient {
     this.tso = new TsoApi(this.batcher, this.router);
     this.tx = new TxApi(this.router);
     this.sessions = new SessionsApi(this.router);
+    this.cdc = new CdcApi(this.router);
+    this.offsets = new OffsetsApi(this.router);
   }
 
   /**

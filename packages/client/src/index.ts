@@ -1,5 +1,6 @@
 export { PharaohClient, TsoApi, TxApi, SessionsApi, ServiceClient } from './client.js';
 export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js';
+export { CdcApi, OffsetsApi } from './sequencer.js';
 export type { CallArgs } from './router.js';
 export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
 export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
