@@ -82,6 +82,8 @@ export function createModel(service: ServiceName, ctx: ModelContext): ServiceMod
       return new TxModel(ctx);
     case 'session-mgr':
       return new SessionModel(ctx);
+    case 'sequencer':
+      throw new Error('powercut has no sequencer model yet (SERVICES leaves it out)');
   }
 }
 

@@ -8,8 +8,11 @@ import { REPO_ROOT, startApp, type RunningApp } from '@pharaoh/testkit';
 import { REGISTRY, type ServiceName } from '@pharaoh/registry';
 import { allThreadsStopped, type Machine } from './device.js';
 
-/** The services powercut has a model (workload and checks) for: each of the registry's. */
-export const SERVICES: readonly ServiceName[] = REGISTRY.services.map((s) => s.name);
+/** Registry services without a powercut model yet (open work: the sequencer's is covered by its crash exploration and the chaos test). */
+const UNMODELLED: readonly ServiceName[] = ['sequencer'];
+
+/** The services powercut has a model (workload and checks) for: the registry's, but those above. */
+export const SERVICES: readonly ServiceName[] = REGISTRY.services.map((s) => s.name).filter((n) => !UNMODELLED.includes(n));
 
 /** The app's TypeScript entry point. */
 export function appMain(service: ServiceName): string {
