@@ -93,13 +93,13 @@ export const SEQUENCER = defineService({
   pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
   ops: {
     'cdc.next': {
-      fields: [['shard', 'shard', false], ['table', 'producer', false], ['count', 'count', true]],
+      fields: [['shard', 'shard', false], ['table', 'name', false], ['count', 'count', true]],
       result: { first: 'id', count: 'uint' },
       route: 'shard',
       issues: 'count',
     },
     'offsets.assign': {
-      fields: [['shard', 'shard', false], ['partition', 'producer', false], ['count', 'count', false]],
+      fields: [['shard', 'shard', false], ['partition', 'name', false], ['count', 'count', false]],
       result: { first: 'uint', count: 'uint' },
       route: 'shard',
       issues: 0,
