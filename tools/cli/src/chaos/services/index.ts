@@ -4,5 +4,8 @@
  * joins the chaos test by adding its plug-in file here.
  */
 import type { ChaosPlugin } from './plugin.js';
+import { sequencerPlugin } from './sequencer.js';
 
-export const PLUGINS: readonly ChaosPlugin[] = [];
+export const PLUGINS: readonly ChaosPlugin[] = [
+  sequencerPlugin as ChaosPlugin,
+];
