@@ -38,6 +38,7 @@ export {
   TxAbortedError,
   TxCommittedError,
   TxInDoubtError,
+  TxNotInDoubtError,
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
