@@ -40,6 +40,8 @@ export {
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
+  SchemaNotFoundError,
+  SchemaLimitError,
   TimeoutError,
   ClientClosedError,
   ConnectionLostError,
