@@ -92,7 +92,7 @@ describe('SchemaTable', () => {
   it('refuses bad input with BAD_REQUEST naming the field, and journals nothing for it', async () => {
     const { open, disk } = world(SHARD, { maxSchemaBytes: 100 });
     const t = await open();
-    const size = disk.current.stats.bytes;
+    const size = disk.current.sizeBytes;
     const cases: Array<[string, string, string]> = [
       ['{}', 'XML', 'format'],
       ['{}', 'json', 'format'],
@@ -107,7 +107,7 @@ describe('SchemaTable', () => {
       const err = await t.register(S1, schema, format).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'BAD_REQUEST', details: { field } });
     }
-    expect(disk.current.stats.bytes).toBe(size);
+    expect(disk.current.sizeBytes).toBe(size);
     expect(() => t.latest(S1)).toThrow(expect.objectContaining({ code: 'SCHEMA_NOT_FOUND' }));
   });
 
@@ -117,19 +117,19 @@ describe('SchemaTable', () => {
     const t = await open();
     await t.register(subjects[0]!, '{"v":1}', 'JSON');
     await t.register(subjects[1]!, '{"v":1}', 'JSON');
-    const err = await t.register(subjects[2]!, '{"v":1}', 'JSON').catch((e: unknown) => e as Error);
+    const err = await t.register(subjects[2]!, '{"v":1}', 'JSON').catch((e: unknown) => e) as Error;
     expect(err).toMatchObject({ code: 'SCHEMA_LIMIT' });
     expect(err.message).toMatch(/2 subjects/);
     await t.register(subjects[0]!, '{"v":2}', 'JSON');
     await t.register(subjects[0]!, '{"v":3}', 'JSON');
-    expect((await t.register(subjects[0]!, '{"v":4}', 'JSON').catch((e: unknown) => e as Error)).message).toMatch(/3 versions/);
+    expect(((await t.register(subjects[0]!, '{"v":4}', 'JSON').catch((e: unknown) => e)) as Error).message).toMatch(/3 versions/);
     expect(await t.register(subjects[0]!, '{"v":1}', 'JSON')).toMatchObject({ version: 1 });
     // Bytes: what is stored so far plus a 1 KiB schema passes 1024.
     const big = `{"pad":"${'x'.repeat(1000)}"}`;
     expect(t.stats.bytes).toBe(3 * storedBytes(subjects[0]!, '{"v":1}') + storedBytes(subjects[1]!, '{"v":1}'));
     expect(t.stats.bytes + storedBytes(subjects[1]!, big)).toBeGreaterThan(1024);
     expect(storedBytes(subjects[1]!, big)).toBeLessThan(1024);
-    const full = await t.register(subjects[1]!, big, 'JSON').catch((e: unknown) => e as Error);
+    const full = await t.register(subjects[1]!, big, 'JSON').catch((e: unknown) => e) as Error;
     expect(full).toMatchObject({ code: 'SCHEMA_LIMIT' });
     expect(full.message).toMatch(/--max-shard-bytes/);
     expect(t.stats).toMatchObject({ subjects: 2, versions: 4 });
