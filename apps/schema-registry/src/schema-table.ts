@@ -63,7 +63,7 @@ export interface SchemaTableDeps {
 
 /** `schema.register`'s answer. */
 export interface Registered {
-  id: bigint;
+  schemaId: bigint;
   version: number;
 }
 
@@ -77,7 +77,7 @@ export interface SchemaInfo {
 
 /** `schema.latest`'s answer. */
 export interface LatestSchema {
-  id: bigint;
+  schemaId: bigint;
   version: number;
   schema: string;
   format: SchemaFormat;
@@ -136,7 +136,7 @@ export class SchemaTable {
     if (bytes > this.options.maxSchemaBytes) throw schemaTooLarge(bytes, this.options.maxSchemaBytes);
     const fingerprint = fingerprintOf(format, canonicalForm(format, schema));
     const known = this.store.subjects.get(subject)?.byFingerprint.get(fingerprint);
-    if (known !== undefined) return { id: known.id, version: known.version };
+    if (known !== undefined) return { schemaId: known.id, version: known.version };
     const before = this.running.get(subject);
     const run = (before === undefined ? Promise.resolve() : before.catch(() => undefined)).then(() => this.add(subject, schema, format, fingerprint));
     this.running.set(subject, run);
@@ -158,15 +158,15 @@ export class SchemaTable {
   }
 
   /** Every version of `subject`, oldest first, with its schema id; SCHEMA_NOT_FOUND for an unknown subject. */
-  versions(subject: string): { versions: Array<{ version: number; id: bigint }> } {
-    return { versions: this.subjectOf(subject).versions.map((e) => ({ version: e.version, id: e.id })) };
+  versions(subject: string): { versions: Array<{ version: number; schemaId: bigint }> } {
+    return { versions: this.subjectOf(subject).versions.map((e) => ({ version: e.version, schemaId: e.id })) };
   }
 
   /** The highest version of `subject`; SCHEMA_NOT_FOUND for an unknown subject. */
   latest(subject: string): LatestSchema {
     const versions = this.subjectOf(subject).versions;
     const e = versions[versions.length - 1]!;
-    return { id: e.id, version: e.version, schema: e.schema, format: e.format };
+    return { schemaId: e.id, version: e.version, schema: e.schema, format: e.format };
   }
 
   /** Nothing expires in a schema registry: the kit's periodic sweep has nothing to do. */
@@ -188,7 +188,7 @@ export class SchemaTable {
     // The previous registration may have been this very schema.
     const s = this.store.subjects.get(subject);
     const known = s?.byFingerprint.get(fingerprint);
-    if (known !== undefined) return { id: known.id, version: known.version };
+    if (known !== undefined) return { schemaId: known.id, version: known.version };
     const isNew = s === undefined;
     if (isNew && this.store.subjects.size + this.pendingSubjects >= this.options.maxSubjects) throw tooManySubjects(this.options.maxSubjects);
     if ((s?.versions.length ?? 0) >= this.options.maxVersions) throw tooManyVersions(subject, this.options.maxVersions);
@@ -205,7 +205,7 @@ export class SchemaTable {
       const rec: SchemaRecord = { t: 'r', id, s: subject, v: version, f: format, x: schema, h: fingerprint };
       await journal.append(rec);
       this.store.apply(rec);
-      return { id, version };
+      return { schemaId: id, version };
     } finally {
       if (isNew) this.pendingSubjects--;
       this.pendingBytes -= bytes;

@@ -30,7 +30,7 @@ export const schemaService = defineJournaledService({
     ),
   handlers: {
     'schema.register': (args, shard) => shard.state.table.register(args.subject, args.schema, args.format),
-    'schema.get': (args, shard) => shard.state.table.get(args.id),
+    'schema.get': (args, shard) => shard.state.table.get(args.schemaId),
     'schema.versions': (args, shard) => shard.state.table.versions(args.subject),
     'schema.latest': (args, shard) => shard.state.table.latest(args.subject),
   },

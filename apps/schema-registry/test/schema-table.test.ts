@@ -16,12 +16,12 @@ describe('SchemaTable', () => {
     const b = await t.register(S1, avro('User', 2), 'AVRO');
     const c = await t.register(S1, 'syntax = "proto3";', 'PROTOBUF');
     expect([a.version, b.version, c.version]).toEqual([1, 2, 3]);
-    expect(b.id).toBeGreaterThan(a.id);
-    expect(c.id).toBeGreaterThan(b.id);
-    for (const r of [a, b, c]) expect(SCHEMA_LAYOUT.shardOf(r.id)).toBe(SHARD);
-    expect(t.versions(S1)).toEqual({ versions: [{ version: 1, id: a.id }, { version: 2, id: b.id }, { version: 3, id: c.id }] });
-    expect(t.latest(S1)).toEqual({ id: c.id, version: 3, schema: 'syntax = "proto3";', format: 'PROTOBUF' });
-    expect(t.get(a.id)).toEqual({ subject: S1, version: 1, schema: avro('User', 1), format: 'AVRO' });
+    expect(b.schemaId).toBeGreaterThan(a.schemaId);
+    expect(c.schemaId).toBeGreaterThan(b.schemaId);
+    for (const r of [a, b, c]) expect(SCHEMA_LAYOUT.shardOf(r.schemaId)).toBe(SHARD);
+    expect(t.versions(S1)).toEqual({ versions: [{ version: 1, schemaId: a.schemaId }, { version: 2, schemaId: b.schemaId }, { version: 3, schemaId: c.schemaId }] });
+    expect(t.latest(S1)).toEqual({ schemaId: c.schemaId, version: 3, schema: 'syntax = "proto3";', format: 'PROTOBUF' });
+    expect(t.get(a.schemaId)).toEqual({ subject: S1, version: 1, schema: avro('User', 1), format: 'AVRO' });
   });
 
   it('answers the same id and version for the same canonical schema, and returns the text first registered', async () => {
@@ -34,13 +34,13 @@ describe('SchemaTable', () => {
     expect(await t.register(S1, reordered, 'AVRO')).toEqual(first);
     expect(await t.register(S1, avro('User', 2, true), 'AVRO')).toEqual(first);
     expect(ids.issued.length).toBe(issued); // no id spent on a repeat
-    expect(t.get(first.id).schema).toBe(avro('User', 2));
+    expect(t.get(first.schemaId).schema).toBe(avro('User', 2));
     // Same text in another format is another schema; the same schema under another subject is another id.
     const asJson = await t.register(S1, avro('User', 2), 'JSON');
     expect(asJson.version).toBe(2);
     const other = await t.register(S2, avro('User', 2), 'AVRO');
-    expect(other).toEqual({ id: other.id, version: 1 });
-    expect(other.id).not.toBe(first.id);
+    expect(other).toEqual({ schemaId: other.schemaId, version: 1 });
+    expect(other.schemaId).not.toBe(first.schemaId);
     // An older version registered again keeps its number: it does not become the latest.
     expect(await t.register(S1, avro('User', 2), 'AVRO')).toEqual(first);
     expect(t.latest(S1).version).toBe(2);
@@ -50,11 +50,11 @@ describe('SchemaTable', () => {
     const { open } = world(SHARD);
     const t = await open();
     const same = await Promise.all([t.register(S1, '{"a":1}', 'JSON'), t.register(S1, '{ "a" : 1 }', 'JSON'), t.register(S1, '{"a":1}', 'JSON')]);
-    expect(new Set(same.map((r) => r.id)).size).toBe(1);
+    expect(new Set(same.map((r) => r.schemaId)).size).toBe(1);
     expect(same[0]!.version).toBe(1);
     const many = await Promise.all(Array.from({ length: 10 }, (_, i) => t.register(S1, `{"v":${i}}`, 'JSON')));
     expect(many.map((r) => r.version).sort((x, y) => x - y)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    expect(new Set(many.map((r) => r.id)).size).toBe(10);
+    expect(new Set(many.map((r) => r.schemaId)).size).toBe(10);
     expect(t.versions(S1).versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
@@ -67,12 +67,12 @@ describe('SchemaTable', () => {
     await t.close();
     const t2 = await w.open({ compactAtBytes: 4096 });
     for (const { subject, r } of acked) {
-      expect(t2.get(r.id)).toMatchObject({ subject, version: r.version });
-      expect(await t2.register(subject, t2.get(r.id).schema, 'AVRO')).toEqual(r);
+      expect(t2.get(r.schemaId)).toMatchObject({ subject, version: r.version });
+      expect(await t2.register(subject, t2.get(r.schemaId).schema, 'AVRO')).toEqual(r);
     }
     const next = await t2.register(S1, avro('New', 1), 'AVRO');
     expect(next.version).toBe(21);
-    expect(next.id).toBeGreaterThan(acked[acked.length - 1]!.r.id);
+    expect(next.schemaId).toBeGreaterThan(acked[acked.length - 1]!.r.schemaId);
   });
 
   it('answers SCHEMA_NOT_FOUND for an unknown subject or id, and NOT_OWNER for a subject of another shard', async () => {
@@ -81,7 +81,7 @@ describe('SchemaTable', () => {
     const r = await t.register(S1, '{}', 'JSON');
     expect(() => t.latest(S3)).toThrow(expect.objectContaining({ code: 'SCHEMA_NOT_FOUND' }));
     expect(() => t.versions(S3)).toThrow(expect.objectContaining({ code: 'SCHEMA_NOT_FOUND' }));
-    expect(() => t.get(r.id + 1n)).toThrow(expect.objectContaining({ code: 'SCHEMA_NOT_FOUND' }));
+    expect(() => t.get(r.schemaId + 1n)).toThrow(expect.objectContaining({ code: 'SCHEMA_NOT_FOUND' }));
     const foreign = subjectsFor((SHARD + 1) % 1024, 1, 'elsewhere')[0]!;
     for (const call of [() => t.latest(foreign), () => t.versions(foreign)]) {
       expect(call).toThrow(expect.objectContaining({ code: 'NOT_OWNER', details: { shard: (SHARD + 1) % 1024 } }));
@@ -141,11 +141,11 @@ describe('SchemaTable', () => {
     const kept = await t.register(S1, '{"v":1}', 'JSON');
     await w.disk.killBeforeSync(() => t.register(S1, '{"v":2}', 'JSON'));
     const t2 = await w.open();
-    expect(t2.get(kept.id)).toMatchObject({ version: 1 });
+    expect(t2.get(kept.schemaId)).toMatchObject({ version: 1 });
     // The cut record may or may not have reached the page cache: if it did, it is version 2; never another number.
     const again = await t2.register(S1, '{"v":2}', 'JSON');
     expect(again.version).toBe(2);
-    expect(again.id).not.toBe(kept.id);
+    expect(again.schemaId).not.toBe(kept.schemaId);
   });
 
   it('answers SHARD_UNAVAILABLE once closed', async () => {

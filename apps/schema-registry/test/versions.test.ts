@@ -68,7 +68,7 @@ describe('SchemaTable on a restored shard', () => {
     const v2 = await t.register(S1, '{"v":2}', 'JSON');
     await t.close();
     // The disk now holds the backup; a version 3 registered after it was lost. The shard is restored a minute later.
-    const lostId = v2.id + 1_000n;
+    const lostId = v2.schemaId + 1_000n;
     w.clock.advance(60_000);
     const restoredAt = w.clock.now();
     const r = await w.open({ restored: mark(restoredAt) });

@@ -94,14 +94,14 @@ export const SCHEMA_REGISTRY = defineService({
   ops: {
     'schema.register': {
       fields: [...SUBJECT_REF, ['schema', 'text', false], ['format', 'name', false]],
-      result: { id: 'id', version: 'uint' },
+      result: { schemaId: 'id', version: 'uint' },
       route: 'shard',
       // At most one: registering a known schema again issues none.
       issues: 1,
     },
-    'schema.get': { fields: [['id', 'id', false]], result: { subject: 'string', version: 'uint', schema: 'string', format: SCHEMA_FORMAT }, route: { id: 'id' }, issues: 0 },
-    'schema.versions': { fields: SUBJECT_REF, result: { versions: { list: { version: 'uint', id: 'id' } } }, route: 'shard', issues: 0 },
-    'schema.latest': { fields: SUBJECT_REF, result: { id: 'id', version: 'uint', schema: 'string', format: SCHEMA_FORMAT }, route: 'shard', issues: 0 },
+    'schema.get': { fields: [['schemaId', 'id', false]], result: { subject: 'string', version: 'uint', schema: 'string', format: SCHEMA_FORMAT }, route: { id: 'schemaId' }, issues: 0 },
+    'schema.versions': { fields: SUBJECT_REF, result: { versions: { list: { version: 'uint', schemaId: 'id' } } }, route: 'shard', issues: 0 },
+    'schema.latest': { fields: SUBJECT_REF, result: { schemaId: 'id', version: 'uint', schema: 'string', format: SCHEMA_FORMAT }, route: 'shard', issues: 0 },
   },
 });
 
