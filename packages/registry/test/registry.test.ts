@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpSpec } from '@pharaoh/protocol';
 import { defineLayout } from '@pharaoh/snowflake';
-import { defineService, REGISTRY, Registry, RegistryError, SEQUENCER, serviceTable, SESSION_MGR, TSO, TXCOORD } from '../src/index.js';
+import { defineService, REGISTRY, Registry, RegistryError, SCHEMA_REGISTRY, SEQUENCER, serviceTable, SESSION_MGR, TSO, TXCOORD } from '../src/index.js';
 
 const LAYOUT = defineLayout({ name: 'z', timeBits: 42, shardBits: 10, seqBits: 12 });
 const FRESH: OpSpec = { fields: [['shard', 'shard', false]], result: { zId: 'id' }, route: 'shard', issues: 1 };
@@ -9,9 +9,9 @@ const entry = (over: Record<string, unknown> = {}, ops: Record<string, OpSpec> =
   ({ name: 'zeta', title: 'Zeta', layout: LAYOUT, ports: { ws: 7800, http: 7801 }, shardsPerPod: 512, pods: { cpu: '500m', storage: '1Gi', storageWhy: 'test' }, ops, ...over }) as Parameters<typeof defineService>[0];
 
 describe('the production registry', () => {
-  it('lists tso, txcoord and session-mgr first, in that order, then the newer coordinators, each with its own layout', () => {
-    expect(REGISTRY.services.slice(0, 3)).toEqual([TSO, TXCOORD, SESSION_MGR]);
-    expect(REGISTRY.get('sequencer')).toBe(SEQUENCER);
+  it('lists tso, txcoord, session-mgr, schema-registry and sequencer, in that order, each with its own layout', () => {
+    expect(REGISTRY.names).toEqual(['tso', 'txcoord', 'session-mgr', 'schema-registry', 'sequencer']);
+    expect(REGISTRY.services).toEqual([TSO, TXCOORD, SESSION_MGR, SCHEMA_REGISTRY, SEQUENCER]);
     expect(new Set(REGISTRY.services.map((s) => s.layout.name)).size).toBe(REGISTRY.services.length);
   });
 
@@ -19,7 +19,7 @@ describe('the production registry', () => {
     expect(REGISTRY.get('txcoord')).toBe(TXCOORD);
     expect(REGISTRY.findOp('session.validate')?.service).toBe(SESSION_MGR);
     expect(REGISTRY.findOp('nope.op')).toBeUndefined();
-    expect(() => REGISTRY.get('tsx')).toThrow(/unknown service "tsx": expected one of tso, txcoord, session-mgr, /);
+    expect(() => REGISTRY.get('tsx')).toThrow(/unknown service "tsx": expected one of tso, txcoord, session-mgr, schema-registry, sequencer/);
   });
 
   it('renders the docs table from the entries', () => {
@@ -27,6 +27,8 @@ describe('the production registry', () => {
     expect(t).toHaveLength(2 + REGISTRY.services.length);
     expect(t[2]).toContain('| `tso` | Timestamp Oracle | tso: 41 time \\| 10 shard \\| 13 seq | 7100 / 7101 | 256 | `ts.get` → shard (fresh ID) |');
     expect(t[3]).toContain('`tx.commit` → shard of `txId`');
+    // A shard-routed op that issues no ID is routed by its key.
+    expect(t[5]).toContain('`schema.register` → shard (fresh ID)<br>`schema.get` → shard of `schemaId`<br>`schema.versions` → shard (by key)');
   });
 });
 
@@ -66,9 +68,8 @@ describe('defineService', () => {
 describe('Registry.with', () => {
   it('adds a service, keeping the others and their order', () => {
     const more = REGISTRY.with(defineService(entry()));
-    const before = REGISTRY.names;
-    expect(more.names).toEqual([...before, 'zeta']);
-    expect(REGISTRY.names).toEqual(before);
+    expect(more.names).toEqual([...REGISTRY.names, 'zeta']);
+    expect(REGISTRY.names).not.toContain('zeta');
   });
 
   it('refuses a second service with a taken name, port or op name', () => {

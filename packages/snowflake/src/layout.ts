@@ -210,6 +210,12 @@ export const TX_LAYOUT: Layout = defineLayout({ name: 'tx', timeBits: 42, shardB
 /** Session IDs: same shape as TX; a separate name so IDs are never mixed up. */
 export const SESSION_LAYOUT: Layout = defineLayout({ name: 'session', timeBits: 42, shardBits: 10, seqBits: 12 });
 /**
+ * Schema ids (schema-registry): same shape as TX, because registrations are
+ * rare (4096 per ms per shard is far beyond need) and 42 bits of ms last until
+ * 2164; a separate name so a schema id is never taken for another service's ID.
+ */
+export const SCHEMA_LAYOUT: Layout = defineLayout({ name: 'schema', timeBits: 42, shardBits: 10, seqBits: 12 });
+/**
  * CDC event IDs (service `sequencer`, `cdc.next`): TSO's shape, 41 bits of ms
  * (until 2094), 1024 shards, 8192 per ms per shard, because change events of
  * a busy table arrive at timestamp-like rates and are batched the same way;

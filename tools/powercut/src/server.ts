@@ -7,12 +7,10 @@ import { join } from 'node:path';
 import { REPO_ROOT, startApp, type RunningApp } from '@pharaoh/testkit';
 import { REGISTRY, type ServiceName } from '@pharaoh/registry';
 import { allThreadsStopped, type Machine } from './device.js';
+import { MODELLED_SERVICES } from './models.js';
 
-/** Registry services without a powercut model yet (open work: the sequencer's is covered by its crash exploration and the chaos test). */
-const UNMODELLED: readonly ServiceName[] = ['sequencer'];
-
-/** The services powercut has a model (workload and checks) for: the registry's, but those above. */
-export const SERVICES: readonly ServiceName[] = REGISTRY.services.map((s) => s.name).filter((n) => !UNMODELLED.includes(n));
+/** The services powercut has a model (workload and checks) for: those of the registry's that models.ts covers. */
+export const SERVICES: readonly ServiceName[] = REGISTRY.services.map((s) => s.name).filter((s) => MODELLED_SERVICES.includes(s));
 
 /** The app's TypeScript entry point. */
 export function appMain(service: ServiceName): string {

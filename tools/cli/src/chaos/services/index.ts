@@ -4,8 +4,7 @@
  * joins the chaos test by adding its plug-in file here.
  */
 import type { ChaosPlugin } from './plugin.js';
+import { schemaRegistryPlugin } from './schema-registry.js';
 import { sequencerPlugin } from './sequencer.js';
 
-export const PLUGINS: readonly ChaosPlugin[] = [
-  sequencerPlugin as ChaosPlugin,
-];
+export const PLUGINS: readonly ChaosPlugin[] = [schemaRegistryPlugin as ChaosPlugin, sequencerPlugin as ChaosPlugin];
