@@ -82,6 +82,8 @@ export function createModel(service: ServiceName, ctx: ModelContext): ServiceMod
       return new TxModel(ctx);
     case 'session-mgr':
       return new SessionModel(ctx);
+    default:
+      throw new Error(`powercut has no model of ${service} yet`);
   }
 }
 
