@@ -1,6 +1,8 @@
 export { PharaohClient, TsoApi, TxApi, SessionsApi, ServiceClient } from './client.js';
 export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js';
 export type { CallArgs } from './router.js';
+export { GroupsApi, GroupMember, subscription, parseAssignment } from './groups.js';
+export type { JoinResult, SyncResult, CommittedOffset, GroupMemberRef, JoinOptions, OffsetCommit, MemberOptions } from './groups.js';
 export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
 export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
 export {
