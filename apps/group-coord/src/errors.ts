@@ -31,7 +31,7 @@ export function fencedByRestore(group: string, generation: number, floor: number
 export function unknownMember(group: string, member: string): ProtocolError {
   return new ProtocolError(
     ERROR_CODES.GROUP_UNKNOWN_MEMBER,
-    `"${member}" is not a member of group "${group}" (never joined, left, or missed its session timeout); join again without a memberId`,
+    `"${member}" is not a member of group "${group}" (never joined, left, or missed its session timeout); join again`,
   );
 }
 

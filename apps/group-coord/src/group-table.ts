@@ -155,11 +155,13 @@ export class GroupTable {
   }
 
   /**
-   * Join (or rejoin) `group`. Resolves JOINED with the generation once it is
-   * durable, or PENDING after `joinWaitMs` while the rebalance runs (the
-   * member stays in it and calls again with its memberId). A known follower
-   * rejoining with the same protocols in a formed generation gets it back at
-   * once. GROUP_UNKNOWN_MEMBER for an unknown memberId, GROUP_FULL,
+   * Join (or rejoin) `group`. `member` absent: a new member with an id the
+   * table picks; an id the group does not know: a new member with that id
+   * (the client's choice, e.g. a UUID); a member's id: a rejoin. Resolves
+   * JOINED with the generation once it is durable, or PENDING after
+   * `joinWaitMs` while the rebalance runs (the member stays in it and calls
+   * again with its memberId). A known follower rejoining with the same
+   * protocols in a formed generation gets it back at once. GROUP_FULL,
    * OVERLOADED (groups per shard), GROUP_INCONSISTENT_PROTOCOL, BAD_REQUEST.
    */
   async join(args: JoinArgs): Promise<JoinAnswer> {
@@ -172,7 +174,6 @@ export class GroupTable {
         continue;
       }
       if (g === undefined) {
-        if (args.member !== undefined) throw unknownMember(args.group, args.member);
         if (this.store.groups.size >= this.options.maxGroups) throw tooManyGroups(this.options.maxGroups);
         g = this.store.create(args.group);
       }
@@ -332,13 +333,9 @@ export class GroupTable {
 
   private joinGroup(g: Group, args: JoinArgs): Promise<JoinAnswer> {
     const now = this.deps.clock.now();
-    let m: Member | undefined;
-    if (args.member !== undefined) {
-      m = g.members.get(args.member);
-      if (!m) throw unknownMember(g.id, args.member);
-    } else if (g.members.size >= this.options.maxMembers) {
-      throw groupFull(g.id, 'members', this.options.maxMembers);
-    }
+    const m0 = args.member === undefined ? undefined : g.members.get(args.member);
+    if (m0 === undefined && g.members.size >= this.options.maxMembers) throw groupFull(g.id, 'members', this.options.maxMembers);
+    let m = m0;
     this.checkProtocols(g, args.protocols, m?.id);
     // Kafka's rule: a member rejoining unchanged gets the generation that just formed (its earlier join answered PENDING);
     // in a stable group only a follower does (a leader's rejoin asks for a rebalance).
@@ -349,7 +346,7 @@ export class GroupTable {
     }
     if (this.epochs.next(g.reserved) === undefined) throw generationsTooFarAhead(g.id, MAX_EPOCH_LEAD_S);
     if (!m) {
-      m = { id: this.uniqueMemberId(g), sessionTimeoutMs: 0, rebalanceTimeoutMs: 0, protocols: undefined, deadline: 0, joined: false, assignment: undefined, durable: false };
+      m = { id: args.member ?? this.uniqueMemberId(g), sessionTimeoutMs: 0, rebalanceTimeoutMs: 0, protocols: undefined, deadline: 0, joined: false, assignment: undefined, durable: false };
       g.members.set(m.id, m);
     }
     m.protocols = args.protocols;

@@ -74,11 +74,14 @@ describe('GroupTable: rebalance', () => {
     expect((await bSync).status).toBe('PENDING');
   });
 
-  it('refuses an unknown memberId, and a join offering no protocol the others share', async () => {
+  it('takes an unknown memberId as a new member of that id; refuses a join offering no protocol the others share', async () => {
     const { open } = world();
     const t = await open();
-    await stableOne(t);
-    expect(await codeOf(t.join(joinArgs(G1, 'nobody')))).toBe('GROUP_UNKNOWN_MEMBER');
+    const a = await stableOne(t);
+    const mine = t.join(joinArgs(G1, 'client-chosen'));
+    await settle();
+    await t.join(joinArgs(G1, a.memberId));
+    expect(await mine).toMatchObject({ status: 'JOINED', memberId: 'client-chosen', leader: a.memberId });
     expect(await codeOf(t.join(joinArgs(G1, undefined, [{ name: 'other', metadata: bytes('') }])))).toBe('GROUP_INCONSISTENT_PROTOCOL');
     expect(await codeOf(t.heartbeat(G2, 'm1', 1))).toBe('GROUP_UNKNOWN_MEMBER');
   });

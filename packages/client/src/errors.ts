@@ -110,7 +110,7 @@ export class GroupRebalanceInProgressError extends ServerError {
 export class GroupIllegalGenerationError extends ServerError {
   override name = 'GroupIllegalGenerationError';
 }
-/** group-coord: not a member of the group (left, timed out, never joined); join again without a memberId. */
+/** group-coord: not a member of the group (left, timed out, never joined); join again. */
 export class GroupUnknownMemberError extends ServerError {
   override name = 'GroupUnknownMemberError';
 }

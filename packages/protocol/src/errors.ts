@@ -55,7 +55,7 @@ export const ERROR_CODES = {
    * it joins again.
    */
   GROUP_ILLEGAL_GENERATION: 'GROUP_ILLEGAL_GENERATION',
-  /** group-coord: the memberId is not a member of the group (never joined, left, timed out, or the group is unknown); join again without a memberId. */
+  /** group-coord: the memberId is not a member of the group (never joined, left, timed out, or the group is unknown); join again. */
   GROUP_UNKNOWN_MEMBER: 'GROUP_UNKNOWN_MEMBER',
   /** group-coord: the joining member supports none of the protocols every current member supports. */
   GROUP_INCONSISTENT_PROTOCOL: 'GROUP_INCONSISTENT_PROTOCOL',

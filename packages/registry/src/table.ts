@@ -2,7 +2,9 @@ import type { OpSpec } from '@pharaoh/protocol';
 import type { Registry } from './define.js';
 
 function route(o: OpSpec): string {
-  return o.route === 'shard' ? 'shard (fresh ID)' : `shard of \`${o.route.id}\``;
+  // A shard-routed op that issues no ID goes to the shard of its key (e.g. a group id).
+  if (o.route === 'shard') return o.issues === 0 ? 'shard of its key' : 'shard (fresh ID)';
+  return `shard of \`${o.route.id}\``;
 }
 
 /**

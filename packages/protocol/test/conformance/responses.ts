@@ -50,6 +50,16 @@ export const responses: DecodingFile = {
     okFrame('session.heartbeat', 14, { timeoutMs: 30000 }),
     okFrame('session.close', 15, {}),
     ...['OK', 'FENCED', 'EXPIRED', 'UNKNOWN'].map((status, i) => okFrame(`session.validate ${status}`, 16 + i, { status })),
+    hello('group-coord', { name: 'group', timeBits: 42, shardBits: 10, seqBits: 12 }, [[0, 1023]]),
+    okFrame('group.join JOINED (the leader: members listed)', 30, {
+      status: 'JOINED', memberId: 'a', generation: 60_000_000, leader: 'a', protocol: 'range',
+      members: [{ memberId: 'a', metadata: new TextEncoder().encode('{"topics":{"t":2}}') }],
+    }),
+    okFrame('group.join PENDING', 31, { status: 'PENDING', memberId: 'b', generation: 0, leader: '', protocol: '', members: [] }),
+    okFrame('group.sync ASSIGNED', 32, { status: 'ASSIGNED', protocol: 'range', assignment: new TextEncoder().encode('{"t":[0,1]}') }),
+    okFrame('group.sync PENDING', 33, { status: 'PENDING', protocol: 'mine', assignment: new Uint8Array(0) }),
+    okFrame('group.heartbeat, group.leave, group.commitOffsets', 34, {}),
+    okFrame('group.fetchOffsets', 35, { offsets: [{ topic: 't', partition: 0, offset: 2 ** 40, metadata: '' }] }),
     okFrame('admin.info', 20, {
       service: 'tso',
       server: 'pharaoh/0.1.0',
