@@ -39,6 +39,7 @@ export {
   TxAbortedError,
   TxCommittedError,
   TxInDoubtError,
+  TxNotInDoubtError,
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
