@@ -93,10 +93,11 @@ describe('group-coord over WebSocket', () => {
       shard: 3, group, protocols: [{ name: 'range', metadata: subscription({ t: 1 }) }], sessionTimeoutMs: 300, rebalanceTimeoutMs: 300,
     });
     expect(await raw.ok('group.heartbeat', { shard: 3, group, member: j.memberId, generation: j.generation })).toEqual({});
+    // Polled with sync (a heartbeat would keep it alive): the sweep removes it once 300 ms pass without one.
     let code: string | undefined;
     for (let i = 0; i < 100 && code === undefined; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      code = (await raw.request('group.heartbeat', { shard: 3, group, member: j.memberId, generation: j.generation })).err?.code;
+      code = (await raw.request('group.sync', { shard: 3, group, member: j.memberId, generation: j.generation })).err?.code;
     }
     expect(code).toBe('GROUP_UNKNOWN_MEMBER');
     const bad = async (args: Record<string, unknown>) => (await raw.request('group.join', { shard: 3, group, sessionTimeoutMs: 1_000, rebalanceTimeoutMs: 1_000, ...args })).err;
