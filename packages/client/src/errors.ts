@@ -124,6 +124,14 @@ export class GroupInconsistentProtocolError extends ServerError {
 export class GroupFullError extends ServerError {
   override name = 'GroupFullError';
 }
+/** schema-registry: no such subject, or no schema with that id. */
+export class SchemaNotFoundError extends ServerError {
+  override name = 'SchemaNotFoundError';
+}
+/** schema-registry: a limit of the shard (subjects, versions per subject, stored bytes) was reached. */
+export class SchemaLimitError extends ServerError {
+  override name = 'SchemaLimitError';
+}
 
 type ServerErrorClass = new (code: ErrorCode, message: string, details?: ErrorDetails, endpoint?: string) => ServerError;
 
@@ -151,6 +159,8 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.GROUP_UNKNOWN_MEMBER]: GroupUnknownMemberError,
   [ERROR_CODES.GROUP_INCONSISTENT_PROTOCOL]: GroupInconsistentProtocolError,
   [ERROR_CODES.GROUP_FULL]: GroupFullError,
+  [ERROR_CODES.SCHEMA_NOT_FOUND]: SchemaNotFoundError,
+  [ERROR_CODES.SCHEMA_LIMIT]: SchemaLimitError,
 };
 
 /**

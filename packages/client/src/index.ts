@@ -1,5 +1,7 @@
 export { PharaohClient, TsoApi, TxApi, SessionsApi, ServiceClient } from './client.js';
 export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js';
+export { SchemasApi } from './schemas.js';
+export type { SchemaFormat, SchemaRegistered, SchemaInfo, SchemaVersions, LatestSchema } from './schemas.js';
 export type { CallArgs } from './router.js';
 export { GroupsApi, GroupMember, subscription, parseAssignment } from './groups.js';
 export type { JoinResult, SyncResult, CommittedOffset, GroupMemberRef, JoinOptions, OffsetCommit, MemberOptions } from './groups.js';
@@ -48,6 +50,8 @@ export {
   GroupUnknownMemberError,
   GroupInconsistentProtocolError,
   GroupFullError,
+  SchemaNotFoundError,
+  SchemaLimitError,
   TimeoutError,
   ClientClosedError,
   ConnectionLostError,

@@ -66,6 +66,10 @@ export const ERROR_CODES = {
   GROUP_INCONSISTENT_PROTOCOL: 'GROUP_INCONSISTENT_PROTOCOL',
   /** group-coord: the group already has its maximum number of members (`--max-members-per-group`). */
   GROUP_FULL: 'GROUP_FULL',
+  /** schema-registry: no such subject, or no schema with this id, on this shard. */
+  SCHEMA_NOT_FOUND: 'SCHEMA_NOT_FOUND',
+  /** schema-registry: a limit of the shard was reached (subjects per shard, versions per subject, stored bytes). Not retryable as is. */
+  SCHEMA_LIMIT: 'SCHEMA_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -2,8 +2,8 @@ import type { OpSpec } from '@pharaoh/protocol';
 import type { Registry } from './define.js';
 
 function route(o: OpSpec): string {
-  // A shard-routed op that issues no ID goes to the shard of its key (e.g. a group id).
-  if (o.route === 'shard') return o.issues === 0 ? 'shard of its key' : 'shard (fresh ID)';
+  // A shard-routed op that issues no ID is about a key of that shard (a subject, a group): the client routes it by key.
+  if (o.route === 'shard') return o.issues === 0 ? 'shard (by key)' : 'shard (fresh ID)';
   return `shard of \`${o.route.id}\``;
 }
 

@@ -12,6 +12,7 @@ import { integers } from './cases-integers.js';
 import { msgpack } from './cases-msgpack.js';
 import { sessionMgr, tso, txcoord } from './cases-services.js';
 import { groupCoord } from './cases-groups.js';
+import { schemaRegistry } from './cases-schemas.js';
 import { responses } from './responses.js';
 
 export const SETUP: Setup = {
@@ -22,6 +23,7 @@ export const SETUP: Setup = {
     txcoord: ['--max-open-tx', '3'],
     'session-mgr': ['--max-sessions', '3'],
     'group-coord': ['--max-members-per-group', '2', '--join-wait-ms', '200'],
+    'schema-registry': ['--max-versions', '3'],
   },
   limits: { maxFrameBytes: 65536, maxInFlight: 1024, maxCount: 65536 },
 };
@@ -37,6 +39,7 @@ export function vectorFiles(): Map<string, string> {
     ['txcoord.json', txcoord],
     ['session-mgr.json', sessionMgr],
     ['group-coord.json', groupCoord],
+    ['schema-registry.json', schemaRegistry],
     ['responses.json', responses],
   ]);
   return new Map([...files].map(([name, value]) => [name, `${JSON.stringify(value, null, 1)}\n`]));

@@ -5,5 +5,6 @@
  */
 import type { ChaosPlugin } from './plugin.js';
 import { groupCoordPlugin } from './group-coord.js';
+import { schemaRegistryPlugin } from './schema-registry.js';
 
-export const PLUGINS: readonly ChaosPlugin[] = [groupCoordPlugin as ChaosPlugin];
+export const PLUGINS: readonly ChaosPlugin[] = [groupCoordPlugin as ChaosPlugin, schemaRegistryPlugin as ChaosPlugin];
