@@ -93,6 +93,10 @@ export class TxCommittedError extends ServerError {
 export class TxInDoubtError extends ServerError {
   override name = 'TxInDoubtError';
 }
+/** tx.resolve of a transaction that is not IN_DOUBT. */
+export class TxNotInDoubtError extends ServerError {
+  override name = 'TxNotInDoubtError';
+}
 export class SessionFencedError extends ServerError {
   override name = 'SessionFencedError';
 }
@@ -120,6 +124,7 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.TX_ABORTED]: TxAbortedError,
   [ERROR_CODES.TX_COMMITTED]: TxCommittedError,
   [ERROR_CODES.TX_IN_DOUBT]: TxInDoubtError,
+  [ERROR_CODES.TX_NOT_IN_DOUBT]: TxNotInDoubtError,
   [ERROR_CODES.SESSION_FENCED]: SessionFencedError,
   [ERROR_CODES.SESSION_EXPIRED]: SessionExpiredError,
   [ERROR_CODES.SESSION_UNKNOWN]: SessionUnknownError,

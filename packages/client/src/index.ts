@@ -37,6 +37,7 @@ export {
   TxAbortedError,
   TxCommittedError,
   TxInDoubtError,
+  TxNotInDoubtError,
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,

@@ -36,6 +36,11 @@ export const ERROR_CODES = {
    * forgotten after the retention period.
    */
   TX_IN_DOUBT: 'TX_IN_DOUBT',
+  /**
+   * txcoord `tx.resolve`: the transaction is not in doubt (it is ACTIVE, or it
+   * was never issued) — decide it with tx.commit / tx.abort, or not at all.
+   */
+  TX_NOT_IN_DOUBT: 'TX_NOT_IN_DOUBT',
   /** session-mgr: a newer epoch of this session exists; this producer is a zombie. */
   SESSION_FENCED: 'SESSION_FENCED',
   /** session-mgr: the session missed its heartbeats and expired. */

@@ -52,6 +52,14 @@ export const TXCOORD = defineService({
     'tx.abort': { fields: [['txId', 'id', false]], result: {}, route: { id: 'txId' }, issues: 0 },
     'tx.status': { fields: [['txId', 'id', false]], result: { status: TX_STATUS }, route: { id: 'txId' }, issues: 0 },
     'tx.heartbeat': { fields: [['txId', 'id', false]], result: { timeoutMs: 'uint' }, route: { id: 'txId' }, issues: 0 },
+    /** An operator records the outcome of an IN_DOUBT transaction, read from its participants (admin only). */
+    'tx.resolve': {
+      fields: [['txId', 'id', false], ['commit', 'bool', false], ['commitTs', 'id', true]],
+      result: { status: TX_STATUS },
+      route: { id: 'txId' },
+      issues: 0,
+      admin: true,
+    },
   },
 });
 

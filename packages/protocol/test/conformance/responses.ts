@@ -46,6 +46,7 @@ export const responses: DecodingFile = {
     ...['ACTIVE', 'COMMITTED', 'ABORTED', 'UNKNOWN'].map((status, i) => okFrame(`tx.status ${status}`, 8 + i, { status })),
     okFrame('tx.heartbeat', 12, { timeoutMs: 10000 }),
     okFrame('tx.status IN_DOUBT (a shard restored from a backup)', 21, { status: 'IN_DOUBT' }),
+    okFrame('tx.resolve', 22, { status: 'COMMITTED' }),
     okFrame('session.open', 13, { sessionId: ID, epoch: 3, timeoutMs: 30000 }),
     okFrame('session.heartbeat', 14, { timeoutMs: 30000 }),
     okFrame('session.close', 15, {}),
