@@ -92,7 +92,7 @@ export class HostedShard<S> {
 
   /**
    * Stop periodic tasks, then close app state, then the generator, then carry
-   * the process's bound into the shard (fdatasynced unless `syncCarry` is
+   * a bound above its IDs into the shard (fdatasynced unless `syncCarry` is
    * false: the caller syncs every shard's at once), then release the lock.
    * Errors are logged, not thrown: one broken shard must not keep the others from closing.
    */
@@ -110,9 +110,11 @@ export class HostedShard<S> {
     };
     if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
     await step('generator close', () => this.generator.close());
-    // Leave the shard carrying the bound its IDs were issued under, so a host
-    // in another data dir resumes above them (see ProcessBound).
-    const carry = this.processBound.value;
+    // Leave the shard carrying a bound above every ID it issued, so a host in
+    // another data dir (or this process, reopening it) resumes above them (see
+    // ProcessBound). Its own IDs', not the process bound's value: that one is
+    // where every shard's window reaches, up to a window ahead of the clock.
+    const carry = this.generator.issuedBelowTicks;
     // Unsynced when the caller makes every shard's carry durable at once (syncAll).
     if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry, syncCarry));
     await step('unlock', () => this.lock.close());
@@ -205,21 +207,27 @@ async function makeIdentityDurable(fs: FileSystem, c: ShardClaimed): Promise<voi
  * new mark, before anything is served). The claim's identity is durable. On
  * failure everything opened here is closed again (the caller closes the lock).
  */
-async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false): Promise<HostedShard<S>> {
+async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false, issuedBelowTicks = 0): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const { id, dir, lock, bound, servedBefore } = c;
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
     let shard: HostedShard<S> | undefined;
-    // The process bound's value too: a shard reopened after a failure issued
-    // IDs under it since the start read the floor.
-    const floorTicks = Math.max(processBound.floor, processBound.value, bound.value);
+    // Resume above every ID this shard issued before: in earlier processes of
+    // this data dir (the floor, read when the bound was opened), in another
+    // data dir (its own bound), and in this process before a reopen (what its
+    // failed generator reports). Not at the process bound's live value: the
+    // other shards' windows pushed it ahead of the clock, and each shard that
+    // resumed there and issued pushed it further for the next (shards opened
+    // late in a start issued IDs 20 s ahead, and an `after` taken from them
+    // was refused as too far ahead by the other shards).
+    const floorTicks = Math.max(processBound.floor, bound.value, issuedBelowTicks);
     const generator = await IdGenerator.open({
       layout: def.spec.layout,
       shard: id,
       bound: processBound.shared,
-      floorTicks,
+      resumeTicks: floorTicks,
       clock: options.clock,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
       ...(options.maxLeadMs === undefined ? {} : { maxLeadMs: options.maxLeadMs }),
@@ -269,11 +277,11 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
  * createShardDirs). On failure its lock is released and a ServerError names
  * the shard and dir.
  */
-export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false, recovering = false): Promise<HostedShard<S>> {
+export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false, recovering = false, issuedBelowTicks = 0): Promise<HostedShard<S>> {
   const c = await claim(env, id, newDir, true);
   try {
     await makeIdentityDurable(env.options.fs, c);
-    return await openClaimed(env, processBound, c, true, recovering);
+    return await openClaimed(env, processBound, c, true, recovering, issuedBelowTicks);
   } catch (err) {
     await c.lock.close().catch(() => undefined);
     throw openFailed(env.def, id, c.dir, err);
@@ -504,7 +512,7 @@ class Reopener<S> {
       const old = this.shards.get(id)!;
       await old.close(env.def);
       try {
-        const shard = await openShard(env, this.bound, id, false, true);
+        const shard = await openShard(env, this.bound, id, false, true, old.generator.issuedBelowTicks);
         if (this.stopped) {
           await shard.close(env.def);
           return;
