@@ -106,6 +106,14 @@ export class SessionExpiredError extends ServerError {
 export class SessionUnknownError extends ServerError {
   override name = 'SessionUnknownError';
 }
+/** schema-registry: no such subject, or no schema with that id. */
+export class SchemaNotFoundError extends ServerError {
+  override name = 'SchemaNotFoundError';
+}
+/** schema-registry: a limit of the shard (subjects, versions per subject, stored bytes) was reached. */
+export class SchemaLimitError extends ServerError {
+  override name = 'SchemaLimitError';
+}
 
 type ServerErrorClass = new (code: ErrorCode, message: string, details?: ErrorDetails, endpoint?: string) => ServerError;
 
@@ -128,6 +136,8 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.SESSION_FENCED]: SessionFencedError,
   [ERROR_CODES.SESSION_EXPIRED]: SessionExpiredError,
   [ERROR_CODES.SESSION_UNKNOWN]: SessionUnknownError,
+  [ERROR_CODES.SCHEMA_NOT_FOUND]: SchemaNotFoundError,
+  [ERROR_CODES.SCHEMA_LIMIT]: SchemaLimitError,
 };
 
 /**

@@ -1,5 +1,7 @@
 export { PharaohClient, TsoApi, TxApi, SessionsApi, ServiceClient } from './client.js';
 export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js';
+export { SchemasApi } from './schemas.js';
+export type { SchemaFormat, SchemaRegistered, SchemaInfo, SchemaVersions, LatestSchema } from './schemas.js';
 export type { CallArgs } from './router.js';
 export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
 export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
@@ -41,6 +43,8 @@ export {
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
+  SchemaNotFoundError,
+  SchemaLimitError,
   TimeoutError,
   ClientClosedError,
   ConnectionLostError,

@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   /** session-mgr: no such session on this shard (never opened, closed, or forgotten). */
   SESSION_UNKNOWN: 'SESSION_UNKNOWN',
+  /** schema-registry: no such subject, or no schema with this id, on this shard. */
+  SCHEMA_NOT_FOUND: 'SCHEMA_NOT_FOUND',
+  /** schema-registry: a limit of the shard was reached (subjects per shard, versions per subject, stored bytes). Not retryable as is. */
+  SCHEMA_LIMIT: 'SCHEMA_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -36,6 +36,7 @@ export const responses: DecodingFile = {
     hello('tso', { name: 'tso', timeBits: 41, shardBits: 10, seqBits: 13 }, [[0, 1023]]),
     hello('txcoord', { name: 'tx', timeBits: 42, shardBits: 10, seqBits: 12 }, [[0, 255], [512, 512]]),
     hello('session-mgr', { name: 'session', timeBits: 42, shardBits: 10, seqBits: 12 }, []),
+    hello('schema-registry', { name: 'schema', timeBits: 42, shardBits: 10, seqBits: 12 }, [[0, 7]]),
     okFrame('ping', 1, { now: 1764756000123 }),
     okFrame('ts.get', 2, { first: ID, count: 100 }),
     okFrame('ts.get with the largest ID', 3, { first: MAX_ID, count: 1 }),
@@ -51,6 +52,10 @@ export const responses: DecodingFile = {
     okFrame('session.heartbeat', 14, { timeoutMs: 30000 }),
     okFrame('session.close', 15, {}),
     ...['OK', 'FENCED', 'EXPIRED', 'UNKNOWN'].map((status, i) => okFrame(`session.validate ${status}`, 16 + i, { status })),
+    okFrame('schema.register', 22, { schemaId: ID, version: 1 }),
+    okFrame('schema.get', 23, { subject: 'orders-value', version: 1, schema: '{"type":"string"}', format: 'AVRO' }),
+    okFrame('schema.versions', 24, { versions: [{ version: 1, schemaId: ID }, { version: 2, schemaId: ID + 4096n }] }),
+    okFrame('schema.latest', 25, { schemaId: ID + 4096n, version: 2, schema: 'syntax = "proto3";', format: 'PROTOBUF' }),
     okFrame('admin.info', 20, {
       service: 'tso',
       server: 'pharaoh/0.1.0',
