@@ -18,6 +18,7 @@ import { WebSocket } from 'ws';
 import { decodeFrame, encodeFrame, shardForKey } from '@pharaoh/protocol';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
+import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.5 : 5;
@@ -62,7 +63,7 @@ function connect(url: string): Promise<Conn> {
 function startApp(app: 'txcoord' | 'session-mgr' | 'group-coord'): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [PHARAOH_BIN, 'serve', app, '--shards', `0-${SHARDS - 1}`, '--data', join(DATA, app), '--port', '0', '--http-port', '0', '--log-level', 'warn'],
+    [...SERVE_NODE_FLAGS, PHARAOH_BIN, 'serve', app, '--shards', `0-${SHARDS - 1}`, '--data', join(DATA, app), '--port', '0', '--http-port', '0', '--log-level', 'warn'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
