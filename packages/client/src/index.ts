@@ -4,6 +4,8 @@ export { SchemasApi } from './schemas.js';
 export type { SchemaFormat, SchemaRegistered, SchemaInfo, SchemaVersions, LatestSchema } from './schemas.js';
 export { CdcApi, OffsetsApi } from './sequencer.js';
 export type { CallArgs } from './router.js';
+export { GroupsApi, GroupMember, subscription, parseAssignment } from './groups.js';
+export type { JoinResult, SyncResult, CommittedOffset, GroupMemberRef, JoinOptions, OffsetCommit, MemberOptions } from './groups.js';
 export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
 export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
 export {
@@ -44,6 +46,11 @@ export {
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
+  GroupRebalanceInProgressError,
+  GroupIllegalGenerationError,
+  GroupUnknownMemberError,
+  GroupInconsistentProtocolError,
+  GroupFullError,
   SchemaNotFoundError,
   SchemaLimitError,
   TimeoutError,

@@ -76,7 +76,7 @@ describe('ordinal → shard range', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(64);
-    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr schema-registry sequencer )");
+    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr group-coord schema-registry sequencer )");
     expect(readdirSync(data)).toEqual([]);
   });
 
