@@ -7,14 +7,15 @@ import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { BOUND_COUNTER, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
+import { BOUND_COUNTER, IDENTITY_FILE, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
-import { ProcessBound, ShardBound } from './time-bound.js';
+import { ProcessBound, ShardBound, readFloor } from './time-bound.js';
 import type { HostedService, ShardHandle, StartSummary } from './types.js';
 
 export { BOUND_COUNTER };
 
-export type ShardStatus = 'open' | 'failed' | 'closing' | 'closed';
+/** `draining`: a move (moves.ts) stopped taking requests for it and waits for those in flight. */
+export type ShardStatus = 'open' | 'failed' | 'draining' | 'closing' | 'closed';
 
 /** One hosted shard: its lock, counter, generator and app state. */
 export class HostedShard<S> {
@@ -23,6 +24,10 @@ export class HostedShard<S> {
   /** Request counters per op, created on first use. */
   readonly opMetrics = new Map<string, ShardOpStats>();
   handle!: ShardHandle<S>;
+  /** Requests of this shard awaiting an async answer (a move drains them before closing). */
+  inFlight = 0;
+  /** Resolves waiters of `whenIdle` once `inFlight` reaches 0. */
+  private idleWaiters: Array<() => void> = [];
   /** Periodic tasks started through `ShardContext.every`, stopped at close. */
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -85,6 +90,18 @@ export class HostedShard<S> {
     this.timers.push(timer);
   }
 
+  /** Count a request started (+1) or answered (-1); see `whenIdle`. */
+  track(delta: number): void {
+    this.inFlight += delta;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves once no request of this shard is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
   /** Stop every periodic task (runs already started finish on their own). */
   stopTasks(): void {
     for (const t of this.timers.splice(0)) clearInterval(t);
@@ -138,6 +155,16 @@ export interface HostedShards<S> {
   readonly bound: ProcessBound;
   start: StartSummary;
   close(): Promise<void>;
+  /**
+   * A move's target side (moves.ts): claim and open a shard this process did
+   * not start with. Only a shard directory a completed open left (its own
+   * bound above 0) is taken; it never creates one. The shard resumes above
+   * its own bound, this process's floor and every slot of the data dir as
+   * read now. Replaces a shard of this process that a move closed.
+   */
+  adopt(id: number): Promise<HostedShard<S>>;
+  /** A move's source side: forget a shard it closed (its lock released). */
+  forget(id: number): void;
 }
 
 /** A shard locked and identified, its app not opened yet (see openShards' phases). */
@@ -205,7 +232,7 @@ async function makeIdentityDurable(fs: FileSystem, c: ShardClaimed): Promise<voi
  * new mark, before anything is served). The claim's identity is durable. On
  * failure everything opened here is closed again (the caller closes the lock).
  */
-async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false): Promise<HostedShard<S>> {
+async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false, extraFloor = 0): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const { id, dir, lock, bound, servedBefore } = c;
   const logger = env.logger.child({ shard: id });
@@ -214,7 +241,8 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
     let shard: HostedShard<S> | undefined;
     // The process bound's value too: a shard reopened after a failure issued
     // IDs under it since the start read the floor.
-    const floorTicks = Math.max(processBound.floor, processBound.value, bound.value);
+    // `extraFloor`: a shard arriving by a move also resumes above every slot of the data dir as it is now.
+    const floorTicks = Math.max(processBound.floor, processBound.value, bound.value, extraFloor);
     const generator = await IdGenerator.open({
       layout: def.spec.layout,
       shard: id,
@@ -274,6 +302,32 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
   try {
     await makeIdentityDurable(env.options.fs, c);
     return await openClaimed(env, processBound, c, true, recovering);
+  } catch (err) {
+    await c.lock.close().catch(() => undefined);
+    throw openFailed(env.def, id, c.dir, err);
+  }
+}
+
+/**
+ * Open a shard that arrives by a move (see HostedShards.adopt): its directory
+ * must exist with an identity, and its own bound must be above 0 (a completed
+ * open left it, so its app state is durable); refused otherwise, naming why.
+ */
+async function adoptShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, serviceDir: string, id: number): Promise<HostedShard<S>> {
+  const fs = env.options.fs;
+  const dir = shardDir(env.options.dataDir, env.def.spec.name, id);
+  const st = await fs.stat(join(dir, IDENTITY_FILE)).catch(() => undefined);
+  if (st === undefined || st.isDirectory) {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${env.def.spec.name} shard ${id}: no shard directory with an identity at ${dir} (a move takes a shard, it never creates one)`, { shard: id, dir });
+  }
+  const c = await claim(env, id, false, true);
+  try {
+    if (!c.servedBefore) {
+      throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${env.def.spec.name} shard ${id}: ${dir} never completed an open (its bound is 0); a move takes only a shard that served`, { shard: id, dir });
+    }
+    // Slots of processes of this data dir may have grown since this process read its floor.
+    const floor = await readFloor(fs, serviceDir);
+    return await openClaimed(env, processBound, c, true, false, floor);
   } catch (err) {
     await c.lock.close().catch(() => undefined);
     throw openFailed(env.def, id, c.dir, err);
@@ -406,6 +460,7 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
   const r = new Reopener<S>({ ...served, options: { ...served.options } }, opened, processBound, serviceDir);
   reopener = r;
   for (const shard of opened.values()) shard.onFail = (s) => r.failed(s);
+  const adoptEnv: ShardOpenEnv<S> = { ...served, options: { ...served.options } };
   return {
     shards: opened,
     get bound() {
@@ -413,6 +468,15 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
     },
     close,
     start: summarize(env.def, opened, firstOpens.length, spent),
+    adopt: async (id) => {
+      const shard = await adoptShard(adoptEnv, r.bound, serviceDir, id);
+      shard.onFail = (s) => r.failed(s);
+      opened.set(id, shard);
+      return shard;
+    },
+    forget: (id) => {
+      if (opened.get(id)?.status === 'closed') opened.delete(id);
+    },
   };
 }
 
