@@ -178,6 +178,29 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
       }),
     );
 
+  const shard = program.command('shard').description('shard lifecycle on live processes');
+  withAuth(
+    shard
+      .command('move')
+      .description('move shards between two live processes of one service sharing a data dir, online (docs/OPERATIONS.md "Moving shards")')
+      .requiredOption('--service <service>', names.join(', '))
+      .requiredOption('--shards <ranges>', 'the shards to move, e.g. 17,40-63')
+      .requiredOption('--from <url>', 'the endpoint hosting them now (ws://host:port)')
+      .requiredOption('--to <url>', 'the endpoint to host them (ws://host:port), same service and data dir')
+      .option('--fleet <file>', 'rewrite this fleet file\'s shard ranges of the two endpoints afterwards')
+      .option('--drain-ms <ms>', 'how long the source waits for requests in flight on the shards before giving up (nothing moves then)', intIn(1, 60_000))
+      .option('--timeout <ms>', 'how long each step may take', positiveMs),
+  ).action(
+    run(async (o: { service: string; shards: string; from: string; to: string; fleet?: string; drainMs?: number; timeout?: number; tokenFile?: string; caFile?: string }) => {
+      const { moveShards } = await import('./shard-move.js');
+      const r = await moveShards({ ...o, service: serviceName(o.service, registry) });
+      out(
+        `moved ${o.service} shard(s) ${o.shards} from ${o.from} to ${o.to}: unavailable ${r.unavailableMs} ms (release ${r.releaseMs} ms, claim ${r.claimMs} ms), forwarded in ${r.forwardMs} ms` +
+          (r.fleetRewritten ? `; ${o.fleet} rewritten` : ''),
+      );
+    }),
+  );
+
   addClientCommands(program, registry);
 
   program
