@@ -33,7 +33,7 @@ const T0 = Date.UTC(2026, 11, 3);
 const SOURCE_CLOCK = { now: () => T0 + 10_000 };
 const TARGET_CLOCK = { now: () => T0 };
 
-type Proc = TestProcess<TxcoordShard['state']>;
+type Proc = TestProcess<TxcoordShard>;
 
 interface Ledger {
   told: Map<bigint, 'COMMITTED' | 'ABORTED'>;
