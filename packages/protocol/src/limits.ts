@@ -15,6 +15,19 @@ export const MAX_OP_BYTES = 64;
 /** The longest producer name session-mgr accepts, in bytes of UTF-8 (not characters: "é" counts 2). */
 export const MAX_PRODUCER_NAME_BYTES = 256;
 
+/** The longest `name` field (group, member, subject, table, topic, partition), in bytes of UTF-8: Kafka's names fit (249). */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * The longest `text` field (e.g. a schema), in bytes of UTF-8. A request must
+ * also fit the server's `limits.maxFrameBytes` (64 KiB by default), so a text
+ * this long needs the server started with a larger `--max-frame-bytes`.
+ */
+export const MAX_TEXT_BYTES = 65_536;
+
+/** The longest `bytes` field (opaque client data such as group member metadata), in bytes. Frames bound it too, as for `text`. */
+export const MAX_BINARY_BYTES = 65_536;
+
 /** Largest `count` the wire allows (int32); a server announces its own, smaller `limits.maxCount` in hello. */
 export const MAX_COUNT = 0x7fff_ffff;
 

@@ -1,9 +1,8 @@
 import { ERROR_CODES, ProtocolError } from './errors.js';
-import { badField, describeValue, intIn, readField, type FieldKind, type FieldKinds } from './fields.js';
+import { badField, describeValue, intIn, isMap, readFields, type ArgsOfFields, type FieldSpec } from './fields.js';
 import { MAX_OP_BYTES, MAX_REQUEST_ID, SUPPORTED_VERSIONS } from './limits.js';
 
-/** One argument of an op: its name, its kind, and whether it may be left out (absent or nil). */
-export type FieldSpec = readonly [name: string, kind: FieldKind, optional: boolean];
+export type { FieldSpec } from './fields.js';
 
 /**
  * What one operation is on the wire: its request fields (next to `id`, `op`
@@ -27,18 +26,36 @@ export interface OpSpec {
   readonly issues: number | string;
 }
 
-/** Kinds of answer fields: `id` (uint64 → bigint), `uint` (a non-negative safe integer), or one of some strings. */
-export type ResultKind = 'id' | 'uint' | readonly string[];
-export type ResultSpec = Readonly<Record<string, ResultKind>>;
+/**
+ * Kinds of answer fields: `id` (uint64 → bigint), `uint` (a non-negative
+ * safe integer), `string`, `bytes` (msgpack bin → Uint8Array), `bool`, one of
+ * some strings (an array of them), or `{ list: spec }` (an array of maps, each
+ * checked with `spec`).
+ */
+export type ResultKind = 'id' | 'uint' | 'string' | 'bytes' | 'bool' | readonly string[] | { readonly list: ResultSpec };
+export type ResultSpec = Readonly<{ [field: string]: ResultKind }>;
 
-type RequiredArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] extends false ? S[0] : never]: FieldKinds[S[1]] };
-type OptionalArgs<F extends readonly FieldSpec[]> = { [S in F[number] as S[2] extends true ? S[0] : never]?: FieldKinds[S[1]] };
-type Flat<T> = { [K in keyof T]: T[K] };
 /** The checked arguments of an op, typed from its field specs. */
-export type ArgsOf<O extends OpSpec> = Flat<RequiredArgs<O['fields']> & OptionalArgs<O['fields']>>;
-type ResultValue<K> = K extends 'id' ? bigint : K extends 'uint' ? number : K extends readonly string[] ? K[number] : never;
+export type ArgsOf<O extends OpSpec> = ArgsOfFields<O['fields']>;
+type ResultValue<K> = K extends 'id'
+  ? bigint
+  : K extends 'uint'
+    ? number
+    : K extends 'string'
+      ? string
+      : K extends 'bytes'
+        ? Uint8Array
+        : K extends 'bool'
+          ? boolean
+          : K extends readonly string[]
+            ? K[number]
+            : K extends { readonly list: infer R extends ResultSpec }
+              ? Array<ResultOfSpec<R>>
+              : never;
+/** The values of an answer map checked with `R`. */
+export type ResultOfSpec<R extends ResultSpec> = { -readonly [K in keyof R]: ResultValue<R[K]> };
 /** The answer of an op, typed from its result spec. */
-export type ResultOf<O extends OpSpec> = { -readonly [K in keyof O['result']]: ResultValue<O['result'][K]> };
+export type ResultOf<O extends OpSpec> = ResultOfSpec<O['result']>;
 
 /** What `admin.info` answers: the state of the process, for operators (admin role only). */
 export interface AdminInfo {
@@ -105,11 +122,6 @@ export interface RequestEnvelope {
   frame: Record<string, unknown>;
 }
 
-/** Is `frame` a decoded msgpack map (not nil, an array, binary data or a scalar)? */
-function isMap(frame: unknown): frame is Record<string, unknown> {
-  return typeof frame === 'object' && frame !== null && !Array.isArray(frame) && !(frame instanceof Uint8Array) && Object.getPrototypeOf(frame) === Object.prototype;
-}
-
 /**
  * Check a decoded frame's envelope, in this order (the first failure is the
  * answer): a map; `id` an integer in 0..2^32−1 (else BAD_REQUEST, answered with
@@ -142,18 +154,7 @@ export function parseEnvelope(frame: unknown): RequestEnvelope {
 
 /** Validate the arguments of `op` against its spec. Throws ProtocolError BAD_REQUEST naming the field. */
 export function parseArgs<O extends OpSpec>(op: string, spec: O, frame: Record<string, unknown>): ArgsOf<O> {
-  const specs = spec.fields;
-  const args: Record<string, unknown> = {};
-  for (let i = 0; i < specs.length; i++) {
-    const [name, kind, optional] = specs[i]!;
-    const raw = frame[name];
-    if (raw === undefined || raw === null) {
-      if (!optional) throw badField(`${op}: `, name, kind, raw);
-      continue;
-    }
-    args[name] = readField(`${op}: `, name, kind, raw);
-  }
-  return args as ArgsOf<O>;
+  return readFields(`${op}: `, '', spec.fields, frame) as ArgsOf<O>;
 }
 
 /**
@@ -164,21 +165,42 @@ export function parseArgs<O extends OpSpec>(op: string, spec: O, frame: Record<s
  */
 export function readResult<O extends OpSpec>(op: string, spec: O, ok: unknown): ResultOf<O> {
   if (!isMap(ok)) throw new TypeError(`${op}: the answer is not a map`);
+  return readResultFields(op, '', spec.result, ok) as ResultOf<O>;
+}
+
+function readResultFields(op: string, prefix: string, spec: ResultSpec, ok: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name in spec.result) {
-    const kind = spec.result[name]!;
+  for (const name in spec) {
+    const kind = spec[name]!;
     const v = ok[name];
+    const bad = (what: string) => new TypeError(`${op}: answer field ${prefix}${name} must be ${what}, got ${describeValue(v)}`);
     if (kind === 'id') {
       if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) out[name] = v;
       else if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) out[name] = BigInt(v);
-      else throw new TypeError(`${op}: answer field ${name} must be an unsigned 64-bit integer, got ${describeValue(v)}`);
+      else throw bad('an unsigned 64-bit integer');
     } else if (kind === 'uint') {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${op}: answer field ${name} must be a non-negative integer, got ${describeValue(v)}`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad('a non-negative integer');
+      out[name] = v;
+    } else if (kind === 'string') {
+      if (typeof v !== 'string') throw bad('a string');
+      out[name] = v;
+    } else if (kind === 'bytes') {
+      if (!(v instanceof Uint8Array)) throw bad('binary data');
+      out[name] = v;
+    } else if (kind === 'bool') {
+      if (typeof v !== 'boolean') throw bad('a boolean');
+      out[name] = v;
+    } else if (Array.isArray(kind)) {
+      if (typeof v !== 'string' || !kind.includes(v)) throw bad(`one of ${kind.join(', ')}`);
       out[name] = v;
     } else {
-      if (typeof v !== 'string' || !kind.includes(v)) throw new TypeError(`${op}: answer field ${name} must be one of ${kind.join(', ')}, got ${describeValue(v)}`);
-      out[name] = v;
+      const item = (kind as { readonly list: ResultSpec }).list;
+      if (!Array.isArray(v)) throw bad('an array of maps');
+      out[name] = v.map((x: unknown, i) => {
+        if (!isMap(x)) throw new TypeError(`${op}: answer field ${prefix}${name}[${i}] must be a map, got ${describeValue(x)}`);
+        return readResultFields(op, `${prefix}${name}[${i}].`, item, x);
+      });
     }
   }
-  return out as ResultOf<O>;
+  return out;
 }

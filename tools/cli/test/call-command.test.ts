@@ -18,7 +18,32 @@ describe('pharaoh call: fields read by the op spec of the registry', () => {
     expect(() => parseCallArgs(SESSION_MGR, 'session.validate', ['sessionId=1', 'epoch=x'])).toThrow(/epoch must be a non-negative integer, got "x"/);
   });
 
-  it('prints IDs as decimal strings', () => {
+  it('prints IDs as decimal strings and bytes as base64', () => {
     expect(toJson({ txId: 2n ** 63n, timeoutMs: 5 })).toBe('{"txId":"9223372036854775808","timeoutMs":5}');
+    expect(toJson({ meta: new Uint8Array([0, 1, 255]) })).toBe('{"meta":"AAH/"}');
+  });
+
+  it('reads names, text, base64 bytes, booleans and JSON lists by their kinds', () => {
+    const spec = {
+      ...TXCOORD,
+      ops: {
+        'g.x': {
+          fields: [['group', 'name', false], ['meta', 'bytes', true], ['force', 'bool', true], ['offsets', { list: [['topic', 'name', false], ['offset', 'uint', false], ['at', 'id', true]], max: 9 }, true]],
+          result: {},
+          route: { id: 'at' },
+          issues: 0,
+        },
+      },
+    } as unknown as typeof TXCOORD;
+    expect(parseCallArgs(spec, 'g.x', ['group=orders', 'meta=AAH/', 'force=true', 'offsets=[{"topic":"t","offset":5,"at":"18446744073709551615"}]'])).toEqual({
+      group: 'orders',
+      meta: new Uint8Array([0, 1, 255]),
+      force: true,
+      offsets: [{ topic: 't', offset: 5, at: 2n ** 64n - 1n }],
+    });
+    expect(() => parseCallArgs(spec, 'g.x', ['group=g', 'meta=%%'])).toThrow(/meta must be base64/);
+    expect(() => parseCallArgs(spec, 'g.x', ['group=g', 'force=1'])).toThrow(/force must be true or false/);
+    expect(() => parseCallArgs(spec, 'g.x', ['group=g', 'offsets={'])).toThrow(/offsets must be a JSON array of objects/);
+    expect(() => parseCallArgs(spec, 'g.x', ['group=g', 'offsets=[{"topic":"t","offset":-1}]'])).toThrow(/offsets\[0\]\.offset must be a non-negative integer/);
   });
 });

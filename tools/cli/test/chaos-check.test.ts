@@ -3,6 +3,7 @@ import { TSO_LAYOUT, TX_LAYOUT, SESSION_LAYOUT } from '@pharaoh/snowflake';
 import { runChecks } from '../src/chaos/check.js';
 import type { CheckInput } from '../src/chaos/check.js';
 import type { HarnessEvent, WorkerEvent } from '../src/chaos/events.js';
+import type { ChaosPlugin, PluginEvent } from '../src/chaos/services/plugin.js';
 
 const ts = (time: number, shard: number, seq: number) => TSO_LAYOUT.encode({ time, shard, seq }).toString();
 const tx = (time: number, shard: number, seq: number) => TX_LAYOUT.encode({ time, shard, seq }).toString();
@@ -131,5 +132,49 @@ describe('crash test checks', () => {
       { k: 'so', id, ep: 2, p: 'p1', ...at(0, 3, 4) },
     ];
     expect(checks(input(back))).toEqual(['epoch']);
+  });
+});
+
+describe('crash test checks with a service plug-in', () => {
+  /** A plug-in whose events carry TSO-shaped IDs in its own space, and whose own check wants every `seq` event read back. */
+  const plugin: ChaosPlugin<Set<string>> = {
+    service: 'demo',
+    weight: 0.1,
+    step: async () => {},
+    issues: (events) =>
+      events.map((e) => {
+        const id = BigInt(e.id as string);
+        return { space: 'demo', shard: TSO_LAYOUT.shardOf(id), lo: id, hi: id, w: e.w, s: e.s as number, r: e.r as number, ls: e.ls as number, lr: e.lr as number, what: `demo ${e.id}` };
+      }),
+    check: ({ events, final, violations }) => {
+      let n = 0;
+      for (const e of events) {
+        n++;
+        if (!final?.has(e.id as string)) violations.push({ check: 'demo-lost', detail: `demo ${e.id} not read back` });
+      }
+      return { 'read back': n };
+    },
+  };
+  const demo = (id: string, w: number, s: number, r: number): PluginEvent => ({ k: 'dm', svc: 'demo', id, ...at(w, s, r) });
+  const withDemo = (events: PluginEvent[], final: Set<string>, harness: HarnessEvent[] = []): CheckInput =>
+    input([], { harness, owners: { ...owners(), demo: new Map([[0, 'demo:1']]) }, plugins: [{ plugin, events, final }] });
+
+  it('pass a clean history and report the plug-in counts and its IDs', () => {
+    const r = runChecks(withDemo([demo(ts(50, 0, 0), 0, 10, 20), demo(ts(60, 0, 0), 1, 30, 40)], new Set([ts(50, 0, 0), ts(60, 0, 0)])));
+    expect(r.violations).toEqual([]);
+    expect(r.stats.services.demo).toEqual({ 'IDs checked': 2, 'read back': 2 });
+  });
+
+  it("run the shared checks on the plug-in's IDs: twice issued, backwards across a restart of its owner", () => {
+    const twice = runChecks(withDemo([demo(ts(50, 0, 0), 0, 10, 20), demo(ts(50, 0, 0), 1, 10, 20)], new Set([ts(50, 0, 0)])));
+    expect(twice.violations.map((v) => v.check)).toContain('unique');
+    const harness: HarnessEvent[] = [{ k: 'kill', label: 'demo:1', t: 100 }, { k: 'start', label: 'demo:1', t: 110 }];
+    const back = runChecks(withDemo([demo(ts(90, 0, 0), 0, 10, 20), demo(ts(80, 0, 0), 1, 120, 130)], new Set([ts(90, 0, 0), ts(80, 0, 0)]), harness));
+    expect(back.violations.map((v) => v.check)).toEqual(expect.arrayContaining(['shard-order', 'cross-restart']));
+  });
+
+  it("collect the plug-in's own violations", () => {
+    const r = runChecks(withDemo([demo(ts(50, 0, 0), 0, 10, 20)], new Set()));
+    expect(r.violations).toEqual([{ check: 'demo-lost', detail: `demo ${ts(50, 0, 0)} not read back` }]);
   });
 });

@@ -12,8 +12,8 @@
  * the clock cannot tell is skipped, never misjudged.
  */
 import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
-import type { Layout } from '@pharaoh/snowflake';
 import type { HarnessEvent, SessionOpenEvent, WorkerEvent } from './events.js';
+import type { ChaosPlugin, PluginEvent } from './services/plugin.js';
 
 export interface Violation {
   check: string;
@@ -22,7 +22,8 @@ export interface Violation {
 
 /** One issue of IDs: `lo..hi` from one shard, with the call's times. */
 export interface Issue {
-  space: 'ts' | 'tx' | 'session';
+  /** 'ts', 'tx', 'session' (the built-in services), or a plug-in's service name. */
+  space: string;
   shard: number;
   lo: bigint;
   hi: bigint;
@@ -32,17 +33,21 @@ export interface Issue {
   ls: number;
   lr: number;
   what: string;
+  /** False for IDs a client's `after` does not cover (commit timestamps): left out of the per-client order check. */
+  clientOrdered?: boolean;
 }
 
 export interface CheckInput {
   events: WorkerEvent[];
   harness: HarnessEvent[];
-  /** Process label hosting each shard, per ID space ('ts' → tso, 'tx' → txcoord, 'session' → session-mgr). */
-  owners: Record<Issue['space'], Map<number, string>>;
+  /** Process label hosting each shard, per ID space ('ts' → tso, 'tx' → txcoord, 'session' → session-mgr, a plug-in's service name → it). */
+  owners: Record<string, Map<number, string>>;
   /** Status of each begun TxId after the run (or the error code of the query). */
   finalTx: Map<string, string>;
   /** validate(sessionId, epoch) after the run, keyed `${id}:${epoch}`. */
   finalSessions: Map<string, string>;
+  /** The plug-in services in the run, their events (`svc` = service) and what each read back. */
+  plugins?: Array<{ plugin: ChaosPlugin; events: PluginEvent[]; final: unknown }>;
 }
 
 export interface CheckStats {
@@ -54,9 +59,10 @@ export interface CheckStats {
   clientOrderChecks: number;
   decisionsChecked: number;
   epochsChecked: number;
+  /** Each plug-in's own counts, by service. */
+  services: Record<string, Record<string, number>>;
 }
 
-const LAYOUTS: Record<Issue['space'], Layout> = { ts: TSO_LAYOUT, tx: TX_LAYOUT, session: SESSION_LAYOUT };
 /** Cross-process ordering needs this many ms between "received" and "made" (Date.now() floors to ms). */
 export const CLOCK_GAP_MS = 2;
 const MAX_REPORTED = 50;
@@ -75,7 +81,7 @@ export function issuesOf(events: WorkerEvent[]): Issue[] {
       out.push({ space: 'tx', shard: TX_LAYOUT.shardOf(id), lo: id < st ? id : st, hi: id < st ? st : id, ...t(e), what: `txId ${e.id}/startTs ${e.st}` });
     } else if (e.k === 'txc') {
       const ct = BigInt(e.ct);
-      out.push({ space: 'tx', shard: TX_LAYOUT.shardOf(ct), lo: ct, hi: ct, ...t(e), what: `commitTs ${e.ct} of ${e.id}` });
+      out.push({ space: 'tx', shard: TX_LAYOUT.shardOf(ct), lo: ct, hi: ct, ...t(e), what: `commitTs ${e.ct} of ${e.id}`, clientOrdered: false });
     } else if (e.k === 'so' && e.p === undefined) {
       const id = BigInt(e.id);
       out.push({ space: 'session', shard: SESSION_LAYOUT.shardOf(id), lo: id, hi: id, ...t(e), what: `sessionId ${e.id}` });
@@ -86,7 +92,7 @@ export function issuesOf(events: WorkerEvent[]): Issue[] {
 
 /** No ID issued twice: within each space, the issued ranges never overlap. */
 export function checkUnique(issues: Issue[], v: Violation[]): void {
-  for (const space of ['ts', 'tx', 'session'] as const) {
+  for (const space of new Set(issues.map((i) => i.space))) {
     const list = issues.filter((i) => i.space === space).sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
     for (let i = 1; i < list.length; i++) {
       if (list[i]!.lo <= list[i - 1]!.hi) {
@@ -155,7 +161,7 @@ export function checkClientOrder(issues: Issue[], v: Violation[]): number {
   let n = 0;
   // Commit timestamps are not "fresh IDs" of the client API: only begin and ts.get carry `after`.
   // For a begin, the client's `after` covers the TxId (not the startTs issued with it).
-  const fresh = issues.filter((i) => !i.what.startsWith('commitTs')).map((i) => (i.space === 'tx' ? { ...i, hi: i.lo } : i));
+  const fresh = issues.filter((i) => i.clientOrdered !== false).map((i) => (i.space === 'tx' ? { ...i, hi: i.lo } : i));
   for (const list of groupBy(fresh, (i) => `${i.w}:${i.space}`).values()) n += sweep(list, 0, true, 'client-order', v);
   return n;
 }
@@ -175,8 +181,8 @@ export function checkCrossRestart(issues: Issue[], harness: HarnessEvent[], owne
   });
   let checked = 0;
   for (const [key, list] of groupBy(issues, (i) => `${i.space}:${i.shard}`)) {
-    const [space, shardText] = key.split(':') as [Issue['space'], string];
-    const label = owners[space].get(Number(shardText));
+    const [space, shardText] = key.split(':') as [string, string];
+    const label = owners[space]?.get(Number(shardText));
     for (const win of windows) {
       if (win.label !== label) continue;
       let before: Issue | undefined;
@@ -292,10 +298,11 @@ export interface CheckResult {
   stats: CheckStats;
 }
 
-/** Run every check. */
+/** Run every check: the shared ID checks over the built-in and the plug-ins' IDs, then each plug-in's own. */
 export function runChecks(input: CheckInput): CheckResult {
   const v: Violation[] = [];
-  const issues = issuesOf(input.events);
+  const plugins = input.plugins ?? [];
+  const issues = [...issuesOf(input.events), ...plugins.flatMap((p) => p.plugin.issues?.(p.events) ?? [])];
   checkUnique(issues, v);
   const sessionIds = checkSessionIds(input.events, v);
   const orderedPairs = checkShardOrder(issues, v);
@@ -303,6 +310,12 @@ export function runChecks(input: CheckInput): CheckResult {
   const crossRestartChecks = checkCrossRestart(issues, input.harness, input.owners, v);
   const decisionsChecked = checkDecisions(input.events, input.finalTx, v);
   const epochsChecked = checkSessions(input.events, input.finalSessions, v);
+  const services: Record<string, Record<string, number>> = {};
+  for (const p of plugins) {
+    const counts = p.plugin.check({ events: p.events, harness: input.harness, owners: input.owners[p.plugin.service] ?? new Map(), final: p.final, violations: v });
+    const ids = issues.filter((i) => i.space === p.plugin.service).reduce((a, i) => a + Number(i.hi - i.lo + 1n), 0);
+    services[p.plugin.service] = { 'IDs checked': ids, ...counts };
+  }
   let tsIds = 0;
   let txIds = 0;
   for (const i of issues) {
@@ -311,6 +324,6 @@ export function runChecks(input: CheckInput): CheckResult {
   }
   return {
     violations: v,
-    stats: { tsIds, txIds, sessionIds, orderedPairs, crossRestartChecks, clientOrderChecks, decisionsChecked, epochsChecked },
+    stats: { tsIds, txIds, sessionIds, orderedPairs, crossRestartChecks, clientOrderChecks, decisionsChecked, epochsChecked, services },
   };
 }

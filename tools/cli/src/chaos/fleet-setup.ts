@@ -11,15 +11,16 @@ import type { Fleet, FleetFile } from '../fleet-file.js';
 import { freePorts } from '../fleet/preflight.js';
 import type { Issue } from './check.js';
 
-/** The services the crash test has a workload and checks for, and the ID space of each. */
-export const SPACE_OF: Record<ServiceName, Issue['space']> = { tso: 'ts', txcoord: 'tx', 'session-mgr': 'session' };
-const SERVICES = Object.keys(SPACE_OF) as ServiceName[];
+/** The built-in services of the crash test (the worker's own loops drive them), and the ID space of each. */
+export const SPACE_OF: Readonly<Record<string, Issue['space']>> = { tso: 'ts', txcoord: 'tx', 'session-mgr': 'session' };
+const BUILT_IN = Object.keys(SPACE_OF) as ServiceName[];
 
-/** Write `<dir>/fleet.json` and return the validated fleet. */
-export async function writeChaosFleet(dir: string, procsPerService: number, shardsPerService: number): Promise<{ fleet: Fleet; path: string }> {
+/** Write `<dir>/fleet.json` with the built-in services and `plugins` (service names), and return the validated fleet. */
+export async function writeChaosFleet(dir: string, procsPerService: number, shardsPerService: number, plugins: readonly string[] = []): Promise<{ fleet: Fleet; path: string }> {
   const services: FleetFile['services'] = {};
-  const ports = await freePorts(SERVICES.length * procsPerService * 2);
-  for (const service of SERVICES) {
+  const all = [...BUILT_IN, ...plugins];
+  const ports = await freePorts(all.length * procsPerService * 2);
+  for (const service of all) {
     services[service] = [];
     for (let p = 0; p < procsPerService; p++) {
       const lo = Math.floor((p * shardsPerService) / procsPerService);
@@ -34,11 +35,13 @@ export async function writeChaosFleet(dir: string, procsPerService: number, shar
   return { fleet: parseFleet(file, { source: path, baseDir: dir }), path };
 }
 
-/** Which process label hosts each shard, per ID space. */
-export function ownersOf(fleet: Fleet): Record<Issue['space'], Map<number, string>> {
-  const owners = { ts: new Map<number, string>(), tx: new Map<number, string>(), session: new Map<number, string>() };
+/** Which process label hosts each shard, per ID space (a plug-in's space is its service name). */
+export function ownersOf(fleet: Fleet): Record<string, Map<number, string>> {
+  const owners: Record<string, Map<number, string>> = {};
   for (const m of fleet.members) {
-    for (const [lo, hi] of m.shards) for (let s = lo; s <= hi; s++) owners[SPACE_OF[m.service as ServiceName]].set(s, m.label);
+    const space = SPACE_OF[m.service] ?? m.service;
+    const map = owners[space] ?? (owners[space] = new Map());
+    for (const [lo, hi] of m.shards) for (let s = lo; s <= hi; s++) map.set(s, m.label);
   }
   return owners;
 }

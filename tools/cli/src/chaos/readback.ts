@@ -5,41 +5,26 @@
  */
 import { PharaohClient } from '@pharaoh/client';
 import type { WorkerEvent } from './events.js';
+import { ask as askOnce, pool, type ChaosPlugin, type PluginEvent } from './services/plugin.js';
 
-const CONCURRENCY = 64;
-const ATTEMPTS = 5;
-
-/** Run `fn` over `items` with at most CONCURRENCY calls in flight. */
-async function pool<T>(items: T[], fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-/** The answer as a string: the status, or the error code when the call failed every attempt. */
+/** The status as a string, or the error code when every attempt failed (domain codes at once). */
 async function ask(call: () => Promise<string>): Promise<string> {
-  let last = 'ERROR';
-  for (let i = 0; i < ATTEMPTS; i++) {
-    try {
-      return await call();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'ERROR';
-      last = code;
-      // Domain answers are final; only transport trouble is retried.
-      if (!['TIMEOUT', 'CONNECTION_LOST', 'SHARD_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN', 'ERROR'].includes(code)) return code;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return last;
+  const r = await askOnce(call);
+  return typeof r === 'string' ? r : r.error;
 }
 
-export async function readBack(fleetFile: string, events: WorkerEvent[]): Promise<{ finalTx: Map<string, string>; finalSessions: Map<string, string> }> {
+export interface ReadBack {
+  finalTx: Map<string, string>;
+  finalSessions: Map<string, string>;
+  /** Each plug-in with its events and what its `readBack` returned. */
+  plugins: Array<{ plugin: ChaosPlugin; events: PluginEvent[]; final: unknown }>;
+}
+
+export async function readBack(fleetFile: string, events: WorkerEvent[], plugins: readonly ChaosPlugin[] = [], pluginEvents: PluginEvent[] = []): Promise<ReadBack> {
   const client = await PharaohClient.connect({ fleet: fleetFile }, { timeoutMs: 10_000 });
   const finalTx = new Map<string, string>();
   const finalSessions = new Map<string, string>();
+  const read: ReadBack['plugins'] = [];
   try {
     const txIds = [...new Set(events.flatMap((e) => (e.k === 'txb' ? [e.id] : [])))];
     await pool(txIds, async (id) => {
@@ -50,8 +35,12 @@ export async function readBack(fleetFile: string, events: WorkerEvent[]): Promis
       const [id, ep] = key.split(':') as [string, string];
       finalSessions.set(key, await ask(() => client.sessions.validate({ sessionId: BigInt(id), epoch: Number(ep) })));
     });
+    for (const plugin of plugins) {
+      const mine = pluginEvents.filter((e) => e.svc === plugin.service);
+      read.push({ plugin, events: mine, final: plugin.readBack ? await plugin.readBack(client, mine) : undefined });
+    }
   } finally {
     await client.close();
   }
-  return { finalTx, finalSessions };
+  return { finalTx, finalSessions, plugins: read };
 }

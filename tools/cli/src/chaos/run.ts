@@ -21,6 +21,8 @@ import type { HarnessEvent, WorkerEvent } from './events.js';
 import { ownersOf, producerNames, writeChaosFleet } from './fleet-setup.js';
 import { ChaosServers } from './servers.js';
 import { readBack } from './readback.js';
+import { PLUGINS } from './services/index.js';
+import type { PluginEvent } from './services/plugin.js';
 import type { WorkerConfig } from './worker.js';
 
 export interface ChaosOptions {
@@ -78,7 +80,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const load0 = loadavg()[0]!;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'pharaoh-chaos-'));
   mkdirSync(join(dir, 'logs'), { recursive: true });
-  const { fleet, path: fleetPath } = await writeChaosFleet(dir, opts.procsPerService, opts.shardsPerService);
+  const { fleet, path: fleetPath } = await writeChaosFleet(dir, opts.procsPerService, opts.shardsPerService, PLUGINS.map((p) => p.service));
   const servers = new ChaosServers(fleet, join(dir, 'logs'), join(dir, 'harness.ndjson'));
   const workers: ChildProcess[] = [];
   const rnd = mulberry32(opts.seed);
@@ -98,11 +100,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     await Promise.all(servers.labels.map((l) => servers.kill(l)));
     for (const l of servers.labels) servers.start(l);
     await servers.waitReady(READY_TIMEOUT_MS);
-    const events = workers.flatMap((_, w) => readNdjson<WorkerEvent>(join(dir, `worker-${w}.ndjson`)));
-    log(`chaos: restarted after ${((Date.now() - t0) / 1000).toFixed(1)} s; reading back the decisions and epochs of ${events.length} events`);
-    const { finalTx, finalSessions } = await readBack(fleetPath, events);
-    const result = runChecks({ events, harness: servers.events, owners: ownersOf(fleet), finalTx, finalSessions });
-    return { ...summarize(opts, dir, t0, servers.events, events, result, servers.labels.length), load: [load0, loadavg()[0]!] };
+    const all = workers.flatMap((_, w) => readNdjson<WorkerEvent | PluginEvent>(join(dir, `worker-${w}.ndjson`)));
+    const events = all.filter((e): e is WorkerEvent => !('svc' in e));
+    log(`chaos: restarted after ${((Date.now() - t0) / 1000).toFixed(1)} s; reading back the decisions and epochs of ${all.length} events`);
+    const { finalTx, finalSessions, plugins } = await readBack(fleetPath, events, PLUGINS, all.filter((e): e is PluginEvent => 'svc' in e));
+    const result = runChecks({ events, harness: servers.events, owners: ownersOf(fleet), finalTx, finalSessions, plugins });
+    return { ...summarize(opts, dir, t0, servers.events, all, result, servers.labels.length), load: [load0, loadavg()[0]!] };
   } finally {
     for (const p of workers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await servers.stopAll();
@@ -118,6 +121,8 @@ function startWorker(dir: string, fleetFile: string, w: number, opts: ChaosOptio
     seed: opts.seed * 1000 + w,
     producers: producerNames(w, opts.loopsPerWorker, 3, opts.shardsPerService),
     timeoutMs: CLIENT_TIMEOUT_MS,
+    shards: opts.shardsPerService,
+    plugins: PLUGINS.map((p) => p.service),
   };
   return spawn(process.execPath, ['--import', TSX_IMPORT, CHAOS_WORKER_TS, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
@@ -170,7 +175,7 @@ async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosO
 }
 
 function summarize(
-  opts: ChaosOptions, dir: string, t0: number, harness: HarnessEvent[], events: WorkerEvent[], result: CheckResult, processes: number,
+  opts: ChaosOptions, dir: string, t0: number, harness: HarnessEvent[], events: Array<WorkerEvent | PluginEvent>, result: CheckResult, processes: number,
 ): Omit<ChaosSummary, 'load'> {
   const count: Record<string, number> = {};
   const errors: Record<string, number> = {};

@@ -7,8 +7,11 @@
  * Started by the harness as ONE process: node --import tsx worker.ts '<json config>'.
  */
 import { PharaohClient } from '@pharaoh/client';
+import { shardForKey } from '@pharaoh/protocol';
 import { mulberry32 } from '@pharaoh/storage';
 import { NdjsonWriter } from './events.js';
+import { PLUGINS } from './services/index.js';
+import type { StepContext } from './services/plugin.js';
 
 export interface WorkerConfig {
   w: number;
@@ -18,6 +21,18 @@ export interface WorkerConfig {
   /** Producer names per loop: each name is only ever opened by one loop, so its acks are ordered. */
   producers: string[][];
   timeoutMs: number;
+  /** Shards 0..shards−1 of each service are served. */
+  shards: number;
+  /** The plug-in services in the fleet (see services/index.ts); others are not driven. */
+  plugins: string[];
+}
+
+/** `base` plus the first salt that hashes into the served shards (deterministic: every process finds the same key). */
+export function servedKey(base: string, shards: number): string {
+  for (let salt = 0; ; salt++) {
+    const key = `${base}-${salt}`;
+    if (shardForKey(key) < shards) return key;
+  }
 }
 
 /** Sessions never expire during a run, so "still OK" and "fenced" are the only right answers. */
@@ -113,8 +128,36 @@ async function main(cfg: WorkerConfig): Promise<void> {
     }
   }
 
-  async function loop(names: string[]): Promise<void> {
+  const plugins = PLUGINS.filter((p) => cfg.plugins.includes(p.service));
+  const pluginWeight = plugins.reduce((a, p) => a + p.weight, 0);
+  const keys = new Map<string, string>();
+  /** Each plug-in's step context for loop `l` (its events tagged with its service). */
+  const contexts = (l: number): StepContext[] =>
+    plugins.map((p) => ({
+      client,
+      w: cfg.w,
+      loop: l,
+      rnd,
+      shards: cfg.shards,
+      servedKey: (base: string) => keys.get(base) ?? keys.set(base, servedKey(base, cfg.shards)).get(base)!,
+      log: (e: { k: string }) => log.write({ ...e, svc: p.service, w: cfg.w }),
+      timed,
+      done,
+      fail,
+      stopping: () => stopping,
+    }));
+
+  async function loop(names: string[], l: number): Promise<void> {
+    const ctx = contexts(l);
     while (!stopping) {
+      // Plug-in services take their weights' share of the steps, the built-in mix below the rest.
+      const y = rnd();
+      if (y < pluginWeight) {
+        let acc = 0;
+        const i = plugins.findIndex((q) => y < (acc += q.weight));
+        await plugins[i]!.step(ctx[i]!);
+        continue;
+      }
       const x = rnd();
       if (x < 0.45) await ts();
       else if (x < 0.75) await tx();
@@ -124,7 +167,7 @@ async function main(cfg: WorkerConfig): Promise<void> {
     }
   }
 
-  const loops = Promise.all(cfg.producers.map((names) => loop(names)));
+  const loops = Promise.all(cfg.producers.map((names, l) => loop(names, l)));
   // Tell the harness we are connected and issuing: it starts killing only then.
   process.stdout.write('ready\n');
   const stop = () => {

@@ -1,0 +1,8 @@
+/**
+ * The crash test's service plug-ins (see plugin.ts). tso, txcoord and
+ * session-mgr are driven by the worker's built-in loops; every other service
+ * joins the chaos test by adding its plug-in file here.
+ */
+import type { ChaosPlugin } from './plugin.js';
+
+export const PLUGINS: readonly ChaosPlugin[] = [];
