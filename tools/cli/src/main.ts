@@ -141,10 +141,18 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .requiredOption('--service <service>', names.join(', '))
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--data <dir>', 'the data directory of the processes hosting the shards', './data')
+    .option('--shards <ranges>', 'only these shards (e.g. one process\'s of a shared data dir: 0-31); default: every shard of the service')
     .action(
-      run(async (o: { service: string; out: string; data: string }) => {
+      run(async (o: { service: string; out: string; data: string; shards?: string }) => {
         const { backup } = await import('./backup.js');
-        const m = await backup(serviceName(o.service, registry), o.data, o.out);
+        const { parseShardRanges, expandShardRanges } = await import('@pharaoh/protocol');
+        let only: Set<number> | undefined;
+        try {
+          only = o.shards === undefined ? undefined : new Set(expandShardRanges(parseShardRanges(o.shards)));
+        } catch (err) {
+          throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--shards ${(err as Error).message}`);
+        }
+        const m = await backup(serviceName(o.service, registry), o.data, o.out, Date.now, only);
         const journal = m.shards.reduce((n, s) => n + s.journalBytes, 0);
         out(`backed up ${m.shards.length} ${m.service} shard(s) from ${o.data} into ${o.out} in ${m.tookMs} ms (journals ${journal} bytes; no shard stopped)`);
       }),
@@ -213,6 +221,8 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .option('--seed <n>', 'random seed (default: from the clock, printed)', intIn(0, Number.MAX_SAFE_INTEGER))
     .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
     .option('--keep', 'keep the working directory afterwards')
+    .option('--no-moves', 'no online shard moves between processes (on by default)')
+    .option('--no-restores', 'no backups put back in place of a killed process (on by default)')
     .action(
       run(async (o: Record<string, unknown>) => {
         const { runChaosCommand } = await import('./chaos/command.js');
