@@ -203,6 +203,20 @@ export class ShardMoves<S> {
     const op = 'admin.shards.claim';
     const t0 = performance.now();
     const done: number[] = [];
+    // Every shard of the request opens before any serves: each resumes at the process's time
+    // bound as it stands, and a shard serving already would push that bound (and so the next
+    // shard's first IDs) a window further ahead of the clock.
+    const opened: Array<HostedShard<S>> = [];
+    const publish = (): void => {
+      for (const shard of opened.splice(0)) {
+        this.byId[shard.id] = shard;
+        this.hosted.add(shard.id);
+        this.released.delete(shard.id);
+        this.movedTo.delete(shard.id);
+        done.push(shard.id);
+      }
+      this.onChange();
+    };
     for (const id of ids) {
       const cur = this.byId[id];
       if (cur !== undefined && this.hosted.has(id) && !this.released.has(id)) {
@@ -213,14 +227,9 @@ export class ShardMoves<S> {
         throw new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, `${op}: shard ${id} is ${cur.status} here; wait for its move to finish`, { shard: id });
       }
       try {
-        const shard = await this.shards.adopt(id);
-        this.byId[id] = shard;
-        this.hosted.add(id);
-        this.released.delete(id);
-        this.movedTo.delete(id);
-        done.push(id);
-        this.onChange();
+        opened.push(await this.shards.adopt(id));
       } catch (err) {
+        publish();
         const code = (err as { code?: unknown }).code;
         throw new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, `${op}: shard ${id}: ${(err as Error).message}`, {
           shard: id,
@@ -229,6 +238,7 @@ export class ShardMoves<S> {
         });
       }
     }
+    publish();
     this.logger.info({ shards: toShardRanges(ids), tookMs: ms(t0) }, 'shards claimed by a move');
     return { claimed: toShardRanges(done), tookMs: ms(t0) };
   }

@@ -179,8 +179,10 @@ async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosO
       continue;
     }
     const roll = rnd();
-    if (opts.moves && roll < 0.3 && (await actions.move(down))) continue;
-    if (opts.restores && roll >= 0.3 && roll < 0.45 && !actions.restorePending && (await actions.backup(down))) continue;
+    // A third into the run, an action that has not happened yet is forced, so every run exercises each one enabled.
+    const late = Date.now() - (end - opts.durationMs) > opts.durationMs / 3;
+    if (opts.moves && (roll < 0.3 || (late && actions.moves === 0)) && (await actions.move(down))) continue;
+    if (opts.restores && ((roll >= 0.3 && roll < 0.45) || (late && actions.restores === 0)) && !actions.restorePending && (await actions.backup(down))) continue;
     // Only a running (or starting) process is killed: one waiting for its restart is already down.
     const up = servers.labels.filter((l) => !down.has(l));
     if (up.length === 0) continue;
