@@ -209,6 +209,29 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     }),
   );
 
+  for (const [step, what] of [
+    ['release', 'step 1 of a move across hosts: drain and close shards on the process, carrying their time bound, and release them (they answer SHARD_UNAVAILABLE until forwarded or claimed back)'],
+    ['claim', 'step 2: open shards whose directories are in the process\'s data dir (copied there, or released by another process of it) and serve them; on the releasing process: take them back'],
+    ['forward', 'step 3: the releasing process stops listing the shards and answers NOT_OWNER naming --to'],
+  ] as const) {
+    const c = withAuth(
+      shard
+        .command(step)
+        .description(what)
+        .requiredOption('--endpoint <url>', 'the process (ws://host:port)')
+        .requiredOption('--shards <ranges>', 'e.g. 17,40-63')
+        .option('--timeout <ms>', 'how long the step may take', positiveMs),
+    );
+    if (step === 'release') c.option('--drain-ms <ms>', 'how long to wait for requests in flight on the shards', intIn(1, 60_000));
+    if (step === 'forward') c.requiredOption('--to <url>', 'the endpoint that hosts the shards now');
+    c.action(
+      run(async (o: { endpoint: string; shards: string; to?: string; drainMs?: number; timeout?: number; tokenFile?: string; caFile?: string }) => {
+        const { moveStep } = await import('./shard-move.js');
+        out(JSON.stringify(await moveStep(step, o)));
+      }),
+    );
+  }
+
   addClientCommands(program, registry);
 
   program

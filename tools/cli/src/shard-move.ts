@@ -256,3 +256,34 @@ export function rewriteFleetFile(file: string, service: string, from: string, to
   writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
   renameSync(tmp, file);
 }
+
+/** The three steps of a move, for moves across hosts (docs/OPERATIONS.md "Moving shards"): which admin op each runs. */
+export const MOVE_STEPS = { release: 'admin.shards.release', claim: 'admin.shards.claim', forward: 'admin.shards.forward' } as const;
+
+/**
+ * `pharaoh shard release|claim|forward --endpoint URL --shards R`: one step of
+ * a move on one process; returns the server's answer.
+ */
+export async function moveStep(
+  step: keyof typeof MOVE_STEPS,
+  o: Pick<TargetOptions, 'tokenFile' | 'caFile' | 'timeout'> & { endpoint: string; shards: string; to?: string; drainMs?: number },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, unknown>> {
+  try {
+    parseShardRanges(o.shards);
+  } catch (err) {
+    throw badArg(`--shards ${(err as Error).message}`);
+  }
+  const endpoint = checkUrl('--endpoint', o.endpoint);
+  if (step === 'forward' && o.to === undefined) throw badArg('shard forward needs --to <url>: the endpoint that hosts the shards now');
+  const auth = authOptions({ ...(o.tokenFile === undefined ? {} : { tokenFile: o.tokenFile }), ...(o.caFile === undefined ? {} : { caFile: o.caFile }) }, env);
+  const ch = await AdminChannel.open(endpoint, auth, o.timeout ?? DEFAULT_MOVE_CALL_TIMEOUT_MS);
+  try {
+    const args: Record<string, unknown> = { shards: o.shards };
+    if (step === 'forward') args.to = checkUrl('--to', o.to!);
+    if (step === 'release' && o.drainMs !== undefined) args.drainMs = o.drainMs;
+    return await ch.call(MOVE_STEPS[step], args);
+  } finally {
+    ch.close();
+  }
+}

@@ -2,6 +2,8 @@
  * `pharaoh shard move` with real processes: two `pharaoh serve` processes per
  * service sharing one data dir, client traffic (through @pharaoh/client,
  * keyed to the moving shards) running during the move, then the move back.
+ * One move goes across data dirs with the step commands and a copy of the
+ * shard directory (the procedure for volumes on other hosts).
  * Fault model: none injected here (a graceful move under load); the crash
  * points of a move are explored in packages/server/test/moves.crash.test.ts.
  * Invariants checked: no caller sees an error; per shard every ID is above
@@ -10,11 +12,13 @@
  * epoch opened after the move is above the one before, which stays fenced;
  * the fleet file, both hellos and the client's routing agree afterwards.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PharaohClient } from '@pharaoh/client';
 import { shardForKey } from '@pharaoh/protocol';
+import { TSO_LAYOUT } from '@pharaoh/snowflake';
 import { RawClient, startApp, stopApp, tempDir, type RunningApp } from '@pharaoh/testkit';
 import { BIN, runCli } from './helpers.js';
 
@@ -166,6 +170,40 @@ describe('pharaoh shard move', () => {
       await client.close();
     }
   }, 120_000);
+
+  it('moves a shard across data dirs with the step commands and a copy of its directory (the documented procedure for volumes on other hosts)', async () => {
+    const [d1, d2] = [join(scratch.dir, 'host1'), join(scratch.dir, 'host2')];
+    const a = await serve('tso', '0-1', d1);
+    const b = await serve('tso', '2', d2);
+    const ra = await RawClient.connect(a.url);
+    raws.push(ra);
+    // Push shard 1 about 5.5 s ahead of the clock with `after` (allowed: within lead + skew), so that only
+    // the bound the release carries — not the target's clock, nor the caller — keeps the target above it.
+    const ahead = TSO_LAYOUT.encode({ time: Date.now() - TSO_LAYOUT.epochMs + 5_500, shard: 1, seq: 0 });
+    let last = (await ra.ok<{ first: bigint }>('ts.get', { shard: 1, count: 100, after: ahead })).first + 99n;
+    expect(last).toBeGreaterThan(ahead);
+    for (let i = 0; i < 20; i++) last = (await ra.ok<{ first: bigint }>('ts.get', { shard: 1, count: 100 })).first + 99n;
+    const step = async (args: string[]) => {
+      const r = await runCli(['shard', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const released = await step(['release', '--endpoint', a.url, '--shards', '1']);
+    expect(released.carried).toBe(true);
+    expect((await ra.request('ts.get', { shard: 1, count: 1 })).err?.code).toBe('SHARD_UNAVAILABLE');
+    mkdirSync(join(d2, 'tso'), { recursive: true });
+    execFileSync('cp', ['-a', '--sparse=always', join(d1, 'tso', 'shard-1'), join(d2, 'tso', 'shard-1')]);
+    renameSync(join(d1, 'tso', 'shard-1'), join(d1, 'tso', 'moved-away-shard-1'));
+    await step(['claim', '--endpoint', b.url, '--shards', '1']);
+    await step(['forward', '--endpoint', a.url, '--shards', '1', '--to', b.url]);
+    const rb = await RawClient.connect(b.url);
+    raws.push(rb);
+    expect(rb.hello.shards).toEqual([[1, 2]]);
+    const next = await rb.ok<{ first: bigint }>('ts.get', { shard: 1, count: 1 });
+    expect(next.first).toBeGreaterThan(last);
+    const moved = await ra.request('ts.get', { shard: 1, count: 1 });
+    expect(moved.err?.code).toBe('NOT_OWNER');
+  }, 60_000);
 
   it('refuses bad requests with BAD_REQUEST, a client token with FORBIDDEN, and a move of a shard the source does not host, changing nothing', async () => {
     const data = join(scratch.dir, 'data-bad');
