@@ -46,6 +46,8 @@ async function bench(service: 'tso' | 'txcoord', dir: string): Promise<string[]>
   const client = await PharaohClient.connect({ endpoints: [a.url, b.url] }, { timeoutMs: 10_000 });
   const keys = Array.from({ length: 8 }, (_, i) => keyFor(i));
   const calls: Call[] = [];
+  /** Failed calls by code and message (printed to stderr). */
+  const errors = new Map<string, number>();
   let stop = false;
   const one = async (key: string): Promise<void> => {
     if (service === 'tso') await client.tso.range(1, { key });
@@ -60,7 +62,11 @@ async function bench(service: 'tso' | 'txcoord', dir: string): Promise<string[]>
     while (!stop) {
       const t0 = performance.now();
       let ok = true;
-      await one(key).catch(() => (ok = false));
+      await one(key).catch((err: unknown) => {
+        ok = false;
+        const m = `${(err as { code?: string }).code}: ${(err as Error).message}`.slice(0, 200);
+        errors.set(m, (errors.get(m) ?? 0) + 1);
+      });
       calls.push({ key, t0, t1: performance.now(), ok });
     }
   });
@@ -87,6 +93,7 @@ async function bench(service: 'tso' | 'txcoord', dir: string): Promise<string[]>
     await client.close();
     for (const app of apps) await stopApp(app, 'SIGTERM');
   }
+  for (const [m, n] of errors) console.error(`${service}: ${n} × ${m}`);
   const outside = calls.filter((c) => !windows.some(([t0, t1]) => c.t1 >= t0 && c.t0 <= t1)).map((c) => c.t1 - c.t0);
   rows.push(`| ${service}: keyed calls outside moves | | | | | ${calls.filter((c) => !c.ok).length} failed of ${calls.length} in all | median ${r1(q(outside, 0.5))}, p99 ${r1(q(outside, 0.99))} |`);
   return rows;

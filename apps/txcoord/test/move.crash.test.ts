@@ -6,6 +6,7 @@
  * move — more service on the new owner followed by a power loss (the chain
  * SIGKILL-only tests miss). The simulator has one process lifetime, so a
  * fault kills source and target together: the harder case for the rerun.
+ * Then the owner dies and another process claims the shard.
  * Invariants checked: afterwards the shard is owned by exactly one process
  * (a second opener is refused SHARD_LOCKED) or by neither until the move is
  * rerun, and the rerun always succeeds; every decision a client was told
@@ -119,8 +120,13 @@ async function schedule(seed: number): Promise<'moved' | 'rerun'> {
     src.abandon();
     dst.abandon();
     outcome = 'rerun';
-    owner = await open(fs, [2]);
-    await owner.move('admin.shards.claim', { shards: String(MOVED) });
+    if (rng() < 0.5) {
+      owner = await open(fs, [2]);
+      await owner.move('admin.shards.claim', { shards: String(MOVED) });
+    } else {
+      // Or the old source restarts with the shard still in its list: a start, which must also void a release mark.
+      owner = await open(fs, [0, MOVED], SOURCE_CLOCK);
+    }
   }
   // Exactly one owner: a process that still lists the shard (the old source restarting) is refused.
   expect(await refusedLocked(fs), `seed ${seed}: a second process could open the moved shard`).toBe(true);
@@ -133,7 +139,14 @@ async function schedule(seed: number): Promise<'moved' | 'rerun'> {
   const last = await open(fs, [MOVED]);
   await check(last, l, `seed ${seed} after the later power loss`);
   await serve(last, l, 2, rng);
-  await last.close();
+  // It dies, and another process takes the shard by a move's claim: nothing it served may be issued again.
+  fs.killProcess();
+  last.abandon();
+  const next = await open(fs, [2]);
+  await next.move('admin.shards.claim', { shards: String(MOVED) });
+  await check(next, l, `seed ${seed} after a claim following a crash`);
+  await serve(next, l, 2, rng);
+  await next.close();
   return outcome;
 }
 

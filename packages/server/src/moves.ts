@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { ERROR_CODES, ProtocolError, parseShardRanges, expandShardRanges, toShardRanges, describeValue, MAX_SHARD } from '@pharaoh/protocol';
 import type { ShardRanges } from '@pharaoh/protocol';
 import type { Logger } from 'pino';
+import type { FileSystem } from '@pharaoh/storage';
 import type { HostedShard, HostedShards } from './shards.js';
 import type { HostedService } from './types.js';
 
@@ -99,6 +100,8 @@ export class ShardMoves<S> {
     private readonly shards: HostedShards<S>,
     private readonly byId: Array<HostedShard<S> | undefined>,
     private readonly logger: Logger,
+    /** The file layer of the shards (their release marks). */
+    private readonly fs: FileSystem,
     initial: readonly number[],
     /** Told after the hosted set changed (re-encode the hello, the NOT_OWNER list). */
     private readonly onChange: () => void,
@@ -179,12 +182,10 @@ export class ShardMoves<S> {
       throw new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, `${op}: requests still in flight after ${drainMs} ms on shard(s) ${busy.join(',')}; nothing was released, the shards serve on here`, { shard: busy[0] ?? ids[0]! });
     }
     const drainedMs = ms(t0);
-    // The bound every ID of these shards was issued under: what each must carry.
-    const need = this.shards.bound.value;
-    await Promise.all(todo.map((s) => s.close(this.def, true)));
-    let carried = true;
+    // Each carries exactly what it issued, then the released mark (HostedShard.closeForMove).
+    const closed = await Promise.all(todo.map((s) => s.closeForMove(this.def, this.fs)));
+    const carried = closed.every((c) => c.exact);
     for (const s of todo) {
-      if (s.bound.value < need) carried = false;
       this.released.add(s.id);
       this.shards.forget(s.id);
     }

@@ -182,7 +182,7 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
   const dispatcher = new Dispatcher<S>(def, byId, opts, metrics, logger);
   // A move changes what this process hosts: new connections get the hello of the moment.
   let hello = encodeHello(def.spec.name, opts.shards, def.spec.layout, opts.limits);
-  const moves = new ShardMoves<S>(def, hosted, byId, logger, opts.shardIds, () => {
+  const moves = new ShardMoves<S>(def, hosted, byId, logger, opts.fs, opts.shardIds, () => {
     const now = moves.ranges;
     hello = encodeHello(def.spec.name, now, def.spec.layout, opts.limits);
     dispatcher.setShards(now);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FileHandle, FileSystem } from '@pharaoh/storage';
+import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { IdGenerator } from '@pharaoh/snowflake';
 import type { GeneratorEvent } from '@pharaoh/snowflake';
 import type { Logger } from 'pino';
@@ -13,6 +13,16 @@ import { ProcessBound, ShardBound, readFloor } from './time-bound.js';
 import type { HostedService, ShardHandle, StartSummary } from './types.js';
 
 export { BOUND_COUNTER };
+
+/**
+ * `<shard dir>/released`: written (durably) by a graceful shard move after the
+ * shard's own bound was raised to exactly above every ID it issued
+ * (`IdGenerator.resumeTicks`), before its lock is released. It means "the
+ * last holder let go cleanly; resume right above the bound". Every open
+ * removes it durably before the shard serves, so it never outlives the state
+ * it describes; only a move's claim (HostedShards.adopt) acts on it.
+ */
+export const RELEASED_MARK = 'released';
 
 /** `draining`: a move (moves.ts) stopped taking requests for it and waits for those in flight. */
 export type ShardStatus = 'open' | 'failed' | 'draining' | 'closing' | 'closed';
@@ -108,6 +118,47 @@ export class HostedShard<S> {
   }
 
   /**
+   * Close for a shard move (moves.ts): as `close`, but the shard carries
+   * exactly what its generator issued (not the process bound, which runs a
+   * window ahead of the clock), made durable, and then leaves the
+   * RELEASED_MARK, made durable, before the lock is released. `exact` is
+   * false if any of that failed: the next holder then resumes above every
+   * time-bound slot of the data dir instead (always safe, only further ahead).
+   */
+  async closeForMove(def: HostedService<S>, fs: FileSystem): Promise<{ exact: boolean }> {
+    if (this.status !== 'open' && this.status !== 'draining') return { exact: false };
+    this.status = 'closing';
+    this.metrics.shardUp.set({ shard: String(this.id) }, 0);
+    this.stopTasks();
+    let exact = true;
+    const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        exact = false;
+        this.logger.warn({ err }, `shard ${this.id}: ${what} failed while releasing it for a move`);
+      }
+    };
+    if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
+    await step('generator close', () => this.generator.close());
+    if (exact) await step('carry its bound', () => this.bound.raise(this.generator.resumeTicks, true));
+    if (exact) {
+      await step('mark it released', async () => {
+        const h = await fs.open(join(this.dir, RELEASED_MARK), { create: true });
+        try {
+          await h.datasync();
+        } finally {
+          await h.close();
+        }
+        await fs.syncDir(this.dir);
+      });
+    }
+    await this.lock.close().catch((err: unknown) => this.logger.warn({ err }, `shard ${this.id}: unlock failed`));
+    this.status = 'closed';
+    return { exact };
+  }
+
+  /**
    * Stop periodic tasks, then close app state, then the generator, then carry
    * the process's bound into the shard (fdatasynced unless `syncCarry` is
    * false: the caller syncs every shard's at once), then release the lock.
@@ -176,6 +227,8 @@ interface ShardClaimed {
   /** The shard's own bound was above 0: an open completed before, so its identity and app state are durable. */
   servedBefore: boolean;
   restored: RestoreMark | undefined;
+  /** It carried the RELEASED_MARK (now removed durably): a graceful move left it, its bound exact. */
+  released: boolean;
 }
 
 function openFailed(def: { spec: { name: string } }, id: number, dir: string, err: unknown): Error {
@@ -204,9 +257,18 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
     );
     lock = claimed.lock;
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
+    // A move's mark is valid only until someone opens the shard: gone (durably) before it serves.
+    let released = false;
+    try {
+      await options.fs.unlink(join(dir, RELEASED_MARK));
+      released = true;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    if (released) await options.fs.syncDir(dir);
     // The shard's own bound becomes > 0 only once an open completed (see
     // openClaimed), so its app state (a journal) was created durably before it could serve.
-    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored };
+    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored, released };
   } catch (err) {
     await lock?.close().catch(() => undefined);
     throw openFailed(def, id, dir, err);
@@ -232,7 +294,15 @@ async function makeIdentityDurable(fs: FileSystem, c: ShardClaimed): Promise<voi
  * new mark, before anything is served). The claim's identity is durable. On
  * failure everything opened here is closed again (the caller closes the lock).
  */
-async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false, extraFloor = 0): Promise<HostedShard<S>> {
+async function openClaimed<S>(
+  env: ShardOpenEnv<S>,
+  processBound: ProcessBound,
+  c: ShardClaimed,
+  syncMark: boolean,
+  recovering = false,
+  extraFloor = 0,
+  exact = false,
+): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const { id, dir, lock, bound, servedBefore } = c;
   const logger = env.logger.child({ shard: id });
@@ -242,12 +312,14 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
     // The process bound's value too: a shard reopened after a failure issued
     // IDs under it since the start read the floor.
     // `extraFloor`: a shard arriving by a move also resumes above every slot of the data dir as it is now.
-    const floorTicks = Math.max(processBound.floor, processBound.value, bound.value, extraFloor);
+    // `exact`: it arrives by a graceful move, which carried exactly what it issued: resume right there.
+    const floorTicks = exact ? bound.value : Math.max(processBound.floor, processBound.value, bound.value, extraFloor);
     const generator = await IdGenerator.open({
       layout: def.spec.layout,
       shard: id,
       bound: processBound.shared,
       floorTicks,
+      ...(exact ? { resumeAt: 'floor' as const } : {}),
       clock: options.clock,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
       ...(options.maxLeadMs === undefined ? {} : { maxLeadMs: options.maxLeadMs }),
@@ -325,7 +397,9 @@ async function adoptShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, s
     if (!c.servedBefore) {
       throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${env.def.spec.name} shard ${id}: ${dir} never completed an open (its bound is 0); a move takes only a shard that served`, { shard: id, dir });
     }
-    // Slots of processes of this data dir may have grown since this process read its floor.
+    // Released cleanly by a move: its bound lies right above all it issued.
+    if (c.released) return await openClaimed(env, processBound, c, true, false, 0, true);
+    // Else (its last holder died): slots of processes of this data dir may have grown since this process read its floor.
     const floor = await readFloor(fs, serviceDir);
     return await openClaimed(env, processBound, c, true, false, floor);
   } catch (err) {

@@ -103,7 +103,7 @@ export async function openTestProcess<Spec extends ServiceSpec, S, O>(
   const opened = await openShards({ def, app, options, metrics, logger: silent }, options.shardIds);
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
   for (const [id, s] of opened.shards) byId[id] = s;
-  const moves = new ShardMoves<S>(def, opened, byId, silent, options.shardIds, () => undefined);
+  const moves = new ShardMoves<S>(def, opened, byId, silent, options.fs, options.shardIds, () => undefined);
   return {
     handle: (id) => (byId[id]?.status === 'open' ? (byId[id]!.handle as ShardHandle<S, O>) : undefined),
     move: (op, frame) => moves.run(op, frame),

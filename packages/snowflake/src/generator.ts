@@ -51,6 +51,7 @@ export class IdGenerator {
   private readonly onEvent: ((e: GeneratorEvent) => void) | undefined;
   private readonly epochMs: number;
   private readonly unitMs: number;
+  private readonly unitsPerTick: number;
   private readonly maxSeq: number;
   private readonly maxTime: number;
   private readonly timeShift: bigint;
@@ -119,7 +120,8 @@ export class IdGenerator {
     // Every ID issued before a crash had a unit < the durable bound (or below the
     // floor another bound covered), so resuming there keeps every new ID above
     // them, whatever the clock says.
-    this.unit = Math.max(this.window.units, p.floorTicks * p.unitsPerTick);
+    this.unit = Math.max(p.resumeAt === 'floor' ? 0 : this.window.units, p.floorTicks * p.unitsPerTick);
+    this.unitsPerTick = p.unitsPerTick;
     this.base = this.baseOf(this.unit);
     this.nextId = this.base;
     // The resume unit has not been checked against the bound yet: keep reserveOne() off it.
@@ -136,6 +138,15 @@ export class IdGenerator {
   }
 
   /** The error that stopped this generator (the bound's advanceTo rejected), if any. */
+  /**
+   * Ticks above every unit this generator issued (or resumed at): what a shard
+   * leaving gracefully carries so its next host can resume right above it
+   * (`resumeAt: 'floor'`). Exact once the generator is closed.
+   */
+  get resumeTicks(): number {
+    return Math.floor(this.unit / this.unitsPerTick) + 1;
+  }
+
   get failed(): Error | undefined {
     return this.failure;
   }

@@ -65,6 +65,14 @@ export interface GeneratorOptions {
    * dir). The generator resumes at max(bound.value, floorTicks). Default 0.
    */
   floorTicks?: number;
+  /**
+   * `floor`: resume at `floorTicks` alone, not at the bound's value — only for
+   * a shard whose every earlier ID is known to lie below `floorTicks` (one
+   * released by a graceful shard move, which carried exactly that), so it does
+   * not start a whole window ahead of the clock in a process whose bound is
+   * already ahead. IDs still never reach the durable bound. Default `bound`.
+   */
+  resumeAt?: 'bound' | 'floor';
   clock?: Clock;
   /** How far ahead of the issued unit the durable bound is pushed. */
   windowMs?: number;
@@ -110,6 +118,7 @@ export interface ParsedOptions {
   shard: number;
   bound: DurableBound;
   floorTicks: number;
+  resumeAt: 'bound' | 'floor';
   clock: Clock;
   windowUnits: number;
   maxLeadUnits: number;
@@ -155,6 +164,7 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
     shard,
     bound,
     floorTicks,
+    resumeAt: o.resumeAt === 'floor' ? 'floor' : 'bound',
     clock,
     windowUnits: Math.ceil(windowMs / unit),
     maxLeadUnits: Math.floor(maxLeadMs / unit),
