@@ -33,6 +33,7 @@ export const txcoordService = defineJournaledService({
     'tx.abort': (args, shard) => shard.state.table.abort(args.txId),
     'tx.status': async (args, shard) => ({ status: await shard.state.table.status(args.txId) }),
     'tx.heartbeat': (args, shard) => shard.state.table.heartbeat(args.txId),
+    'tx.resolve': async (args, shard) => ({ status: await shard.state.table.resolve(args.txId, args.commit, args.commitTs) }),
   },
 });
 

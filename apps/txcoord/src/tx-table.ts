@@ -20,7 +20,19 @@
  */
 import type { ServiceResult, TXCOORD, TxStatus } from '@pharaoh/registry';
 import type { JournalHooks, TableJournal } from '@pharaoh/server';
-import { tableClosed, tooManyOpen, txAborted, txCommitted, txInDoubt, txNotFound } from './errors.js';
+import {
+  resolveAbortWithTs,
+  resolveForeignTs,
+  resolveNeedsCommitTs,
+  resolveOtherTs,
+  tableClosed,
+  tooManyOpen,
+  txAborted,
+  txCommitted,
+  txInDoubt,
+  txNotFound,
+  txNotInDoubt,
+} from './errors.js';
 import type { TxTableOptions } from './options.js';
 import { parseTxRecord, type TxRecord } from './records.js';
 
@@ -33,6 +45,7 @@ export interface TxIdSource {
 /** The part of a Layout the table uses (time field of an ID, unit of an instant). */
 export interface TxLayout {
   timeOf(id: bigint): number;
+  shardOf(id: bigint): number;
   unitAt(ms: number): number;
 }
 
@@ -211,6 +224,46 @@ export class TxTable {
       a.deadline = now + a.timeoutMs;
       return { timeoutMs: a.timeoutMs };
     });
+  }
+
+  /**
+   * Record an operator's resolution of an IN_DOUBT transaction (the outcome
+   * its participants recorded; a commit with the commitTs they saw), durably
+   * before answering; from then on it answers like any decided transaction.
+   * Idempotent: resolving a decided transaction the same way again answers its
+   * status; the other way answers TX_COMMITTED / TX_ABORTED. A transaction
+   * that is not in doubt (ACTIVE, presumed aborted, unknown) answers
+   * TX_NOT_IN_DOUBT: tx.commit / tx.abort decide live ones.
+   */
+  async resolve(txId: bigint, commit: boolean, commitTs: bigint | undefined): Promise<TxStatus> {
+    if (commit && commitTs === undefined) throw resolveNeedsCommitTs(txId);
+    if (!commit && commitTs !== undefined) throw resolveAbortWithTs(txId);
+    const layout = this.deps.layout;
+    if (commitTs !== undefined && layout.shardOf(commitTs) !== layout.shardOf(txId)) throw resolveForeignTs(txId, commitTs, layout.shardOf(txId));
+    return this.settle(txId, (d, a): TxStatus | Promise<void> => {
+      if (d) {
+        if (d.commitTs === undefined) {
+          if (commit) throw txAborted(txId, 'decided earlier');
+          return 'ABORTED';
+        }
+        if (!commit) throw txCommitted(txId);
+        if (d.commitTs !== commitTs) throw resolveOtherTs(txId, d.commitTs);
+        return 'COMMITTED';
+      }
+      if (a || !this.inDoubt(txId)) throw txNotInDoubt(txId, a ? 'ACTIVE' : this.presumedAborted(txId) ? 'ABORTED' : 'UNKNOWN');
+      return this.record(txId, commit ? { t: 'c', id: txId, ts: commitTs!, at: this.deps.clock.now() } : { t: 'a', id: txId, at: this.deps.clock.now() });
+    });
+  }
+
+  /** Append a decision made elsewhere (a resolution) and apply it once durable; requests about `txId` wait for it. */
+  private record(txId: bigint, rec: TxRecord): Promise<void> {
+    const run = async (): Promise<void> => {
+      await this.checkOpen().append(rec);
+      this.apply(rec);
+    };
+    const done = run().finally(() => this.pending.delete(txId));
+    this.pending.set(txId, done);
+    return done;
   }
 
   /**

@@ -214,6 +214,55 @@ describe('TxTable', () => {
     await restored.close();
   });
 
+  it('tx.resolve records an operator\'s outcome for an IN_DOUBT txId durably, is idempotent, and refuses everything not in doubt', async () => {
+    const clock = new FakeClock(T0);
+    const ids = new FakeIds(TX_LAYOUT, 7, clock);
+    const backup = new SimDisk();
+    const lost = new SimDisk();
+    const open = (disk: SimDisk, inDoubtBeforeMs?: number) =>
+      TxTable.open({ ids, layout: TX_LAYOUT, clock, openJournal: (hooks) => disk.open<TxRecord>(hooks), ...(inDoubtBeforeMs === undefined ? {} : { inDoubtBeforeMs }) }, OPTS);
+    await (await open(backup)).close();
+    clock.advance(10);
+    const t1 = await open(lost);
+    const c = await t1.begin();
+    const { commitTs } = await t1.commit(c.txId); // decided after the backup, then lost
+    const d = await t1.begin();
+    const e = await t1.begin();
+    await t1.close();
+    clock.advance(10);
+    const restored = await open(backup, clock.now());
+    // Argument rules: a commit names the commitTs the participants saw, from this shard; an abort names none.
+    expect(await codeOf(restored.resolve(c.txId, true, undefined))).toBe('BAD_REQUEST');
+    expect(await codeOf(restored.resolve(c.txId, false, commitTs))).toBe('BAD_REQUEST');
+    expect(await codeOf(restored.resolve(c.txId, true, TX_LAYOUT.encode({ time: 5, shard: 8, seq: 0 })))).toBe('BAD_REQUEST');
+    expect(await restored.resolve(c.txId, true, commitTs)).toBe('COMMITTED');
+    expect(await restored.resolve(d.txId, false, undefined)).toBe('ABORTED');
+    // Now decided like any other transaction, with the participants' commitTs.
+    expect(await restored.status(c.txId)).toBe('COMMITTED');
+    expect((await restored.commit(c.txId)).commitTs).toBe(commitTs);
+    expect(await codeOf(restored.commit(d.txId))).toBe('TX_ABORTED');
+    // Idempotent the same way; the other way is refused with the decision's code.
+    expect(await restored.resolve(c.txId, true, commitTs)).toBe('COMMITTED');
+    expect(await codeOf(restored.resolve(c.txId, true, commitTs + 1n))).toBe('TX_COMMITTED');
+    expect(await codeOf(restored.resolve(c.txId, false, undefined))).toBe('TX_COMMITTED');
+    expect(await restored.resolve(d.txId, false, undefined)).toBe('ABORTED');
+    expect(await codeOf(restored.resolve(d.txId, true, commitTs))).toBe('TX_ABORTED');
+    // Not in doubt: a live transaction, and an ID never issued (above every issued one).
+    clock.advance(5);
+    const live = await restored.begin();
+    expect(await codeOf(restored.resolve(live.txId, false, undefined))).toBe('TX_NOT_IN_DOUBT');
+    expect(await codeOf(restored.resolve(TX_LAYOUT.encode({ time: TX_LAYOUT.unitAt(clock.now()) + 1_000, shard: 7, seq: 0 }), false, undefined))).toBe('TX_NOT_IN_DOUBT');
+    expect(await restored.status(e.txId)).toBe('IN_DOUBT'); // the unresolved one stays in doubt
+    await restored.close();
+    // Durable: a restart (still marked restored) keeps both resolutions.
+    const again = await open(backup, clock.now() - 5);
+    expect(await again.status(c.txId)).toBe('COMMITTED');
+    expect((await again.commit(c.txId)).commitTs).toBe(commitTs);
+    expect(await again.status(d.txId)).toBe('ABORTED');
+    expect(await again.status(e.txId)).toBe('IN_DOUBT');
+    await again.close();
+  });
+
   it('forgets decisions after retention: status UNKNOWN, commit TX_NOT_FOUND, never committable', async () => {
     const { open, clock } = world();
     const t = await open();

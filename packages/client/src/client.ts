@@ -4,12 +4,13 @@
  * timestamp calls, fails fresh-ID calls over, and reconnects.
  */
 import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ShardRanges } from '@pharaoh/protocol';
-import { SESSION_MGR, TXCOORD, type OpsOf, type ServiceResult, type ServiceSpec, type SessionStatus, type TxStatus } from '@pharaoh/registry';
+import { SCHEMA_REGISTRY, SESSION_MGR, TXCOORD, type OpsOf, type ServiceResult, type ServiceSpec, type SessionStatus, type TxStatus } from '@pharaoh/registry';
 import { TsoBatcher } from './batcher.js';
 import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError } from './errors.js';
 import { checkFleetFile, fleetClaims, loadFleetFile, type FleetFile } from './fleet.js';
 import { parseClientOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { Router, type Call, type CallArgs } from './router.js';
+import { SchemasApi } from './schemas.js';
 import { StatusHub, type StatusEvent, type StatusListener } from './status.js';
 
 /** Where the fleet is: a fleet file (path or parsed), or a list of WebSocket URLs (their hellos say the rest). */
@@ -33,6 +34,7 @@ export class PharaohClient {
   private readonly router: Router;
   private readonly batcher: TsoBatcher;
   private closing: Promise<void> | undefined;
+  private schemasApi: SchemasApi | undefined;
 
   private constructor(readonly options: ResolvedOptions) {
     if (options.onStatus !== undefined) this.hub.on(options.onStatus);
@@ -76,6 +78,11 @@ export class PharaohClient {
   service<Spec extends ServiceSpec>(spec: Spec): ServiceClient<Spec> {
     if (this.options.services.find(spec.name) !== spec) throw new InvalidArgumentError(`service ${spec.name} is not in this client's registry (options.services)`);
     return new ServiceClient(this.router, spec);
+  }
+
+  /** Schema ids (service `schema-registry`), see schemas.ts; needs it in `options.services`. */
+  get schemas(): SchemasApi {
+    return (this.schemasApi ??= new SchemasApi(this.service(SCHEMA_REGISTRY)));
   }
 
   /** Listen to status events; returns a function that removes the listener. */

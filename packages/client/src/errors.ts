@@ -93,6 +93,10 @@ export class TxCommittedError extends ServerError {
 export class TxInDoubtError extends ServerError {
   override name = 'TxInDoubtError';
 }
+/** tx.resolve of a transaction that is not IN_DOUBT. */
+export class TxNotInDoubtError extends ServerError {
+  override name = 'TxNotInDoubtError';
+}
 export class SessionFencedError extends ServerError {
   override name = 'SessionFencedError';
 }
@@ -101,6 +105,14 @@ export class SessionExpiredError extends ServerError {
 }
 export class SessionUnknownError extends ServerError {
   override name = 'SessionUnknownError';
+}
+/** schema-registry: no such subject, or no schema with that id. */
+export class SchemaNotFoundError extends ServerError {
+  override name = 'SchemaNotFoundError';
+}
+/** schema-registry: a limit of the shard (subjects, versions per subject, stored bytes) was reached. */
+export class SchemaLimitError extends ServerError {
+  override name = 'SchemaLimitError';
 }
 
 type ServerErrorClass = new (code: ErrorCode, message: string, details?: ErrorDetails, endpoint?: string) => ServerError;
@@ -120,9 +132,12 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.TX_ABORTED]: TxAbortedError,
   [ERROR_CODES.TX_COMMITTED]: TxCommittedError,
   [ERROR_CODES.TX_IN_DOUBT]: TxInDoubtError,
+  [ERROR_CODES.TX_NOT_IN_DOUBT]: TxNotInDoubtError,
   [ERROR_CODES.SESSION_FENCED]: SessionFencedError,
   [ERROR_CODES.SESSION_EXPIRED]: SessionExpiredError,
   [ERROR_CODES.SESSION_UNKNOWN]: SessionUnknownError,
+  [ERROR_CODES.SCHEMA_NOT_FOUND]: SchemaNotFoundError,
+  [ERROR_CODES.SCHEMA_LIMIT]: SchemaLimitError,
 };
 
 /**

@@ -1,5 +1,7 @@
 export { PharaohClient, TsoApi, TxApi, SessionsApi, ServiceClient } from './client.js';
 export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js';
+export { SchemasApi } from './schemas.js';
+export type { SchemaFormat, SchemaRegistered, SchemaInfo, SchemaVersions, LatestSchema } from './schemas.js';
 export type { CallArgs } from './router.js';
 export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
 export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
@@ -37,9 +39,12 @@ export {
   TxAbortedError,
   TxCommittedError,
   TxInDoubtError,
+  TxNotInDoubtError,
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
+  SchemaNotFoundError,
+  SchemaLimitError,
   TimeoutError,
   ClientClosedError,
   ConnectionLostError,

@@ -36,12 +36,21 @@ export const ERROR_CODES = {
    * forgotten after the retention period.
    */
   TX_IN_DOUBT: 'TX_IN_DOUBT',
+  /**
+   * txcoord `tx.resolve`: the transaction is not in doubt (it is ACTIVE, or it
+   * was never issued) — decide it with tx.commit / tx.abort, or not at all.
+   */
+  TX_NOT_IN_DOUBT: 'TX_NOT_IN_DOUBT',
   /** session-mgr: a newer epoch of this session exists; this producer is a zombie. */
   SESSION_FENCED: 'SESSION_FENCED',
   /** session-mgr: the session missed its heartbeats and expired. */
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   /** session-mgr: no such session on this shard (never opened, closed, or forgotten). */
   SESSION_UNKNOWN: 'SESSION_UNKNOWN',
+  /** schema-registry: no such subject, or no schema with this id, on this shard. */
+  SCHEMA_NOT_FOUND: 'SCHEMA_NOT_FOUND',
+  /** schema-registry: a limit of the shard was reached (subjects per shard, versions per subject, stored bytes). Not retryable as is. */
+  SCHEMA_LIMIT: 'SCHEMA_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

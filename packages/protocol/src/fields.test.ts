@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { refusal } from '../test/refusal.js';
 import fc from 'fast-check';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { ERROR_CODES, ProtocolError } from './errors.js';
@@ -22,15 +23,6 @@ const OP = {
   issues: 0,
 } as const satisfies OpSpec;
 
-function refusal(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ProtocolError) return e;
-    throw e;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 describe('field kinds: name, text, bytes, uint, bool and lists', () => {
   it('accepts each kind and types the arguments (lists as arrays of item maps)', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { refusal } from '../test/refusal.js';
 import fc from 'fast-check';
 import { decodeFrame, encodeFrame } from './codec.js';
 import { ERROR_CODES, ProtocolError } from './errors.js';
@@ -13,15 +14,6 @@ const OP_FIELDS = Object.fromEntries(Object.entries(OPS).map(([op, spec]) => [op
 type OpName = string;
 const parseArgs = (op: OpName, frame: Record<string, unknown>): Record<string, unknown> => parseWithSpec(op, OPS[op]!, frame);
 
-function refusal(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ProtocolError) return e;
-    throw e;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 /** Words of the implementation that must never reach a client. */
 const JS_INTERNALS = /bigint|Buffer|Uint8Array|C1Type|undefined|\bobject\b|\[object|TypeError|zod|received|NaN\b(?! *\))/;

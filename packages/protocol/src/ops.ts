@@ -24,6 +24,8 @@ export interface OpSpec {
   readonly route: 'shard' | { readonly id: string };
   /** IDs a successful answer issued (for metrics): a constant, or the result field holding the count. */
   readonly issues: number | string;
+  /** Only an `admin` token may call it (FORBIDDEN for a `client` token), like `admin.info`. */
+  readonly admin?: boolean;
 }
 
 /**

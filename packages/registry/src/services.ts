@@ -6,7 +6,7 @@
  * fails when any of them disagrees. A new coordinator is one entry here plus
  * its folder `apps/<name>/` (see "Adding a coordinator" in docs/DESIGN.md).
  */
-import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
+import { SCHEMA_LAYOUT, SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
 import { defineService, Registry, type ServiceResult } from './define.js';
 
 /** Timestamps: `ts.get` → a range of consecutive TSO-layout timestamps. */
@@ -52,6 +52,14 @@ export const TXCOORD = defineService({
     'tx.abort': { fields: [['txId', 'id', false]], result: {}, route: { id: 'txId' }, issues: 0 },
     'tx.status': { fields: [['txId', 'id', false]], result: { status: TX_STATUS }, route: { id: 'txId' }, issues: 0 },
     'tx.heartbeat': { fields: [['txId', 'id', false]], result: { timeoutMs: 'uint' }, route: { id: 'txId' }, issues: 0 },
+    /** An operator records the outcome of an IN_DOUBT transaction, read from its participants (admin only). */
+    'tx.resolve': {
+      fields: [['txId', 'id', false], ['commit', 'bool', false], ['commitTs', 'id', true]],
+      result: { status: TX_STATUS },
+      route: { id: 'txId' },
+      issues: 0,
+      admin: true,
+    },
   },
 });
 
@@ -79,8 +87,34 @@ export const SESSION_MGR = defineService({
   },
 });
 
+/** The formats a schema may be registered in (canonical forms: apps/schema-registry/README.md). */
+const SCHEMA_FORMAT = ['AVRO', 'PROTOBUF', 'JSON'] as const;
+const SUBJECT_REF = [['shard', 'shard', false], ['subject', 'name', false]] as const;
+
+/** Schema ids: per-subject versions, the same id for the same canonical schema, journaled. */
+export const SCHEMA_REGISTRY = defineService({
+  name: 'schema-registry',
+  title: 'Schema-id Registry',
+  layout: SCHEMA_LAYOUT,
+  ports: { ws: 7500, http: 7501 },
+  shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
+  ops: {
+    'schema.register': {
+      fields: [...SUBJECT_REF, ['schema', 'text', false], ['format', 'name', false]],
+      result: { schemaId: 'id', version: 'uint' },
+      route: 'shard',
+      // At most one: registering a known schema again issues none.
+      issues: 1,
+    },
+    'schema.get': { fields: [['schemaId', 'id', false]], result: { subject: 'string', version: 'uint', schema: 'string', format: SCHEMA_FORMAT }, route: { id: 'schemaId' }, issues: 0 },
+    'schema.versions': { fields: SUBJECT_REF, result: { versions: { list: { version: 'uint', schemaId: 'id' } } }, route: 'shard', issues: 0 },
+    'schema.latest': { fields: SUBJECT_REF, result: { schemaId: 'id', version: 'uint', schema: 'string', format: SCHEMA_FORMAT }, route: 'shard', issues: 0 },
+  },
+});
+
 /** Every production service, in the order they are listed and started. */
-export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR]);
+export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR, SCHEMA_REGISTRY]);
 
 /** The name of a production service. */
 export type ServiceName = (typeof REGISTRY.services)[number]['name'];

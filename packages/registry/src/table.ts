@@ -2,7 +2,9 @@ import type { OpSpec } from '@pharaoh/protocol';
 import type { Registry } from './define.js';
 
 function route(o: OpSpec): string {
-  return o.route === 'shard' ? 'shard (fresh ID)' : `shard of \`${o.route.id}\``;
+  // A shard-routed op that issues no ID is about a key of that shard (a subject, a group): the client routes it by key.
+  if (o.route === 'shard') return o.issues === 0 ? 'shard (by key)' : 'shard (fresh ID)';
+  return `shard of \`${o.route.id}\``;
 }
 
 /**

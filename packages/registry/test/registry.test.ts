@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpSpec } from '@pharaoh/protocol';
 import { defineLayout } from '@pharaoh/snowflake';
-import { defineService, REGISTRY, Registry, RegistryError, serviceTable, SESSION_MGR, TSO, TXCOORD } from '../src/index.js';
+import { defineService, REGISTRY, Registry, RegistryError, SCHEMA_REGISTRY, serviceTable, SESSION_MGR, TSO, TXCOORD } from '../src/index.js';
 
 const LAYOUT = defineLayout({ name: 'z', timeBits: 42, shardBits: 10, seqBits: 12 });
 const FRESH: OpSpec = { fields: [['shard', 'shard', false]], result: { zId: 'id' }, route: 'shard', issues: 1 };
@@ -9,24 +9,26 @@ const entry = (over: Record<string, unknown> = {}, ops: Record<string, OpSpec> =
   ({ name: 'zeta', title: 'Zeta', layout: LAYOUT, ports: { ws: 7800, http: 7801 }, shardsPerPod: 512, pods: { cpu: '500m', storage: '1Gi', storageWhy: 'test' }, ops, ...over }) as Parameters<typeof defineService>[0];
 
 describe('the production registry', () => {
-  it('lists tso, txcoord and session-mgr, in that order, each with its own layout', () => {
-    expect(REGISTRY.names).toEqual(['tso', 'txcoord', 'session-mgr']);
-    expect(REGISTRY.services).toEqual([TSO, TXCOORD, SESSION_MGR]);
-    expect(new Set(REGISTRY.services.map((s) => s.layout.name)).size).toBe(3);
+  it('lists tso, txcoord, session-mgr and schema-registry, in that order, each with its own layout', () => {
+    expect(REGISTRY.names).toEqual(['tso', 'txcoord', 'session-mgr', 'schema-registry']);
+    expect(REGISTRY.services).toEqual([TSO, TXCOORD, SESSION_MGR, SCHEMA_REGISTRY]);
+    expect(new Set(REGISTRY.services.map((s) => s.layout.name)).size).toBe(REGISTRY.services.length);
   });
 
   it('finds a service by name and an op by name, and names the known services when asked for another', () => {
     expect(REGISTRY.get('txcoord')).toBe(TXCOORD);
     expect(REGISTRY.findOp('session.validate')?.service).toBe(SESSION_MGR);
     expect(REGISTRY.findOp('nope.op')).toBeUndefined();
-    expect(() => REGISTRY.get('tsx')).toThrow(/unknown service "tsx": expected one of tso, txcoord, session-mgr/);
+    expect(() => REGISTRY.get('tsx')).toThrow(/unknown service "tsx": expected one of tso, txcoord, session-mgr, schema-registry/);
   });
 
   it('renders the docs table from the entries', () => {
     const t = serviceTable(REGISTRY).split('\n');
-    expect(t).toHaveLength(2 + 3);
+    expect(t).toHaveLength(2 + REGISTRY.services.length);
     expect(t[2]).toContain('| `tso` | Timestamp Oracle | tso: 41 time \\| 10 shard \\| 13 seq | 7100 / 7101 | 256 | `ts.get` → shard (fresh ID) |');
     expect(t[3]).toContain('`tx.commit` → shard of `txId`');
+    // A shard-routed op that issues no ID is routed by its key.
+    expect(t[5]).toContain('`schema.register` → shard (fresh ID)<br>`schema.get` → shard of `schemaId`<br>`schema.versions` → shard (by key)');
   });
 });
 
@@ -66,8 +68,8 @@ describe('defineService', () => {
 describe('Registry.with', () => {
   it('adds a service, keeping the others and their order', () => {
     const more = REGISTRY.with(defineService(entry()));
-    expect(more.names).toEqual(['tso', 'txcoord', 'session-mgr', 'zeta']);
-    expect(REGISTRY.names).toHaveLength(3);
+    expect(more.names).toEqual([...REGISTRY.names, 'zeta']);
+    expect(REGISTRY.names).not.toContain('zeta');
   });
 
   it('refuses a second service with a taken name, port or op name', () => {

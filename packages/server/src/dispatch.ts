@@ -118,7 +118,7 @@ export class Dispatcher<S> {
         this.reply(conn, id, op, { now: Math.floor(this.options.clock.now()) }, t0, undefined);
         return;
       }
-      if (isAdminOp(op)) {
+      if (isAdminOp(op) || served?.spec.admin === true) {
         if (conn.role !== 'admin') {
           this.metrics.authFailed('forbidden');
           throw new ProtocolError(ERROR_CODES.FORBIDDEN, `${op} needs an admin token; this connection's token has role ${conn.role}`);

@@ -17,7 +17,7 @@ export { BOUND_COUNTER };
 /**
  * `<shard dir>/released`: written (durably) by a graceful shard move after the
  * shard's own bound was raised to exactly above every ID it issued
- * (`IdGenerator.resumeTicks`), before its lock is released. It means "the
+ * (`IdGenerator.issuedBelowTicks`), before its lock is released. It means "the
  * last holder let go cleanly; resume right above the bound". Every open
  * removes it durably before the shard serves, so it never outlives the state
  * it describes; only a move's claim (HostedShards.adopt) acts on it.
@@ -118,9 +118,8 @@ export class HostedShard<S> {
   }
 
   /**
-   * Close for a shard move (moves.ts): as `close`, but the shard carries
-   * exactly what its generator issued (not the process bound, which runs a
-   * window ahead of the clock), made durable, and then leaves the
+   * Close for a shard move (moves.ts): as `close` (the shard carries a bound
+   * right above the IDs it issued, made durable here), and then leaves the
    * RELEASED_MARK, made durable, before the lock is released. `exact` is
    * false if any of that failed: the next holder then resumes above every
    * time-bound slot of the data dir instead (always safe, only further ahead).
@@ -141,7 +140,7 @@ export class HostedShard<S> {
     };
     if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
     await step('generator close', () => this.generator.close());
-    if (exact) await step('carry its bound', () => this.bound.raise(this.generator.resumeTicks, true));
+    if (exact) await step('carry its bound', () => this.bound.raise(this.generator.issuedBelowTicks, true));
     if (exact) {
       await step('mark it released', async () => {
         const h = await fs.open(join(this.dir, RELEASED_MARK), { create: true });
@@ -160,7 +159,7 @@ export class HostedShard<S> {
 
   /**
    * Stop periodic tasks, then close app state, then the generator, then carry
-   * the process's bound into the shard (fdatasynced unless `syncCarry` is
+   * a bound above its IDs into the shard (fdatasynced unless `syncCarry` is
    * false: the caller syncs every shard's at once), then release the lock.
    * Errors are logged, not thrown: one broken shard must not keep the others from closing.
    */
@@ -178,9 +177,11 @@ export class HostedShard<S> {
     };
     if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
     await step('generator close', () => this.generator.close());
-    // Leave the shard carrying the bound its IDs were issued under, so a host
-    // in another data dir resumes above them (see ProcessBound).
-    const carry = this.processBound.value;
+    // Leave the shard carrying a bound above every ID it issued, so a host in
+    // another data dir (or this process, reopening it) resumes above them (see
+    // ProcessBound). Its own IDs', not the process bound's value: that one is
+    // where every shard's window reaches, up to a window ahead of the clock.
+    const carry = this.generator.issuedBelowTicks;
     // Unsynced when the caller makes every shard's carry durable at once (syncAll).
     if (carry > this.bound.value) await step('carry the time bound', () => this.bound.raise(carry, syncCarry));
     await step('unlock', () => this.lock.close());
@@ -294,32 +295,27 @@ async function makeIdentityDurable(fs: FileSystem, c: ShardClaimed): Promise<voi
  * new mark, before anything is served). The claim's identity is durable. On
  * failure everything opened here is closed again (the caller closes the lock).
  */
-async function openClaimed<S>(
-  env: ShardOpenEnv<S>,
-  processBound: ProcessBound,
-  c: ShardClaimed,
-  syncMark: boolean,
-  recovering = false,
-  extraFloor = 0,
-  exact = false,
-): Promise<HostedShard<S>> {
+async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, c: ShardClaimed, syncMark: boolean, recovering = false, issuedBelowTicks = 0): Promise<HostedShard<S>> {
   const { def, options, metrics } = env;
   const { id, dir, lock, bound, servedBefore } = c;
   const logger = env.logger.child({ shard: id });
   const undo: Array<() => Promise<unknown>> = [];
   try {
     let shard: HostedShard<S> | undefined;
-    // The process bound's value too: a shard reopened after a failure issued
-    // IDs under it since the start read the floor.
-    // `extraFloor`: a shard arriving by a move also resumes above every slot of the data dir as it is now.
-    // `exact`: it arrives by a graceful move, which carried exactly what it issued: resume right there.
-    const floorTicks = exact ? bound.value : Math.max(processBound.floor, processBound.value, bound.value, extraFloor);
+    // Resume above every ID this shard issued before: in earlier processes of
+    // this data dir (the floor, read when the bound was opened), in another
+    // data dir (its own bound), and in this process before a reopen (what its
+    // failed generator reports). Not at the process bound's live value: the
+    // other shards' windows pushed it ahead of the clock, and each shard that
+    // resumed there and issued pushed it further for the next (shards opened
+    // late in a start issued IDs 20 s ahead, and an `after` taken from them
+    // was refused as too far ahead by the other shards).
+    const floorTicks = Math.max(processBound.floor, bound.value, issuedBelowTicks);
     const generator = await IdGenerator.open({
       layout: def.spec.layout,
       shard: id,
       bound: processBound.shared,
-      floorTicks,
-      ...(exact ? { resumeAt: 'floor' as const } : {}),
+      resumeTicks: floorTicks,
       clock: options.clock,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
       ...(options.maxLeadMs === undefined ? {} : { maxLeadMs: options.maxLeadMs }),
@@ -369,11 +365,11 @@ async function openClaimed<S>(
  * createShardDirs). On failure its lock is released and a ServerError names
  * the shard and dir.
  */
-export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false, recovering = false): Promise<HostedShard<S>> {
+export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, id: number, newDir = false, recovering = false, issuedBelowTicks = 0): Promise<HostedShard<S>> {
   const c = await claim(env, id, newDir, true);
   try {
     await makeIdentityDurable(env.options.fs, c);
-    return await openClaimed(env, processBound, c, true, recovering);
+    return await openClaimed(env, processBound, c, true, recovering, issuedBelowTicks);
   } catch (err) {
     await c.lock.close().catch(() => undefined);
     throw openFailed(env.def, id, c.dir, err);
@@ -397,9 +393,11 @@ async function adoptShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, s
     if (!c.servedBefore) {
       throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${env.def.spec.name} shard ${id}: ${dir} never completed an open (its bound is 0); a move takes only a shard that served`, { shard: id, dir });
     }
-    // Released cleanly by a move: its bound lies right above all it issued.
-    if (c.released) return await openClaimed(env, processBound, c, true, false, 0, true);
-    // Else (its last holder died): slots of processes of this data dir may have grown since this process read its floor.
+    // Released cleanly by a move: its bound lies right above all it issued, resume there (see openClaimed).
+    if (c.released) return await openClaimed(env, processBound, c, true, false);
+    // Else (its last holder died mid-move, its bound possibly stale): above every slot of the data
+    // dir as it is now, which covers whatever that holder issued (slots may have grown since this
+    // process read its floor). Up to a window ahead of the clock, but only after a crash.
     const floor = await readFloor(fs, serviceDir);
     return await openClaimed(env, processBound, c, true, false, floor);
   } catch (err) {
@@ -642,7 +640,7 @@ class Reopener<S> {
       const old = this.shards.get(id)!;
       await old.close(env.def);
       try {
-        const shard = await openShard(env, this.bound, id, false, true);
+        const shard = await openShard(env, this.bound, id, false, true, old.generator.issuedBelowTicks);
         if (this.stopped) {
           await shard.close(env.def);
           return;

@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import type { ClientOptions } from 'ws';
 import { CLOSE_CODES } from '@pharaoh/protocol';
+import { TSO, defineService } from '@pharaoh/registry';
+import type { ServiceDefinition } from '../src/index.js';
 import { ServerError, TokenStore, isLoopbackHost, parseTokenLines, startServer } from '../src/index.js';
 import type { RunningServer, ServerOptions } from '../src/index.js';
 import { metricValue, quietLogger, start, tempDir, testService } from './helpers.js';
@@ -111,6 +113,24 @@ describe('authentication at the upgrade', () => {
     expect(failures.map((l) => JSON.parse(l).reason)).toEqual(['missing', 'wrong_token', 'malformed']);
     expect(lines.join('')).not.toContain(wrong);
     expect(lines.join('')).not.toContain(CLIENT);
+  });
+
+  it("answers FORBIDDEN to a client token for a service op its registry entry marks admin (txcoord's tx.resolve kind)", async () => {
+    const spec = defineService({
+      ...TSO,
+      ops: { ...TSO.ops, 'ts.fix': { fields: [['shard', 'shard', false]], result: { done: 'bool' }, route: 'shard', issues: 0, admin: true } },
+    });
+    const service: ServiceDefinition<typeof spec, { opened: number }> = {
+      spec,
+      openShard: async () => ({ opened: 1 }),
+      handlers: { 'ts.get': (a, shard) => shard.generator.nextRange(a.count, a.after), 'ts.fix': () => ({ done: true }) },
+    };
+    server = await start(service, data.dir, { shards: '0-3', auth: { tokens: TOKENS } });
+    const client = await connect(server.url, bearer(CLIENT));
+    await client.ok('ts.get', { shard: 1, count: 1 });
+    expect((await client.request('ts.fix', { shard: 1 })).err?.code).toBe('FORBIDDEN');
+    const admin = await connect(server.url, bearer(ADMIN));
+    expect(await admin.ok('ts.fix', { shard: 1 })).toEqual({ done: true });
   });
 
   it('lets a client token issue IDs but answers FORBIDDEN to an admin-only op, which an admin token may call', async () => {

@@ -51,12 +51,12 @@ export class IdGenerator {
   private readonly onEvent: ((e: GeneratorEvent) => void) | undefined;
   private readonly epochMs: number;
   private readonly unitMs: number;
-  private readonly unitsPerTick: number;
   private readonly maxSeq: number;
   private readonly maxTime: number;
   private readonly timeShift: bigint;
   private readonly shardBase: bigint;
   private readonly marginUnits: number;
+  private readonly unitsPerTick: number;
   private readonly maxLeadUnits: number;
   /** `after` may lead the clock by maxLeadUnits + skewUnits + 1 (waiting past the lead); further is refused. */
   private readonly maxAfterLeadUnits: number;
@@ -119,9 +119,10 @@ export class IdGenerator {
     });
     // Every ID issued before a crash had a unit < the durable bound (or below the
     // floor another bound covered), so resuming there keeps every new ID above
-    // them, whatever the clock says.
-    this.unit = Math.max(p.resumeAt === 'floor' ? 0 : this.window.units, p.floorTicks * p.unitsPerTick);
+    // them, whatever the clock says. On a shared bound the caller says where
+    // (resumeTicks): the bound's value is where the other shards' windows reach.
     this.unitsPerTick = p.unitsPerTick;
+    this.unit = Math.max(p.resumeTicks ?? this.window.ticks, p.floorTicks) * p.unitsPerTick;
     this.base = this.baseOf(this.unit);
     this.nextId = this.base;
     // The resume unit has not been checked against the bound yet: keep reserveOne() off it.
@@ -137,16 +138,19 @@ export class IdGenerator {
     return new IdGenerator(parseGeneratorOptions(options));
   }
 
-  /** The error that stopped this generator (the bound's advanceTo rejected), if any. */
   /**
-   * Ticks above every unit this generator issued (or resumed at): what a shard
-   * leaving gracefully carries so its next host can resume right above it
-   * (`resumeAt: 'floor'`). Exact once the generator is closed.
+   * Ticks below which every ID this generator issued lies, and at or above
+   * its resume point: where a successor of the same shard resumes
+   * (`resumeTicks`), less than one tick above its last ID. Not moved by
+   * opening and closing without issuing (no creep ahead of the clock).
    */
-  get resumeTicks(): number {
-    return Math.floor(this.unit / this.unitsPerTick) + 1;
+  get issuedBelowTicks(): number {
+    // seq > 0: IDs were issued in `unit`; seq === 0 only at the resume point, where nothing was.
+    const end = this.seq > 0 ? this.unit + 1 : this.unit;
+    return Math.ceil(end / this.unitsPerTick);
   }
 
+  /** The error that stopped this generator (the bound's advanceTo rejected), if any. */
   get failed(): Error | undefined {
     return this.failure;
   }

@@ -209,3 +209,9 @@ export const TSO_LAYOUT: Layout = defineLayout({ name: 'tso', timeBits: 41, shar
 export const TX_LAYOUT: Layout = defineLayout({ name: 'tx', timeBits: 42, shardBits: 10, seqBits: 12 });
 /** Session IDs: same shape as TX; a separate name so IDs are never mixed up. */
 export const SESSION_LAYOUT: Layout = defineLayout({ name: 'session', timeBits: 42, shardBits: 10, seqBits: 12 });
+/**
+ * Schema ids (schema-registry): same shape as TX, because registrations are
+ * rare (4096 per ms per shard is far beyond need) and 42 bits of ms last until
+ * 2164; a separate name so a schema id is never taken for another service's ID.
+ */
+export const SCHEMA_LAYOUT: Layout = defineLayout({ name: 'schema', timeBits: 42, shardBits: 10, seqBits: 12 });

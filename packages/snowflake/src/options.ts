@@ -62,17 +62,20 @@ export interface GeneratorOptions {
    * Ticks below which no unit may be issued, besides the bound's own value: the
    * resume point of a shard whose earlier IDs another bound covered (a bound
    * it carried when it left another process, or the other bounds of a data
-   * dir). The generator resumes at max(bound.value, floorTicks). Default 0.
+   * dir). The generator resumes at max(resumeTicks ?? bound.value, floorTicks). Default 0.
    */
   floorTicks?: number;
   /**
-   * `floor`: resume at `floorTicks` alone, not at the bound's value — only for
-   * a shard whose every earlier ID is known to lie below `floorTicks` (one
-   * released by a graceful shard move, which carried exactly that), so it does
-   * not start a whole window ahead of the clock in a process whose bound is
-   * already ahead. IDs still never reach the durable bound. Default `bound`.
+   * Where to resume, in ticks, instead of the bound's value: every ID this
+   * shard issued before has a unit below `resumeTicks * tick` (or below
+   * `floorTicks`). For a bound shared by a process's shards: its value has
+   * been pushed a window ahead of the clock by the other shards' advances, and
+   * resuming there would put this shard's IDs up to a window ahead of the
+   * clock — and its own first advance a window further, for the next shard to
+   * resume at (see the server's ProcessBound). The generator resumes at
+   * max(resumeTicks, floorTicks). Default: the bound's value (a bound of its own).
    */
-  resumeAt?: 'bound' | 'floor';
+  resumeTicks?: number;
   clock?: Clock;
   /** How far ahead of the issued unit the durable bound is pushed. */
   windowMs?: number;
@@ -118,7 +121,8 @@ export interface ParsedOptions {
   shard: number;
   bound: DurableBound;
   floorTicks: number;
-  resumeAt: 'bound' | 'floor';
+  /** undefined: resume at the bound's value. */
+  resumeTicks: number | undefined;
   clock: Clock;
   windowUnits: number;
   maxLeadUnits: number;
@@ -146,6 +150,10 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
   if (!Number.isSafeInteger(floorTicks) || floorTicks < 0) {
     throw new InvalidOptionError('floorTicks', `must be a non-negative safe integer, got ${String(floorTicks)}`);
   }
+  const resumeTicks = o.resumeTicks;
+  if (resumeTicks !== undefined && (!Number.isSafeInteger(resumeTicks) || resumeTicks < 0)) {
+    throw new InvalidOptionError('resumeTicks', `must be a non-negative safe integer, got ${String(resumeTicks)}`);
+  }
   const clock = o.clock ?? SYSTEM_CLOCK;
   if (typeof clock.now !== 'function') throw new InvalidOptionError('clock', 'must have now()');
   const unit = layout.unitMs;
@@ -164,7 +172,7 @@ export function parseGeneratorOptions(o: GeneratorOptions): ParsedOptions {
     shard,
     bound,
     floorTicks,
-    resumeAt: o.resumeAt === 'floor' ? 'floor' : 'bound',
+    resumeTicks,
     clock,
     windowUnits: Math.ceil(windowMs / unit),
     maxLeadUnits: Math.floor(maxLeadMs / unit),

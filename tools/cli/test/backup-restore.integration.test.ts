@@ -86,7 +86,7 @@ describe('pharaoh backup / restore', () => {
     const ahead = await tso.client.ok<{ first: bigint }>('ts.get', { shard: 0, count: 1, after: future });
     ids.push(ahead.first);
     const c = await tx.client.ok<{ txId: bigint }>('tx.begin', { shard: 1 });
-    await tx.client.ok('tx.commit', { txId: c.txId }); // committed, acknowledged, then lost
+    const { commitTs: cTs } = await tx.client.ok<{ commitTs: bigint }>('tx.commit', { txId: c.txId }); // committed, acknowledged, then lost
     const d = await tx.client.ok<{ txId: bigint }>('tx.begin', { shard: 3 });
     const s2 = await sm.client.ok<{ sessionId: bigint; epoch: number }>('session.open', { shard: home, producer });
     expect(s2.epoch).toBeGreaterThan(s1.epoch);
@@ -128,6 +128,12 @@ describe('pharaoh backup / restore', () => {
     expect((await tx.client.request('tx.commit', { txId: c.txId })).err?.code).toBe('TX_IN_DOUBT');
     expect((await tx.client.request('tx.abort', { txId: d.txId })).err?.code).toBe('TX_IN_DOUBT');
     expect(await tx.client.ok('tx.commit', { txId: e.txId })).toHaveProperty('commitTs');
+    // An operator resolves them from the participants' records (tx.resolve, admin): then they answer like any decision.
+    expect(await tx.client.ok('tx.resolve', { txId: c.txId, commit: true, commitTs: cTs })).toEqual({ status: 'COMMITTED' });
+    expect(await tx.client.ok('tx.resolve', { txId: d.txId, commit: false })).toEqual({ status: 'ABORTED' });
+    expect(await tx.client.ok('tx.commit', { txId: c.txId })).toEqual({ commitTs: cTs });
+    const live = await tx.client.ok<{ txId: bigint }>('tx.begin', { shard: 2 });
+    expect((await tx.client.request('tx.resolve', { txId: live.txId, commit: false })).err?.code).toBe('TX_NOT_IN_DOUBT');
 
     // 3. Epochs: every epoch issued before the loss fenced, the next one above all of them.
     for (const s of [s0, s1, s2]) expect(await sm.client.ok('session.validate', { sessionId: s.sessionId, epoch: s.epoch })).toEqual({ status: 'FENCED' });

@@ -89,16 +89,16 @@ describe('a test-only service added as one folder and one registry entry', () =>
 
   it('is refused, with the known services named, by a client whose registry does not list it', async () => {
     const app = apps[0]!;
-    await expect(PharaohClient.connect({ endpoints: [app.url] }, { timeoutMs: 2_000, connectTimeoutMs: 2_000 })).rejects.toThrow(/unknown service example \(this client knows tso, txcoord, session-mgr\)/);
+    await expect(PharaohClient.connect({ endpoints: [app.url] }, { timeoutMs: 2_000, connectTimeoutMs: 2_000 })).rejects.toThrow(`unknown service example (this client knows ${REGISTRY.names.join(', ')})`);
   });
 
   it('is listed by the CLI: services, serve, call, decode and fleet k8s', async () => {
-    expect(buildProgram(registry).commands.find((c) => c.name() === 'call')!.description()).toContain('<tso|txcoord|session-mgr|example>');
-    expect((await cli(['services', '--names'])).split('\n').filter(Boolean)).toEqual(['tso', 'txcoord', 'session-mgr', 'example']);
+    expect(buildProgram(registry).commands.find((c) => c.name() === 'call')!.description()).toContain(`<${[...REGISTRY.names, 'example'].join('|')}>`);
+    expect((await cli(['services', '--names'])).split('\n').filter(Boolean)).toEqual([...REGISTRY.names, 'example']);
     const table = await cli(['services']);
     expect(table).toMatch(/example\s+Example marker \(test only\)\s+example 42\|10\|12\s+7900\/7901\s+512\s+ex\.mark ex\.seen/);
-    expect(buildProgram(registry).commands.find((c) => c.name() === 'serve')!.description()).toContain('<tso|txcoord|session-mgr|example>');
-    expect(decodeAll(1n << 22n, registry).map((r) => r.layout)).toEqual(['tso', 'tx', 'session', 'example']);
+    expect(buildProgram(registry).commands.find((c) => c.name() === 'serve')!.description()).toContain(`<${[...REGISTRY.names, 'example'].join('|')}>`);
+    expect(decodeAll(1n << 22n, registry).map((r) => r.layout)).toEqual([...REGISTRY.services.map((x) => x.layout.name), 'example']);
     const k8s = JSON.parse(await cli(['fleet', 'k8s', '--example', '1024']));
     expect(k8s.services.example).toEqual([{ endpoint: 'ws://example-0.example.pharaoh.svc.cluster.local:7900', http: 'http://example-0.example.pharaoh.svc.cluster.local:7901', shards: '0-1023' }]);
   });
@@ -107,7 +107,7 @@ describe('a test-only service added as one folder and one registry entry', () =>
     const file = defaultFleetFile({ registry });
     expect(file.services.example).toEqual([{ endpoint: 'ws://127.0.0.1:7900', http: 'http://127.0.0.1:7901', shards: '0-1023' }]);
     const fleet = parseFleet(file, { source: 'test', baseDir: '/tmp', registry });
-    expect(fleet.members.map((m) => m.label)).toEqual(['tso:7100', 'txcoord:7200', 'session-mgr:7300', 'example:7900']);
+    expect(fleet.members.map((m) => m.label)).toEqual([...REGISTRY.services.map((x) => `${x.name}:${x.ports.ws}`), 'example:7900']);
     expect(() => parseFleet(file, { source: 'test', baseDir: '/tmp' })).toThrow(/Unrecognized key.*example|example/);
     const k8s = k8sFleetFile({ namespace: 'ns', domain: 'd', registry });
     expect(k8s.services.example!.flatMap((m) => expandShardRanges(parseShardRanges(String(m.shards))))).toHaveLength(1024);

@@ -8,6 +8,10 @@
  * - `hang`: a call took longer than its budget (timeoutMs per client call, a
  *   begin + commit two of them) plus HANG_SLACK_MS — a caller must get an answer or a typed error;
  * - `untyped`: a caller saw an error without a stable `code`;
+ * - `refused`: a well-formed call got an error that says the client or the
+ *   server is wrong, not the network (CONTRACT_CODES): BAD_REQUEST above all —
+ *   e.g. an `after` taken from the fleet's own IDs refused as too far ahead.
+ *   One violation per client, loop and code, with the count and the first message;
  * - `epoch`: a named producer opened again got an epoch not above its previous one;
  * - `lost-commit`, `commit-ts`, `epoch-lost`, `fence`, `unavailable`: from each worker's read-back at its end;
  * - `worker`: a client process failed.
@@ -16,6 +20,14 @@ import type { CallEvent, WorkerEvent } from './events.js';
 
 /** How much later than its budget an answer may come before the call counts as hung (a loaded 2-core machine). */
 export const HANG_SLACK_MS = 1_500;
+
+/**
+ * Codes no call of a worker may ever get: its calls are well formed, so these
+ * mean a bug in the client or the server (docs/PROTOCOL.md: no well-formed
+ * call gets BAD_REQUEST; INTERNAL is a server bug). Network faults give
+ * TIMEOUT, CONNECTION_LOST, SHARD_UNAVAILABLE and the like instead.
+ */
+export const CONTRACT_CODES: ReadonlySet<string> = new Set(['BAD_REQUEST', 'UNKNOWN_OP', 'FORBIDDEN', 'INTERNAL', 'INVALID_ARGUMENT', 'PROTOCOL_VIOLATION']);
 
 export interface Violation {
   kind: string;
@@ -47,6 +59,7 @@ export function checkAll(clients: ReadonlyMap<string, readonly WorkerEvent[]>, t
   const seen = new Map<string, string>();
   for (const [client, events] of clients) {
     const calls = events.filter((e): e is CallEvent => e.e === 'call');
+    violations.push(...checkRefused(client, calls));
     for (const c of calls) {
       totals.calls++;
       const budget = timeoutMs * callsPerIteration(c.l) + HANG_SLACK_MS;
@@ -114,4 +127,21 @@ export function checkEpochs(client: string, opens: readonly CallEvent[]): Violat
     last.set(c.producer!, c.epoch!);
   }
   return out;
+}
+
+/** CONTRACT_CODES errors, one violation per loop and code: how many, when the first came, and its message. */
+export function checkRefused(client: string, calls: readonly CallEvent[]): Violation[] {
+  const byKey = new Map<string, { first: CallEvent; n: number }>();
+  for (const c of calls) {
+    if (c.ok || c.code === undefined || !CONTRACT_CODES.has(c.code)) continue;
+    const key = `${c.l} ${c.code}`;
+    const e = byKey.get(key);
+    if (e === undefined) byKey.set(key, { first: c, n: 1 });
+    else e.n++;
+  }
+  return [...byKey.values()].map(({ first, n }) => ({
+    kind: 'refused',
+    client,
+    detail: `${first.l}: ${first.code} ×${n}, the first at t=${Math.round(first.t1)}: ${first.msg ?? '(no message)'}`,
+  }));
 }

@@ -32,6 +32,14 @@ describe('the run-wide checks', () => {
     expect(checkAll(new Map([['c0', events]]), 1_000).violations.map((v) => v.kind).sort()).toEqual(['hang', 'untyped']);
   });
 
+  it('find a well-formed call refused with BAD_REQUEST, once per loop and code, with the count and the first message', () => {
+    const bad = (t: number, msg: string): CallEvent => ({ e: 'call', l: 'tx', t0: t, t1: t + 1, ok: false, code: 'BAD_REQUEST', msg });
+    const events: WorkerEvent[] = [bad(0, 'after is too far ahead: 21000 units'), call('tx', 2, 3, undefined, 'TIMEOUT'), bad(4, 'again')];
+    expect(checkAll(new Map([['c1', events]]), 1_000).violations).toEqual([
+      { kind: 'refused', client: 'c1', detail: 'tx: BAD_REQUEST ×2, the first at t=1: after is too far ahead: 21000 units' },
+    ]);
+  });
+
   it('find a producer opened again whose epoch did not go up', () => {
     const open = (t: number, epoch: number): CallEvent => ({ e: 'call', l: 'prod', t0: t, t1: t + 1, ok: true, producer: 'p', epoch });
     expect(checkEpochs('c0', [open(0, 1), open(2, 2), open(4, 3)])).toEqual([]);

@@ -82,8 +82,14 @@ export function createModel(service: ServiceName, ctx: ModelContext): ServiceMod
       return new TxModel(ctx);
     case 'session-mgr':
       return new SessionModel(ctx);
+    default:
+      // SERVICES (server.ts) lists only the services with a model here.
+      throw new Error(`powercut has no model (workload and checks) for ${service} yet`);
   }
 }
+
+/** The services createModel has a model for. */
+export const MODELLED_SERVICES: readonly ServiceName[] = ['tso', 'txcoord', 'session-mgr'];
 
 /** Timestamps: ranges of every shard; each must be above everything acknowledged on its shard before the call. */
 export class TsoModel implements ServiceModel {

@@ -146,6 +146,7 @@ function serviceArgs(service: ServiceName, o: PowercutOptions): string[] {
       // Decisions remembered for the whole run (a forgotten one reads UNKNOWN, which the checks would call lost).
       return ['--retention-ms', String(24 * 3_600_000), '--compact-at-bytes', String(o.compactAtBytes)];
     case 'session-mgr':
+    default:
       return ['--compact-at-bytes', String(o.compactAtBytes)];
   }
 }

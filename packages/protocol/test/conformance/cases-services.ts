@@ -2,7 +2,7 @@
 import { shardForKey } from '../../src/index.js';
 import type { VectorFile } from '../../src/testing.js';
 import { bad, err, kase, ok, type StepDef } from './dsl.js';
-import { int, request, str } from './wire.js';
+import { FALSE, TRUE, int, request, str } from './wire.js';
 
 /** A name (of exactly `bytes` bytes of UTF-8 when given) whose shardForKey is in `lo..hi`. */
 export function producerIn(lo: number, hi: number, stem: string, bytes?: number): string {
@@ -79,7 +79,7 @@ const tx = (id: number, op: string, v = '{t}'): string => request(id, op, [['txI
 
 export const txcoord: VectorFile = {
   title: 'txcoord',
-  description: 'tx.begin, tx.commit, tx.abort, tx.status, tx.heartbeat: answers, idempotence, TX_* errors, expiry, ownership, OVERLOADED.',
+  description: 'tx.begin, tx.commit, tx.abort, tx.status, tx.heartbeat, tx.resolve: answers, idempotence, TX_* errors, expiry, ownership, OVERLOADED.',
   cases: [
     kase('begin, heartbeat, status ACTIVE, commit, commit again (same commitTs), status COMMITTED', ['txcoord'], [
       { send: begin(1), expect: ok(1, { txId: '$u64', startTs: '$u64', timeoutMs: 10000 }), capture: { t: 'txId' } },
@@ -132,6 +132,14 @@ export const txcoord: VectorFile = {
       { send: tx(7, 'tx.abort', '{b}'), expect: ok(7, {}) },
       { send: tx(8, 'tx.abort', '{c}'), expect: ok(8, {}) },
       { send: tx(9, 'tx.abort', '{d}'), expect: ok(9, {}) },
+    ]),
+    kase('tx.resolve (admin; no tokens here) refuses what is not in doubt, and checks commit and commitTs', ['txcoord'], [
+      { send: begin(1, 3), expect: ok(1, { txId: '$u64' }), capture: { t: 'txId' } },
+      { send: request(2, 'tx.resolve', [['txId', '{t}'], ['commit', FALSE]]), expect: err(2, 'TX_NOT_IN_DOUBT'), note: 'ACTIVE: decide it with tx.abort' },
+      { send: request(3, 'tx.resolve', [['txId', '{t}'], ['commit', TRUE]]), expect: bad(3, 'commitTs'), note: 'a commit needs the commitTs the participants saw' },
+      { send: request(4, 'tx.resolve', [['txId', '{t}'], ['commit', int(1)]]), expect: bad(4, 'commit'), note: 'a boolean, not 1' },
+      { send: request(5, 'tx.resolve', [['txId', u64(FUTURE_TX)], ['commit', FALSE]]), expect: err(5, 'TX_NOT_IN_DOUBT'), note: 'never issued' },
+      { send: tx(6, 'tx.abort'), expect: ok(6, {}) },
     ]),
     kase('txcoord answers UNKNOWN_OP to ts.get', ['txcoord'], [{ send: tsGet(1, 0, 1), expect: err(1, 'UNKNOWN_OP') }]),
     kase('the hello of txcoord', ['txcoord'], [], {

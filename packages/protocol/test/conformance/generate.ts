@@ -11,6 +11,7 @@ import { envelope } from './cases-envelope.js';
 import { integers } from './cases-integers.js';
 import { msgpack } from './cases-msgpack.js';
 import { sessionMgr, tso, txcoord } from './cases-services.js';
+import { schemaRegistry } from './cases-schemas.js';
 import { responses } from './responses.js';
 
 export const SETUP: Setup = {
@@ -20,6 +21,7 @@ export const SETUP: Setup = {
     tso: [],
     txcoord: ['--max-open-tx', '3'],
     'session-mgr': ['--max-sessions', '3'],
+    'schema-registry': ['--max-versions', '3'],
   },
   limits: { maxFrameBytes: 65536, maxInFlight: 1024, maxCount: 65536 },
 };
@@ -34,6 +36,7 @@ export function vectorFiles(): Map<string, string> {
     ['tso.json', tso],
     ['txcoord.json', txcoord],
     ['session-mgr.json', sessionMgr],
+    ['schema-registry.json', schemaRegistry],
     ['responses.json', responses],
   ]);
   return new Map([...files].map(([name, value]) => [name, `${JSON.stringify(value, null, 1)}\n`]));

@@ -4,5 +4,6 @@
  * joins the chaos test by adding its plug-in file here.
  */
 import type { ChaosPlugin } from './plugin.js';
+import { schemaRegistryPlugin } from './schema-registry.js';
 
-export const PLUGINS: readonly ChaosPlugin[] = [];
+export const PLUGINS: readonly ChaosPlugin[] = [schemaRegistryPlugin as ChaosPlugin];
