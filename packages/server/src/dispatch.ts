@@ -7,6 +7,7 @@ import {
   encodeRangeFrame,
   errFrame,
   isAdminOp,
+  SHARD_MOVE_OPS,
   isErrorCode,
   isHostOp,
   parseArgs,
@@ -127,7 +128,7 @@ export class Dispatcher<S> {
           this.reply(conn, id, op, this.adminInfo(), t0, undefined);
           return;
         }
-        if (op !== 'admin.info' && this.moveOp !== undefined) {
+        if (this.moveOp !== undefined && (SHARD_MOVE_OPS as readonly string[]).includes(op)) {
           const reqId = id;
           this.moveOp(op, env.frame).then(
             (ok) => this.reply(conn, reqId, op, ok, t0, undefined),
