@@ -139,7 +139,7 @@ describe('crash test checks across a restore', () => {
   // Shard 0 of txcoord / session-mgr backed up at 20, its process killed at 50 and restored; shard 1 never restored.
   const restore = (service: string): HarnessEvent[] => [
     { k: 'backup', label: `${service}:1`, service, shards: [0], t: 20, tEnd: 22 },
-    { k: 'restore', label: `${service}:1`, service, shards: [0], t: 50, backupAt: 20 },
+    { k: 'restore', label: `${service}:1`, service, shards: [0], t: 50, backupAt: 20, tStart: 52 },
   ];
 
   it('accept IN_DOUBT only for a restored shard\'s transaction not acknowledged before the backup', () => {

@@ -21,6 +21,8 @@ import type { ChaosServers } from './servers.js';
 const MOVE_STEP_TIMEOUT_MS = 30_000;
 /** At most this many shards move at once. */
 const MAX_SHARDS_PER_MOVE = 4;
+/** Services a restore is tried on: their checks accept exactly what a restore may lose (IN_DOUBT, fenced epochs); a plug-in's own checks do not know restores. */
+const RESTORABLE: ReadonlySet<string> = new Set(['tso', 'txcoord', 'session-mgr']);
 /** A restore comes at least this long after its backup, so decisions, epochs and IDs happen in between and are lost by it. */
 export const MIN_BACKUP_AGE_MS = 2_000;
 
@@ -99,7 +101,10 @@ export class HarnessActions {
   /** Back up the shards of one running process (live); the restore follows in a later round. Returns false if none qualifies. */
   async backup(down: ReadonlySet<string>): Promise<boolean> {
     if (this.pending !== undefined) return false;
-    const label = this.servers.labels[Math.floor(this.rnd() * this.servers.labels.length)]!;
+    // Only services whose checks know what a restore may lose (check.ts): not the plug-ins'.
+    const labels = this.servers.labels.filter((l) => RESTORABLE.has(this.servers.member(l).service));
+    const label = labels[Math.floor(this.rnd() * labels.length)];
+    if (label === undefined) return false;
     if (down.has(label) || !(await this.servers.ready(label))) return false;
     const m = this.servers.member(label);
     const shards = expandShardRanges(m.shards);
@@ -121,7 +126,7 @@ export class HarnessActions {
     const t = this.servers.events.at(-1)!.t;
     for (const s of p.shards) rmSync(join(m.dataDir, p.service, `shard-${s}`), { recursive: true, force: true });
     await restore(p.file, m.dataDir, { service: p.service });
-    this.servers.record({ k: 'restore', label: p.label, service: p.service, shards: p.shards, t, backupAt: p.backupAt });
+    this.servers.record({ k: 'restore', label: p.label, service: p.service, shards: p.shards, t, backupAt: p.backupAt, tStart: Date.now() });
     this.servers.start(p.label);
     this.pending = undefined;
     this.restores++;

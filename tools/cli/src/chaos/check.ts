@@ -283,9 +283,10 @@ function mayBeInDoubt(id: string, begun: number | undefined, acked: number | und
  */
 export function checkSessions(events: WorkerEvent[], finalSessions: Map<string, string>, v: Violation[], restored: Restores = new Map()): number {
   /** Acknowledged before a restore of its shard (so fenced or lost by it)? */
-  const beforeRestore = (a: SessionOpenEvent): boolean => (restored.get(SESSION_LAYOUT.shardOf(BigInt(a.id))) ?? []).some((r) => a.r < r.t);
+  // An answer received before the restored process started cannot have come from the restored state.
+  const beforeRestore = (a: SessionOpenEvent): boolean => (restored.get(SESSION_LAYOUT.shardOf(BigInt(a.id))) ?? []).some((r) => a.r < r.tStart);
   /** A restore of the shard between the two acks? */
-  const restoreBetween = (a: SessionOpenEvent, b: SessionOpenEvent): boolean => (restored.get(SESSION_LAYOUT.shardOf(BigInt(a.id))) ?? []).some((r) => a.r < r.t && r.t <= b.r);
+  const restoreBetween = (a: SessionOpenEvent, b: SessionOpenEvent): boolean => (restored.get(SESSION_LAYOUT.shardOf(BigInt(a.id))) ?? []).some((r) => a.r < r.tStart && r.tStart <= b.r);
   const byProducer = new Map<string, WorkerEvent[]>();
   for (const e of events) {
     if ((e.k === 'so' && e.p !== undefined) || e.k === 'soi') (byProducer.get(e.p!) ?? byProducer.set(e.p!, []).get(e.p!)!).push(e);

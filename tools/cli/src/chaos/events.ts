@@ -57,9 +57,10 @@ export interface BackupEvent { k: 'backup'; label: string; service: string; shar
 /**
  * A restore: `label` was SIGKILLed at `t` (its own 'kill' event), its shards'
  * directories removed and the backup taken at `backupAt` put back
- * (`pharaoh restore`), then it was started again (a 'start' event).
+ * (`pharaoh restore`), then it was started again at `tStart` (its 'start'
+ * event): no answer received before `tStart` came from the restored state.
  */
-export interface RestoreEvent { k: 'restore'; label: string; service: string; shards: number[]; t: number; backupAt: number }
+export interface RestoreEvent { k: 'restore'; label: string; service: string; shards: number[]; t: number; backupAt: number; tStart: number }
 export type HarnessEvent = KillEvent | StartEvent | MoveEvent | BackupEvent | RestoreEvent;
 
 /**
