@@ -20,6 +20,7 @@ import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { LatencyHistogram } from './lib/latency.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
+import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.3 : 4;
@@ -58,7 +59,7 @@ interface Run {
 const perSec = (r: Run): number => r.calls / r.seconds;
 
 async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: string; httpUrl: string }> {
-  const child = spawn(process.execPath, [PHARAOH_BIN, 'serve', 'tso', '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, PHARAOH_BIN, 'serve', 'tso', '--port', '0', '--http-port', '0', '--shards', '0-1023', '--data', dataDir, '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -294,7 +294,7 @@ async function main(): Promise<void> {
       `Load average (1 min) at start ${fmt(loadBefore, 1)}, at end ${fmt(loadavg()[0]!, 1)} on ${machine.cores} cores: other work on the machine slows fdatasync, which is why every ratio uses adjacent raw slices. Whole bench: ${fmt((performance.now() - started) / 1000)} s.`,
       `Data directory: \`${DATA_DIR.replace(REPO_ROOT, '<repo>')}\` (inside the repository's .tmp/, on the disk above), removed after the run.`,
       `Every case runs ${SECONDS} s in ${SLICES} slices, alternating with slices of the raw loop (a); its ratio is against those adjacent raw slices, because disk speed drifts with other load on the machine. The whole set runs ${RUNS} time${RUNS > 1 ? 's' : ''} (new files each time); the table shows the median rate and median ratio of the runs, latencies pooled over all of them. Latency is per call; for the window case per value (blocks of 1024 timed together). CPU µs per increment: process CPU time (user + system, every thread) during the timed loops ÷ increments.`,
-      `Default Obelisk is group commit only: every call waits for the ftruncate + fdatasync that covers it. \`reserveAhead\` (opt-in) grows the file ${fmt(RESERVE_AHEAD)} values past the highest value asked for and answers calls the durable size already covers from memory (each value is still durable before it is returned; a reopen after a crash may skip up to ${fmt(RESERVE_AHEAD)} values).`,
+      `Default Obelisk is group commit only: every call waits for the ftruncate + fdatasync that covers it. The counter's ftruncate is a plain syscall on the event loop (it works through the file system's blocking view, and no other sync of the process is in flight here), so its round makes one thread-pool round trip (the fdatasync) where the raw loop makes two. \`reserveAhead\` (opt-in) grows the file ${fmt(RESERVE_AHEAD)} values past the highest value asked for and answers calls the durable size already covers from memory (each value is still durable before it is returned; a reopen after a crash may skip up to ${fmt(RESERVE_AHEAD)} values).`,
       '',
       table,
       '',
@@ -305,8 +305,8 @@ async function main(): Promise<void> {
       `Issue 16 (≥ 1 M durable increments/s at 1024 callers and ≥ ${FLOOR_256_ROUND2}x raw at 256 callers, in the same run): ` +
         `with ${aheadText}: ${pair(a1024, a256) ? 'met' : '**MISSED**'} on the median, both met together in ${runList(aheadRuns)}; ` +
         `default group commit: ${pair(d1024, d256) ? 'met' : '**MISSED**'} on the median, both met together in ${runList(defaultRuns)}. ` +
-        'Without a window every call waits for an ftruncate + fdatasync of its own round, the same two calls the raw loop makes per value, so 256 callers average at most about 256x the raw loop ' +
-        '(a single run can show more or less: the disk\'s speed drifts between adjacent slices), and 200x leaves ~28% of one raw round trip for all the JavaScript of 256 calls; ' +
+        'Without a window every call waits for a round of its own: the same two calls the raw loop makes per value, of which only the fdatasync goes through the thread pool, so 256 callers average about 256x the raw loop times (raw round ÷ Obelisk round) ' +
+        '(a single run can show more or less: the disk\'s speed drifts between adjacent slices), and 200x needs an Obelisk round, all the JavaScript of 256 calls included, within 1.28 raw rounds; ' +
         'at 1024 callers the default needs a round (ftruncate + fdatasync + 1024 calls) under ~1 ms, which a disk doing fewer than about 1,600 raw round trips/s (the JavaScript of 1024 calls takes ~0.4 ms of it) does not allow.',
       '',
       'Obelisk and the raw loop grow the file with `ftruncate` only, so it stays sparse (allocated ≈ 0 however large the value); the append variant allocates a real byte per increment.',

@@ -26,6 +26,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
+import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.5 : 5;
@@ -39,7 +40,7 @@ const FLOOR_P99_1_US = 300;
 const TSO_MAIN = join(REPO_ROOT, 'apps', 'tso', 'src', 'main.ts');
 /** How the TSO is started: as deployed (the launcher's bundle) or from its sources through tsx. */
 const TSO_COMMANDS = {
-  bundle: { label: '`pharaoh serve tso` (bundle)', args: [PHARAOH_BIN, 'serve', 'tso'], tsx: false },
+  bundle: { label: '`pharaoh serve tso` (bundle)', args: [...SERVE_NODE_FLAGS, PHARAOH_BIN, 'serve', 'tso'], tsx: false },
   tsx: { label: '`tsx apps/tso/src/main.ts`', args: [TSO_MAIN], tsx: true },
 } as const;
 const START_REPEATS = QUICK ? 1 : 3;
@@ -411,7 +412,7 @@ function report(
 
 ${machineLine(machine)}. Load average at start: ${fmt(load0, 2)}.${QUICK ? ' **Quick run (tiny sizes): numbers are not meaningful.**' : ''}
 
-One \`pharaoh serve tso\` process (apps/tso, as deployed) hosting shards 0-1023, loaded from the benchmark process over one
+One \`pharaoh serve tso\` process (apps/tso, as deployed: \`node ${SERVE_NODE_FLAGS.join(' ')} pharaoh.cjs serve tso\`) hosting shards 0-1023, loaded from the benchmark process over one
 WebSocket connection per case (requests rotate over shards 0..1023 unless the case says one shard). Baseline in the same run: a bare
 echo server in its own process (ws and the protocol's own msgpack reader/writer), decoding each request and answering a
 same-shaped response without any work. ${ROUNDS} interleaved rounds per case, ${SECONDS} s per side.

@@ -63,7 +63,9 @@ elif [ "${PHARAOH_DRY_RUN:-}" != 1 ]; then
   mkdir -p "$DATA" && printf '%s\n' "$want" > "$marker.tmp" && mv "$marker.tmp" "$marker"
 fi
 
-set -- node "$PHARAOH_BIN" serve "$PHARAOH_SERVICE" \
+# --max-semi-space-size=4: V8's young generation capped at 2 x 4 MiB (RSS < 100 MB
+# for 1024 shards under load); the same flags as tools/cli/src/node-flags.ts.
+set -- node --max-semi-space-size=4 "$PHARAOH_BIN" serve "$PHARAOH_SERVICE" \
   --shards "$shards" --host 0.0.0.0 --port "${PORT:-7100}" --http-port "${HTTP_PORT:-7101}" --data "$DATA" "$@"
 if [ "${PHARAOH_DRY_RUN:-}" = 1 ]; then
   echo "$*"

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { REPO_ROOT } from '../report.js';
 import { PHARAOH_BIN, appMainPath } from '../../../tools/cli/src/paths.js';
+import { SERVE_NODE_FLAGS } from '../../../tools/cli/src/node-flags.js';
 import { peakRssBytes, rssBytes, stopChild, tail, waitFor } from './common.js';
 import type { ConnectClient, TsoClient } from './targets.js';
 
@@ -42,7 +43,7 @@ export interface StartOptions {
 const LISTENING = /listening on (ws:\/\/\S+) .*?(http:\/\/\S+) serves/;
 
 export async function startService(service: ServiceName, o: StartOptions): Promise<ServiceProcess> {
-  const args = [PHARAOH_BIN, 'serve', service, '--shards', o.shards, '--port', '0', '--http-port', '0', '--data', o.dataDir];
+  const args = [...SERVE_NODE_FLAGS, PHARAOH_BIN, 'serve', service, '--shards', o.shards, '--port', '0', '--http-port', '0', '--data', o.dataDir];
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...args, ...(o.extraArgs ?? [])], {
     cwd: REPO_ROOT,

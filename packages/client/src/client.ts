@@ -12,6 +12,7 @@ import { parseClientOptions, type ClientOptions, type ResolvedOptions } from './
 import { Router, type Call, type CallArgs } from './router.js';
 import { SchemasApi } from './schemas.js';
 import { StatusHub, type StatusEvent, type StatusListener } from './status.js';
+import { GroupsApi } from './groups.js';
 
 /** Where the fleet is: a fleet file (path or parsed), or a list of WebSocket URLs (their hellos say the rest). */
 export type FleetSource = { fleet: string | FleetFile } | { endpoints: string[] };
@@ -30,6 +31,8 @@ export class PharaohClient {
   readonly tso: TsoApi;
   readonly tx: TxApi;
   readonly sessions: SessionsApi;
+  /** Consumer groups (service `group-coord`). */
+  readonly groups: GroupsApi;
   private readonly hub = new StatusHub();
   private readonly router: Router;
   private readonly batcher: TsoBatcher;
@@ -43,6 +46,7 @@ export class PharaohClient {
     this.tso = new TsoApi(this.batcher, this.router);
     this.tx = new TxApi(this.router);
     this.sessions = new SessionsApi(this.router);
+    this.groups = new GroupsApi(this.router);
   }
 
   /**

@@ -106,6 +106,24 @@ export class SessionExpiredError extends ServerError {
 export class SessionUnknownError extends ServerError {
   override name = 'SessionUnknownError';
 }
+/** group-coord: the group is rebalancing; join again (with the memberId) to get into the next generation. */
+export class GroupRebalanceInProgressError extends ServerError {
+  override name = 'GroupRebalanceInProgressError';
+}
+/** group-coord: the generation is not the group's current one: this member is fenced until it joins again. */
+export class GroupIllegalGenerationError extends ServerError {
+  override name = 'GroupIllegalGenerationError';
+}
+/** group-coord: not a member of the group (left, timed out, never joined); join again. */
+export class GroupUnknownMemberError extends ServerError {
+  override name = 'GroupUnknownMemberError';
+}
+export class GroupInconsistentProtocolError extends ServerError {
+  override name = 'GroupInconsistentProtocolError';
+}
+export class GroupFullError extends ServerError {
+  override name = 'GroupFullError';
+}
 /** schema-registry: no such subject, or no schema with that id. */
 export class SchemaNotFoundError extends ServerError {
   override name = 'SchemaNotFoundError';
@@ -136,6 +154,11 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.SESSION_FENCED]: SessionFencedError,
   [ERROR_CODES.SESSION_EXPIRED]: SessionExpiredError,
   [ERROR_CODES.SESSION_UNKNOWN]: SessionUnknownError,
+  [ERROR_CODES.GROUP_REBALANCE_IN_PROGRESS]: GroupRebalanceInProgressError,
+  [ERROR_CODES.GROUP_ILLEGAL_GENERATION]: GroupIllegalGenerationError,
+  [ERROR_CODES.GROUP_UNKNOWN_MEMBER]: GroupUnknownMemberError,
+  [ERROR_CODES.GROUP_INCONSISTENT_PROTOCOL]: GroupInconsistentProtocolError,
+  [ERROR_CODES.GROUP_FULL]: GroupFullError,
   [ERROR_CODES.SCHEMA_NOT_FOUND]: SchemaNotFoundError,
   [ERROR_CODES.SCHEMA_LIMIT]: SchemaLimitError,
 };

@@ -3,6 +3,8 @@ export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js'
 export { SchemasApi } from './schemas.js';
 export type { SchemaFormat, SchemaRegistered, SchemaInfo, SchemaVersions, LatestSchema } from './schemas.js';
 export type { CallArgs } from './router.js';
+export { GroupsApi, GroupMember, subscription, parseAssignment } from './groups.js';
+export type { JoinResult, SyncResult, CommittedOffset, GroupMemberRef, JoinOptions, OffsetCommit, MemberOptions } from './groups.js';
 export { loadFleetFile, checkFleetFile, fleetClaims } from './fleet.js';
 export type { FleetFile, FleetEndpoint, EndpointClaim } from './fleet.js';
 export {
@@ -43,6 +45,11 @@ export {
   SessionFencedError,
   SessionExpiredError,
   SessionUnknownError,
+  GroupRebalanceInProgressError,
+  GroupIllegalGenerationError,
+  GroupUnknownMemberError,
+  GroupInconsistentProtocolError,
+  GroupFullError,
   SchemaNotFoundError,
   SchemaLimitError,
   TimeoutError,

@@ -28,7 +28,9 @@ export interface SyncInfo {
 export interface ObeliskOptions {
   /**
    * All file access goes through this file system. Default: `nodeFileSystem`
-   * (real files). The counter takes its process view (`processView`) once, at open.
+   * (real files). The counter takes its process view (`processView`) once, at
+   * open, and of that its blocking view where it offers one
+   * (`FileSystem.blocking`, see counterView).
    */
   fs?: FileSystem;
   /** Bytes; the size at which the counter rolls over to a new segment. Default `DEFAULT_MAX_FILE_SIZE`. */
@@ -71,5 +73,24 @@ export function parseOptions(options: ObeliskOptions | undefined): ResolvedOptio
   if (!Number.isSafeInteger(reserveAhead) || reserveAhead < 0) {
     throw new ObeliskError('INVALID_ARGUMENT', `reserveAhead must be a non-negative safe integer, got ${String(reserveAhead)}`);
   }
-  return { fs: processView(o.fs ?? nodeFileSystem), maxFileSize, onSync: o.onSync, reserveAhead };
+  return { fs: counterView(o.fs ?? nodeFileSystem), maxFileSize, onSync: o.onSync, reserveAhead };
+}
+
+/**
+ * The view of `fs` a counter works through: its process view, and of that the
+ * blocking view where there is one (`nodeFileSystem.blocking()`; simulated file
+ * systems have none). There the counter's reads are plain syscalls on the
+ * event loop, and so are the calls that change files (the `ftruncate` that
+ * grows the file, a create, an unlink) while no sync of that view is in flight
+ * (otherwise they go to the thread pool); every `fdatasync` still runs on the
+ * pool. Growing a sparse file only changes the inode's size (a few
+ * µs), while a thread-pool round trip costs ~35–60 µs of wall time and of
+ * main-thread CPU: a group-commit round (one `ftruncate`, one `fdatasync`) so
+ * makes one round trip instead of two, and that round trip is, besides the
+ * disk's own sync, what 256 concurrent callers wait for (issue 16, profile in
+ * docs/BENCHMARKS.md). The server's time bound was already opened this way.
+ */
+function counterView(fs: FileSystem): FileSystem {
+  const view = processView(fs);
+  return view.blocking?.() ?? view;
 }

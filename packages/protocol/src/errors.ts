@@ -47,6 +47,25 @@ export const ERROR_CODES = {
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   /** session-mgr: no such session on this shard (never opened, closed, or forgotten). */
   SESSION_UNKNOWN: 'SESSION_UNKNOWN',
+  /**
+   * group-coord: the group is rebalancing. From `group.heartbeat`,
+   * `group.sync` and `group.commitOffsets`: the member must call `group.join`
+   * again (with its memberId) to get into the next generation.
+   */
+  GROUP_REBALANCE_IN_PROGRESS: 'GROUP_REBALANCE_IN_PROGRESS',
+  /**
+   * group-coord: the request names a generation that is not the group's
+   * current one (a newer generation exists, or the shard was restored): this
+   * member is a zombie of an old generation and is fenced from every op until
+   * it joins again.
+   */
+  GROUP_ILLEGAL_GENERATION: 'GROUP_ILLEGAL_GENERATION',
+  /** group-coord: the memberId is not a member of the group (never joined, left, timed out, or the group is unknown); join again. */
+  GROUP_UNKNOWN_MEMBER: 'GROUP_UNKNOWN_MEMBER',
+  /** group-coord: the joining member supports none of the protocols every current member supports. */
+  GROUP_INCONSISTENT_PROTOCOL: 'GROUP_INCONSISTENT_PROTOCOL',
+  /** group-coord: the group already has its maximum number of members (`--max-members-per-group`). */
+  GROUP_FULL: 'GROUP_FULL',
   /** schema-registry: no such subject, or no schema with this id, on this shard. */
   SCHEMA_NOT_FOUND: 'SCHEMA_NOT_FOUND',
   /** schema-registry: a limit of the shard was reached (subjects per shard, versions per subject, stored bytes). Not retryable as is. */

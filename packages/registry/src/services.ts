@@ -6,7 +6,7 @@
  * fails when any of them disagrees. A new coordinator is one entry here plus
  * its folder `apps/<name>/` (see "Adding a coordinator" in docs/DESIGN.md).
  */
-import { SCHEMA_LAYOUT, SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
+import { SCHEMA_LAYOUT, SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT, defineLayout } from '@pharaoh/snowflake';
 import { defineService, Registry, type ServiceResult } from './define.js';
 
 /** Timestamps: `ts.get` → a range of consecutive TSO-layout timestamps. */
@@ -87,6 +87,73 @@ export const SESSION_MGR = defineService({
   },
 });
 
+/**
+ * group-coord issues no IDs today; its layout names the shard space of the
+ * service (hello, identity files) and its epoch is what generations count
+ * seconds from. Same shape as TX; a separate name so nothing is mixed up.
+ */
+export const GROUP_LAYOUT = defineLayout({ name: 'group', timeBits: 42, shardBits: 10, seqBits: 12 });
+
+/** Items of one `group.commitOffsets` / `group.fetchOffsets` the wire allows (the server's `--max-offsets-per-commit` is smaller). */
+const MAX_OFFSETS_WIRE = 10_000;
+const GROUP_MEMBER = [['shard', 'shard', false], ['group', 'name', false], ['member', 'name', false]] as const;
+const GROUP_GENERATION = [...GROUP_MEMBER, ['generation', 'uint', false]] as const;
+
+/** Consumer groups (Kafka's group coordinator): membership, generations, assignments and committed offsets, journaled. */
+export const GROUP_COORD = defineService({
+  name: 'group-coord',
+  title: 'Consumer Group Coordinator',
+  layout: GROUP_LAYOUT,
+  ports: { ws: 7400, http: 7401 },
+  shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
+  ops: {
+    'group.join': {
+      fields: [
+        ['shard', 'shard', false],
+        ['group', 'name', false],
+        ['member', 'name', true],
+        ['protocols', { list: [['name', 'name', false], ['metadata', 'bytes', false]], max: 16 }, false],
+        ['sessionTimeoutMs', 'timeoutMs', false],
+        ['rebalanceTimeoutMs', 'timeoutMs', false],
+      ],
+      result: {
+        status: ['JOINED', 'PENDING'],
+        memberId: 'string',
+        generation: 'uint',
+        leader: 'string',
+        protocol: 'string',
+        members: { list: { memberId: 'string', metadata: 'bytes' } },
+      },
+      route: 'shard',
+      issues: 0,
+    },
+    'group.sync': {
+      fields: [...GROUP_GENERATION, ['assignments', { list: [['memberId', 'name', false], ['assignment', 'bytes', false]], max: 1_000 }, true]],
+      result: { status: ['ASSIGNED', 'PENDING'], protocol: 'string', assignment: 'bytes' },
+      route: 'shard',
+      issues: 0,
+    },
+    'group.heartbeat': { fields: GROUP_GENERATION, result: {}, route: 'shard', issues: 0 },
+    'group.leave': { fields: GROUP_MEMBER, result: {}, route: 'shard', issues: 0 },
+    'group.commitOffsets': {
+      fields: [
+        ...GROUP_GENERATION,
+        ['offsets', { list: [['topic', 'name', false], ['partition', 'uint', false], ['offset', 'uint', false], ['metadata', 'text', true]], max: MAX_OFFSETS_WIRE }, false],
+      ],
+      result: {},
+      route: 'shard',
+      issues: 0,
+    },
+    'group.fetchOffsets': {
+      fields: [['shard', 'shard', false], ['group', 'name', false], ['partitions', { list: [['topic', 'name', false], ['partition', 'uint', false]], max: MAX_OFFSETS_WIRE }, true]],
+      result: { offsets: { list: { topic: 'string', partition: 'uint', offset: 'uint', metadata: 'string' } } },
+      route: 'shard',
+      issues: 0,
+    },
+  },
+});
+
 /** The formats a schema may be registered in (canonical forms: apps/schema-registry/README.md). */
 const SCHEMA_FORMAT = ['AVRO', 'PROTOBUF', 'JSON'] as const;
 const SUBJECT_REF = [['shard', 'shard', false], ['subject', 'name', false]] as const;
@@ -114,7 +181,7 @@ export const SCHEMA_REGISTRY = defineService({
 });
 
 /** Every production service, in the order they are listed and started. */
-export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR, SCHEMA_REGISTRY]);
+export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR, GROUP_COORD, SCHEMA_REGISTRY]);
 
 /** The name of a production service. */
 export type ServiceName = (typeof REGISTRY.services)[number]['name'];

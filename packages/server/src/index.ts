@@ -30,6 +30,7 @@ export type { ServerErrorCode } from './errors.js';
 export { IDENTITY_FILE, LOCK_FILE, IDENTITY_FORMAT, RESTORE_FORMAT, BOUND_COUNTER as SHARD_BOUND_FILE, shardDir } from './shard-dir.js';
 export type { RestoreMark, ShardIdentity } from './shard-dir.js';
 export { BOUND_COUNTER } from './shards.js';
+export { TimeEpochs, MAX_EPOCH_LEAD_S, secondsSince, epochFloorAfter } from './epochs.js';
 export { SERVER_NAME, toWireLayout } from './hello.js';
 export {
   defineJournaledService,

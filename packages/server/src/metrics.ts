@@ -179,9 +179,11 @@ export class ServerMetrics {
     reg('pharaoh_shards_hosted', 'Shards this process hosts.', 'gauge', (v) => v.shards().hosted);
     reg('pharaoh_shards_unavailable', 'Hosted shards that do not serve (failed storage, or closing): their requests get SHARD_UNAVAILABLE.', 'gauge', (v) => v.shards().unavailable);
     reg('pharaoh_requests_in_flight', 'Requests being handled, all connections.', 'gauge', (v) => v.inFlight());
-    const app = (key: 'openTransactions' | 'liveSessions' | 'journalBytes' | 'compactions' | 'syncs' | 'appends') => (v: HostView): number | undefined => sumApp(v.appStats(), key);
+    const app = (key: 'openTransactions' | 'liveSessions' | 'groups' | 'groupMembers' | 'journalBytes' | 'compactions' | 'syncs' | 'appends') => (v: HostView): number | undefined => sumApp(v.appStats(), key);
     reg('pharaoh_open_transactions', 'txcoord: transactions begun and not yet decided, all hosted shards.', 'gauge', app('openTransactions'));
     reg('pharaoh_live_sessions', 'session-mgr: live producer sessions (not closed, fenced or expired), all hosted shards.', 'gauge', app('liveSessions'));
+    reg('pharaoh_groups', 'group-coord: consumer groups known (with members or committed offsets), all hosted shards.', 'gauge', app('groups'));
+    reg('pharaoh_group_members', 'group-coord: members of those groups, all hosted shards.', 'gauge', app('groupMembers'));
     reg('pharaoh_journal_bytes', 'Bytes in the journals of all hosted shards (txcoord, session-mgr); compaction rewrites a journal to its live state.', 'gauge', app('journalBytes'));
     reg('pharaoh_journal_compactions_total', 'Journal compactions completed since start, all hosted shards.', 'counter', app('compactions'));
     reg('pharaoh_journal_syncs_total', 'Journal group-commit fdatasyncs since start, all hosted shards.', 'counter', app('syncs'));
@@ -235,11 +237,11 @@ function mapDefined<T>(v: T | undefined, f: (v: T) => number): number | undefine
 }
 
 /** Sum one figure over the shards that report it; undefined when none does (the series is then absent). */
-function sumApp(all: Iterable<ShardStats>, key: 'openTransactions' | 'liveSessions' | 'journalBytes' | 'compactions' | 'syncs' | 'appends'): number | undefined {
+function sumApp(all: Iterable<ShardStats>, key: 'openTransactions' | 'liveSessions' | 'groups' | 'groupMembers' | 'journalBytes' | 'compactions' | 'syncs' | 'appends'): number | undefined {
   let sum: number | undefined;
   for (const s of all) {
     let v: number | undefined;
-    if (key === 'openTransactions' || key === 'liveSessions') v = s[key];
+    if (key === 'openTransactions' || key === 'liveSessions' || key === 'groups' || key === 'groupMembers') v = s[key];
     else if (s.journal !== undefined) v = key === 'journalBytes' ? s.journal.sizeBytes : s.journal.stats[key];
     if (v !== undefined) sum = (sum ?? 0) + v;
   }

@@ -61,6 +61,10 @@ export interface ShardStats {
   openTransactions?: number;
   /** session-mgr: sessions neither closed, fenced nor expired. */
   liveSessions?: number;
+  /** group-coord: consumer groups known (with members or committed offsets). */
+  groups?: number;
+  /** group-coord: members of those groups. */
+  groupMembers?: number;
 }
 
 /**

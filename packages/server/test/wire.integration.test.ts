@@ -11,7 +11,7 @@ import { killAll, REPO_ROOT, startApp, tempDir, type RunningApp } from '@pharaoh
 import { fuzzService } from './fuzz.js';
 import { runCase } from './vector-runner.js';
 
-const SERVICES = ['tso', 'txcoord', 'session-mgr', 'schema-registry'] as const;
+const SERVICES = ['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry'] as const;
 const setup = loadSetup();
 const apps = new Map<string, RunningApp>();
 const dirs: Array<{ remove(): void }> = [];

@@ -114,10 +114,13 @@ export interface FileSystem {
   /**
    * Optional: the same files, with the calls that only read (open without
    * create, stat, readdir, read, size, close) made as blocking syscalls
-   * instead of thread-pool round trips; every call that changes the file
-   * system still runs off the event loop. For work during which the event
-   * loop serves nothing else, such as a process's start: about 10× less CPU
-   * per call. Handles it opens stay that way. Simulated file systems omit it.
+   * instead of thread-pool round trips, and the calls that change the file
+   * system (create, mkdir, rename, unlink, write, truncate) too while no sync
+   * of this view is in flight (beside one they may wait for the disk, so then
+   * they go to the pool); syncs always run on the pool. For work during which
+   * the event loop serves nothing else, such as a process's start, and for
+   * Obelisk's ftruncate: about 10× less CPU per call. Handles it opens stay
+   * that way. Simulated file systems omit it.
    */
   blocking?(): FileSystem;
 }

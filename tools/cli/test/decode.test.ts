@@ -15,7 +15,7 @@ describe('pharaoh decode', () => {
     expect(formatDecoded(id, { now: NOW })).toBe(
       [
         `id      ${id} (0x${id.toString(16).padStart(16, '0')})`,
-        `layout  likely tso: its date is the one nearest to now; as tx or session or schema it would date from ${txDate}, in the future (choose with --layout)`,
+        `layout  likely tso: its date is the one nearest to now; as tx or session or group or schema it would date from ${txDate}, in the future (choose with --layout)`,
         'bits    time 41 | shard 10 | seq 13',
         'date    2026-12-01T12:00:00.000Z (UTC, 2 days ago)',
         `time    ${TSO_LAYOUT.unitAt(NOW - 2 * DAY)} ms since 2025-01-01T00:00:00.000Z`,
@@ -34,12 +34,12 @@ describe('pharaoh decode', () => {
     expect(text).toContain('date    2026-12-03T11:00:00.000Z (UTC, 60 min ago)');
     expect(text).toMatch(/^shard {3}5$/m);
     expect(text).toContain('seq     7 (of 0..4095 in its millisecond)');
-    expect(() => parseLayout('snowflake')).toThrow('unknown layout "snowflake": expected one of tso, tx, txcoord, session, session-mgr');
+    expect(() => parseLayout('snowflake')).toThrow('unknown layout "snowflake": expected one of tso, tx, txcoord, session, session-mgr, group, group-coord');
   });
 
   it('guesses tso for recent tso IDs and tx/session/schema for tx IDs (one shape), old or new', () => {
     for (const age of [0, 10 * DAY, 200 * DAY]) expect(guessLayout(idAt(TSO_LAYOUT, NOW - age), NOW).layouts).toEqual(['tso']);
-    for (const age of [0, 10 * DAY, 600 * DAY]) expect(guessLayout(idAt(TX_LAYOUT, NOW - age), NOW).layouts).toEqual(['tx', 'session', 'schema']);
+    for (const age of [0, 10 * DAY, 600 * DAY]) expect(guessLayout(idAt(TX_LAYOUT, NOW - age), NOW).layouts).toEqual(['tx', 'session', 'group', 'schema']);
     // An ID a TSO handed out a little ahead of this clock (its lead) is still plausible.
     expect(guessLayout(idAt(TSO_LAYOUT, NOW + 5_000), NOW).layouts).toEqual(['tso']);
   });

@@ -75,7 +75,7 @@ describe('ordinal → shard range', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(64);
-    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr schema-registry )");
+    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr group-coord schema-registry )");
     expect(readdirSync(data)).toEqual([]);
   });
 
@@ -101,7 +101,7 @@ describe('Kubernetes manifests', () => {
   const statefulSets = docs.filter((d) => d.kind === 'StatefulSet');
 
   it('parse, and define one StatefulSet and one headless Service per service', () => {
-    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(['schema-registry', 'session-mgr', 'tso', 'txcoord']);
+    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(['group-coord', 'schema-registry', 'session-mgr', 'tso', 'txcoord']);
     for (const ss of statefulSets) {
       const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === ss.spec.serviceName);
       expect(svc?.spec.clusterIP).toBe('None');

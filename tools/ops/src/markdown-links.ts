@@ -12,10 +12,16 @@ export interface Link {
   kind: 'inline' | 'auto' | 'href' | 'bare';
 }
 
+const blank = (s: string): string => s.replace(/[^\n]/g, ' ');
+
+/** Replace fenced blocks with spaces, keeping line numbers and offsets. */
+function stripFences(text: string): string {
+  return text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, blank);
+}
+
 /** Replace fenced blocks and code spans with spaces, keeping line numbers and offsets. */
 function stripCode(text: string): string {
-  const blank = (s: string): string => s.replace(/[^\n]/g, ' ');
-  return text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, blank).replace(/(`+)[^`\n]*?\1/g, blank);
+  return stripFences(text).replace(/(`+)[^`\n]*?\1/g, blank);
 }
 
 export function markdownLinks(text: string): Link[] {
@@ -49,7 +55,8 @@ export function headingAnchor(heading: string): string {
 export function headingAnchors(text: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
-  for (const m of stripCode(text).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
+  // A heading's code spans are part of its text (GitHub keeps their words, drops the backticks).
+  for (const m of stripFences(text).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
     const base = headingAnchor(m[1]!.replace(/`/g, ''));
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);

@@ -15,6 +15,13 @@ const docs = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude
   .split('\n')
   .filter((f) => f !== '' && !f.includes('node_modules/') && existsSync(join(REPO, f)));
 
+describe('headingAnchors', () => {
+  it("keeps a heading's code span words (GitHub drops only the backticks), and skips headings inside fences", () => {
+    const anchors = headingAnchors('### Schema registry (`schema.*`)\n## Two\n```\n# not a heading\n```\n## Two\n');
+    expect([...anchors]).toEqual(['schema-registry-schema', 'two', 'two-1']);
+  });
+});
+
 describe('markdownLinks', () => {
   it('finds inline, auto, href and bare links outside code, with their lines', () => {
     const text = 'a [x](../y.md#z) b\n`[no](http://code.span)`\n```\n[no](http://block)\n```\n<https://auto.example> <a href="https://h.example">h</a>\nsee https://bare.example/p.\n';

@@ -135,7 +135,7 @@ describe('deploy/Dockerfile', () => {
         for (const c of d.spec?.template?.spec?.containers ?? []) for (const p of c.ports ?? []) ports.push(p.containerPort);
       }
     }
-    expect(ports.length).toBe(6);
+    expect(ports.length).toBe(10);
     expect(ports.filter((p) => !exposed.has(p))).toEqual([]);
   });
 

@@ -6,7 +6,7 @@
 import { decodeFrame, encodeFrame } from '../../src/index.js';
 import { toTagged, VAR_RE, type Expect, type Shape, type Step, type Tagged, type VectorCase } from '../../src/testing.js';
 
-export const ALL = ['tso', 'txcoord', 'session-mgr', 'schema-registry'];
+export const ALL = ['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry'];
 
 /** Expected answers. `message` is always a string; other details as given. */
 export const ok = (id: number, shape: Shape = {}): Expect => ({ ok: shape, id });

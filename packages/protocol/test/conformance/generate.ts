@@ -11,6 +11,7 @@ import { envelope } from './cases-envelope.js';
 import { integers } from './cases-integers.js';
 import { msgpack } from './cases-msgpack.js';
 import { sessionMgr, tso, txcoord } from './cases-services.js';
+import { groupCoord } from './cases-groups.js';
 import { schemaRegistry } from './cases-schemas.js';
 import { responses } from './responses.js';
 
@@ -21,6 +22,7 @@ export const SETUP: Setup = {
     tso: [],
     txcoord: ['--max-open-tx', '3'],
     'session-mgr': ['--max-sessions', '3'],
+    'group-coord': ['--max-members-per-group', '2', '--join-wait-ms', '200'],
     'schema-registry': ['--max-versions', '3'],
   },
   limits: { maxFrameBytes: 65536, maxInFlight: 1024, maxCount: 65536 },
@@ -36,6 +38,7 @@ export function vectorFiles(): Map<string, string> {
     ['tso.json', tso],
     ['txcoord.json', txcoord],
     ['session-mgr.json', sessionMgr],
+    ['group-coord.json', groupCoord],
     ['schema-registry.json', schemaRegistry],
     ['responses.json', responses],
   ]);

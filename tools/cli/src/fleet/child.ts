@@ -10,15 +10,17 @@ import { createInterface } from 'node:readline';
 import { formatShardRanges } from '@pharaoh/protocol';
 import type { FleetMember } from '../fleet-file.js';
 import { PHARAOH_BIN } from '../paths.js';
+import { SERVE_NODE_FLAGS } from '../node-flags.js';
 
 /** Command-line markers of a fleet process serving `service` (see isOurProcess). */
 export function memberMarkers(service: string): string[] {
   return [PHARAOH_BIN, 'serve', service];
 }
 
-/** Arguments after `node` that start `member`: `pharaoh serve <service> <flags>`. */
+/** Arguments after `node` that start `member`: `<node flags> pharaoh serve <service> <flags>`. */
 export function childArgs(member: FleetMember, extra: readonly string[] = []): string[] {
   return [
+    ...SERVE_NODE_FLAGS,
     PHARAOH_BIN,
     'serve',
     member.service,

@@ -4,6 +4,7 @@
  * joins the chaos test by adding its plug-in file here.
  */
 import type { ChaosPlugin } from './plugin.js';
+import { groupCoordPlugin } from './group-coord.js';
 import { schemaRegistryPlugin } from './schema-registry.js';
 
-export const PLUGINS: readonly ChaosPlugin[] = [schemaRegistryPlugin as ChaosPlugin];
+export const PLUGINS: readonly ChaosPlugin[] = [groupCoordPlugin as ChaosPlugin, schemaRegistryPlugin as ChaosPlugin];
