@@ -6,6 +6,7 @@
 import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, shardForKey, type ShardRanges } from '@pharaoh/protocol';
 import { SCHEMA_REGISTRY, SESSION_MGR, TXCOORD, type OpsOf, type ServiceResult, type ServiceSpec, type SessionStatus, type TxStatus } from '@pharaoh/registry';
 import { TsoBatcher } from './batcher.js';
+import { CdcApi, OffsetsApi } from './sequencer.js';
 import { CallSite, ClientClosedError, ConnectError, InvalidArgumentError } from './errors.js';
 import { checkFleetFile, fleetClaims, loadFleetFile, type FleetFile } from './fleet.js';
 import { parseClientOptions, type ClientOptions, type ResolvedOptions } from './options.js';
@@ -33,6 +34,9 @@ export class PharaohClient {
   readonly sessions: SessionsApi;
   /** Consumer groups (service `group-coord`). */
   readonly groups: GroupsApi;
+  /** CDC event ids and partition offsets (service `sequencer`), see sequencer.ts. */
+  readonly cdc: CdcApi;
+  readonly offsets: OffsetsApi;
   private readonly hub = new StatusHub();
   private readonly router: Router;
   private readonly batcher: TsoBatcher;
@@ -47,6 +51,8 @@ export class PharaohClient {
     this.tx = new TxApi(this.router);
     this.sessions = new SessionsApi(this.router);
     this.groups = new GroupsApi(this.router);
+    this.cdc = new CdcApi(this.router);
+    this.offsets = new OffsetsApi(this.router);
   }
 
   /**

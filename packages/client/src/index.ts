@@ -2,6 +2,7 @@ export { PharaohClient, TsoApi, TxApi, SessionsApi, ServiceClient } from './clie
 export type { FleetSource, KeyOptions, Session, CallOptions } from './client.js';
 export { SchemasApi } from './schemas.js';
 export type { SchemaFormat, SchemaRegistered, SchemaInfo, SchemaVersions, LatestSchema } from './schemas.js';
+export { CdcApi, OffsetsApi } from './sequencer.js';
 export type { CallArgs } from './router.js';
 export { GroupsApi, GroupMember, subscription, parseAssignment } from './groups.js';
 export type { JoinResult, SyncResult, CommittedOffset, GroupMemberRef, JoinOptions, OffsetCommit, MemberOptions } from './groups.js';

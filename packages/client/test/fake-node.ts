@@ -34,6 +34,8 @@ export class FakeNode {
   private readonly txs = new Map<bigint, 'ACTIVE' | 'COMMITTED' | 'ABORTED'>();
   private readonly sessions = new Map<bigint, { epoch: number; producer?: string }>();
   private readonly byProducer = new Map<string, bigint>();
+  /** sequencer: the next offset of each partition. */
+  private readonly offsets = new Map<string, number>();
   readonly layout: Layout;
 
   constructor(readonly opts: FakeNodeOptions) {
@@ -119,6 +121,13 @@ export class FakeNode {
         return this.txOp(req.op, BigInt(req.txId as bigint));
       case 'session.open':
         return this.open(shard, req.producer as string | undefined, after);
+      case 'cdc.next':
+        return this.nextIds(shard, (req.count as number | undefined) ?? 1, undefined);
+      case 'offsets.assign': {
+        const first = this.offsets.get(req.partition as string) ?? 0;
+        this.offsets.set(req.partition as string, first + (req.count as number));
+        return { first, count: req.count as number };
+      }
       default:
         return this.sessionOp(req.op as string, BigInt(req.sessionId as bigint), req.epoch as number);
     }

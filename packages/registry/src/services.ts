@@ -6,7 +6,7 @@
  * fails when any of them disagrees. A new coordinator is one entry here plus
  * its folder `apps/<name>/` (see "Adding a coordinator" in docs/DESIGN.md).
  */
-import { SCHEMA_LAYOUT, SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT, defineLayout } from '@pharaoh/snowflake';
+import { CDC_LAYOUT, SCHEMA_LAYOUT, SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT, defineLayout } from '@pharaoh/snowflake';
 import { defineService, Registry, type ServiceResult } from './define.js';
 
 /** Timestamps: `ts.get` → a range of consecutive TSO-layout timestamps. */
@@ -180,8 +180,36 @@ export const SCHEMA_REGISTRY = defineService({
   },
 });
 
+/**
+ * CDC event ids and partition offsets. `cdc.next`: a range of CDC-layout IDs,
+ * per table strictly increasing (a table belongs to one shard). `offsets.assign`:
+ * a dense range of per-partition offsets, journaled before it is answered.
+ */
+export const SEQUENCER = defineService({
+  name: 'sequencer',
+  title: 'CDC and offset sequencer',
+  layout: CDC_LAYOUT,
+  ports: { ws: 7600, http: 7601 },
+  shardsPerPod: 512,
+  pods: { cpu: '1', storage: '10Gi', storageWhy: JOURNAL_STORAGE },
+  ops: {
+    'cdc.next': {
+      fields: [['shard', 'shard', false], ['table', 'name', false], ['count', 'count', true]],
+      result: { first: 'id', count: 'uint' },
+      route: 'shard',
+      issues: 'count',
+    },
+    'offsets.assign': {
+      fields: [['shard', 'shard', false], ['partition', 'name', false], ['count', 'count', false]],
+      result: { first: 'uint', count: 'uint' },
+      route: 'shard',
+      issues: 0,
+    },
+  },
+});
+
 /** Every production service, in the order they are listed and started. */
-export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR, GROUP_COORD, SCHEMA_REGISTRY]);
+export const REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR, GROUP_COORD, SCHEMA_REGISTRY, SEQUENCER]);
 
 /** The name of a production service. */
 export type ServiceName = (typeof REGISTRY.services)[number]['name'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpSpec } from '@pharaoh/protocol';
 import { defineLayout } from '@pharaoh/snowflake';
-import { defineService, GROUP_COORD, REGISTRY, Registry, RegistryError, SCHEMA_REGISTRY, serviceTable, SESSION_MGR, TSO, TXCOORD } from '../src/index.js';
+import { defineService, GROUP_COORD, REGISTRY, Registry, RegistryError, SCHEMA_REGISTRY, SEQUENCER, serviceTable, SESSION_MGR, TSO, TXCOORD } from '../src/index.js';
 
 const LAYOUT = defineLayout({ name: 'z', timeBits: 42, shardBits: 10, seqBits: 12 });
 const FRESH: OpSpec = { fields: [['shard', 'shard', false]], result: { zId: 'id' }, route: 'shard', issues: 1 };
@@ -9,9 +9,9 @@ const entry = (over: Record<string, unknown> = {}, ops: Record<string, OpSpec> =
   ({ name: 'zeta', title: 'Zeta', layout: LAYOUT, ports: { ws: 7800, http: 7801 }, shardsPerPod: 512, pods: { cpu: '500m', storage: '1Gi', storageWhy: 'test' }, ops, ...over }) as Parameters<typeof defineService>[0];
 
 describe('the production registry', () => {
-  it('lists tso, txcoord, session-mgr, group-coord and schema-registry, in that order, each with its own layout', () => {
-    expect(REGISTRY.names).toEqual(['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry']);
-    expect(REGISTRY.services).toEqual([TSO, TXCOORD, SESSION_MGR, GROUP_COORD, SCHEMA_REGISTRY]);
+  it('lists tso, txcoord, session-mgr, group-coord, schema-registry and sequencer, in that order, each with its own layout', () => {
+    expect(REGISTRY.names).toEqual(['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry', 'sequencer']);
+    expect(REGISTRY.services).toEqual([TSO, TXCOORD, SESSION_MGR, GROUP_COORD, SCHEMA_REGISTRY, SEQUENCER]);
     expect(new Set(REGISTRY.services.map((s) => s.layout.name)).size).toBe(REGISTRY.services.length);
   });
 
@@ -19,7 +19,7 @@ describe('the production registry', () => {
     expect(REGISTRY.get('txcoord')).toBe(TXCOORD);
     expect(REGISTRY.findOp('session.validate')?.service).toBe(SESSION_MGR);
     expect(REGISTRY.findOp('nope.op')).toBeUndefined();
-    expect(() => REGISTRY.get('tsx')).toThrow(/unknown service "tsx": expected one of tso, txcoord, session-mgr, group-coord, schema-registry/);
+    expect(() => REGISTRY.get('tsx')).toThrow(/unknown service "tsx": expected one of tso, txcoord, session-mgr, group-coord, schema-registry, sequencer/);
   });
 
   it('renders the docs table from the entries', () => {

@@ -7,11 +7,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExchangeVectors, loadSetup } from '@pharaoh/protocol/testing';
+import { REGISTRY, type ServiceName } from '@pharaoh/registry';
 import { killAll, REPO_ROOT, startApp, tempDir, type RunningApp } from '@pharaoh/testkit';
 import { fuzzService } from './fuzz.js';
 import { runCase } from './vector-runner.js';
 
-const SERVICES = ['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry'] as const;
+/** Every production service: each gets the vectors that name it and the fuzz. */
+const SERVICES = REGISTRY.names as ServiceName[];
 const setup = loadSetup();
 const apps = new Map<string, RunningApp>();
 const dirs: Array<{ remove(): void }> = [];

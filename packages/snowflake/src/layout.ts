@@ -215,3 +215,10 @@ export const SESSION_LAYOUT: Layout = defineLayout({ name: 'session', timeBits: 
  * 2164; a separate name so a schema id is never taken for another service's ID.
  */
 export const SCHEMA_LAYOUT: Layout = defineLayout({ name: 'schema', timeBits: 42, shardBits: 10, seqBits: 12 });
+/**
+ * CDC event IDs (service `sequencer`, `cdc.next`): TSO's shape, 41 bits of ms
+ * (until 2094), 1024 shards, 8192 per ms per shard, because change events of
+ * a busy table arrive at timestamp-like rates and are batched the same way;
+ * time-based so a crash or a restore never makes them go back.
+ */
+export const CDC_LAYOUT: Layout = defineLayout({ name: 'cdc', timeBits: 41, shardBits: 10, seqBits: 13 });

@@ -22,6 +22,8 @@ describe('cross-shard crash test (CI version)', () => {
     expect(summary.stats.orderedPairs, report).toBeGreaterThan(100);
     expect(summary.stats.decisionsChecked, report).toBeGreaterThan(10);
     expect(summary.stats.epochsChecked, report).toBeGreaterThan(10);
+    expect(summary.stats.services['sequencer']?.['offset ranges checked'], report).toBeGreaterThan(10);
+    expect(summary.stats.services['sequencer']?.['cdc ranges checked'], report).toBeGreaterThan(10);
     // Moves and restores (on by default) must have happened too.
     expect(summary.moves, report).toBeGreaterThanOrEqual(1);
     expect(summary.restores, report).toBeGreaterThanOrEqual(1);

@@ -15,7 +15,7 @@ describe('pharaoh decode', () => {
     expect(formatDecoded(id, { now: NOW })).toBe(
       [
         `id      ${id} (0x${id.toString(16).padStart(16, '0')})`,
-        `layout  likely tso: its date is the one nearest to now; as tx or session or group or schema it would date from ${txDate}, in the future (choose with --layout)`,
+        `layout  likely tso or cdc: its date is the one nearest to now; as tx or session or group or schema it would date from ${txDate}, in the future (choose with --layout)`,
         'bits    time 41 | shard 10 | seq 13',
         'date    2026-12-01T12:00:00.000Z (UTC, 2 days ago)',
         `time    ${TSO_LAYOUT.unitAt(NOW - 2 * DAY)} ms since 2025-01-01T00:00:00.000Z`,
@@ -37,11 +37,12 @@ describe('pharaoh decode', () => {
     expect(() => parseLayout('snowflake')).toThrow('unknown layout "snowflake": expected one of tso, tx, txcoord, session, session-mgr, group, group-coord');
   });
 
-  it('guesses tso for recent tso IDs and tx/session/schema for tx IDs (one shape), old or new', () => {
-    for (const age of [0, 10 * DAY, 200 * DAY]) expect(guessLayout(idAt(TSO_LAYOUT, NOW - age), NOW).layouts).toEqual(['tso']);
+  it('guesses tso or cdc (one shape) for recent tso IDs and tx/session/schema for tx IDs (one shape), old or new', () => {
+    // The CDC layout has the TSO's bits and epoch: a TSO-shaped ID reads the same under both.
+    for (const age of [0, 10 * DAY, 200 * DAY]) expect(guessLayout(idAt(TSO_LAYOUT, NOW - age), NOW).layouts).toEqual(['tso', 'cdc']);
     for (const age of [0, 10 * DAY, 600 * DAY]) expect(guessLayout(idAt(TX_LAYOUT, NOW - age), NOW).layouts).toEqual(['tx', 'session', 'group', 'schema']);
     // An ID a TSO handed out a little ahead of this clock (its lead) is still plausible.
-    expect(guessLayout(idAt(TSO_LAYOUT, NOW + 5_000), NOW).layouts).toEqual(['tso']);
+    expect(guessLayout(idAt(TSO_LAYOUT, NOW + 5_000), NOW).layouts).toEqual(['tso', 'cdc']);
   });
 
   it('says so when no layout gives a date up to now', () => {
@@ -54,7 +55,7 @@ describe('pharaoh decode', () => {
   it('gives every reading, the likely layout and the reason in JSON', () => {
     const id = idAt(TSO_LAYOUT, NOW);
     const j = decodedJson(id, { now: NOW });
-    expect(j).toMatchObject({ id: id.toString(), hex: `0x${id.toString(16).padStart(16, '0')}`, likely: ['tso'] });
+    expect(j).toMatchObject({ id: id.toString(), hex: `0x${id.toString(16).padStart(16, '0')}`, likely: ['tso', 'cdc'] });
     expect(j.layouts).toEqual(decodeAll(id));
     expect(decodedJson(id, { layout: TX_LAYOUT, now: NOW })).toMatchObject({ layout: { layout: 'tx', shard: TX_LAYOUT.shardOf(id) } });
   });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { SHARD_COUNT } from '@pharaoh/protocol';
+import { REGISTRY } from '@pharaoh/registry';
 import { DOCUMENTED_SHARDS_PER_POD, podsForShardsPerPod, shardsForOrdinal } from '../src/ordinal.js';
 import { k8sFleetFile } from '../src/k8s-fleet.js';
 import { parseFleet } from '../src/fleet-file.js';
@@ -75,7 +76,7 @@ describe('ordinal → shard range', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(64);
-    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr group-coord schema-registry )");
+    expect(r.stderr).toContain("PHARAOH_SERVICE 'tsx' is not a service of this image (tso txcoord session-mgr group-coord schema-registry sequencer )");
     expect(readdirSync(data)).toEqual([]);
   });
 
@@ -101,7 +102,7 @@ describe('Kubernetes manifests', () => {
   const statefulSets = docs.filter((d) => d.kind === 'StatefulSet');
 
   it('parse, and define one StatefulSet and one headless Service per service', () => {
-    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(['group-coord', 'schema-registry', 'session-mgr', 'tso', 'txcoord']);
+    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual([...REGISTRY.names].sort());
     for (const ss of statefulSets) {
       const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === ss.spec.serviceName);
       expect(svc?.spec.clusterIP).toBe('None');

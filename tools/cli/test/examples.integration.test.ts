@@ -1,5 +1,5 @@
 /**
- * examples/ end to end: a local fleet of the four services (their main.ts,
+ * examples/ end to end: a local fleet of the six services (their main.ts,
  * 127.0.0.1, port 0, shards 0-7), the DLog-style producer and two consumer
  * group members run as processes against it; their output and the offsets
  * the group reads back afterwards are checked.
@@ -10,7 +10,7 @@ import { PharaohClient } from '@pharaoh/client';
 import { shardForKey } from '@pharaoh/protocol';
 import { killAll, REPO_ROOT, runToExit, startApp, tempDir, type RunningApp } from '@pharaoh/testkit';
 
-const SERVICES = ['tso', 'txcoord', 'session-mgr', 'group-coord'] as const;
+const SERVICES = ['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry', 'sequencer'] as const;
 const dirs: Array<{ remove(): void }> = [];
 afterAll(async () => {
   await killAll();
@@ -41,14 +41,27 @@ describe('examples: a DLog-style producer and a consumer group against a local f
     const endpoints = [...apps.values()].map((a) => a.url).join(',');
 
     const producer = served('example-writer');
-    const p = await runToExit(join(REPO_ROOT, 'examples', 'dlog-producer.ts'), ['--endpoints', endpoints, '--producer', producer, '--batches', '4', '--records', '5'], { timeoutMs: 120_000 });
+    const [subject, partition] = [served('orders-value'), served('orders-p0')];
+    const produce = () =>
+      runToExit(join(REPO_ROOT, 'examples', 'dlog-producer.ts'), ['--endpoints', endpoints, '--producer', producer, '--batches', '4', '--records', '5', '--subject', subject, '--partition', partition], { timeoutMs: 120_000 });
+    const p = await produce();
     expect(p.code, p.stderr).toBe(0);
     const batches = lines(p.stdout);
-    expect(batches.at(-1)).toMatchObject({ done: true, producer, batches: 4 });
+    expect(batches.at(-1)).toMatchObject({ done: true, producer, batches: 4, version: 1 });
     const commits = batches.filter((b) => 'commitTs' in b);
     expect(commits).toHaveLength(4);
     const lasts = commits.map((b) => BigInt(b['last'] as string));
     for (let i = 1; i < lasts.length; i++) expect(lasts[i]! > lasts[i - 1]!).toBe(true);
+    // Dense offsets: 0..19 in batch order; one schema id on every batch.
+    expect(commits.map((b) => [b['offset'], b['count']])).toEqual([[0, 5], [5, 5], [10, 5], [15, 5]]);
+    expect(new Set(batches.map((b) => b['schemaId'])).size).toBe(1);
+    // A second run (a restarted producer): same schema id and version, offsets continue at 20, its old epoch fenced.
+    const again = await produce();
+    expect(again.code, again.stderr).toBe(0);
+    const second = lines(again.stdout);
+    expect(second.at(-1)).toMatchObject({ done: true, schemaId: batches.at(-1)!['schemaId'], version: 1 });
+    expect(second.filter((b) => 'commitTs' in b)[0]).toMatchObject({ offset: 20, count: 5 });
+    expect(second.at(-1)!['epoch'] as number).toBeGreaterThan(batches.at(-1)!['epoch'] as number);
 
     const group = served('example-indexer');
     const consumer = () =>

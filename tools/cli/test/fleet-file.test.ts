@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
-import { GROUP_COORD, SCHEMA_REGISTRY, SESSION_MGR, TSO, TXCOORD } from '@pharaoh/registry';
+import { GROUP_COORD, SCHEMA_REGISTRY, SEQUENCER, SESSION_MGR, TSO, TXCOORD } from '@pharaoh/registry';
 import { defaultFleetFile, loadFleet, parseFleet, uncoveredShards } from '../src/fleet-file.js';
 
 const opts = { source: 'fleet.json', baseDir: '/srv/pharaoh' };
@@ -100,8 +100,9 @@ describe('fleet file', () => {
       ['session-mgr', '127.0.0.1', SESSION_MGR.ports.ws, SESSION_MGR.ports.http, [[0, 1023]]],
       ['group-coord', '127.0.0.1', GROUP_COORD.ports.ws, GROUP_COORD.ports.http, [[0, 1023]]],
       ['schema-registry', '127.0.0.1', SCHEMA_REGISTRY.ports.ws, SCHEMA_REGISTRY.ports.http, [[0, 1023]]],
+      ['sequencer', '127.0.0.1', SEQUENCER.ports.ws, SEQUENCER.ports.http, [[0, 1023]]],
     ]);
-    expect([7100, 7101, 7200, 7201, 7300, 7301, 7400, 7401, 7500, 7501]).toEqual(fleet.members.flatMap((m) => [m.port, m.httpPort]));
+    expect([7100, 7101, 7200, 7201, 7300, 7301, 7400, 7401, 7500, 7501, 7600, 7601]).toEqual(fleet.members.flatMap((m) => [m.port, m.httpPort]));
   });
 
   it('loads a file, resolving data relative to the file, and explains unreadable or non-JSON files', () => {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUT_MS } from '@pharaoh/client';
 import { PROTOCOL_VERSION } from '@pharaoh/protocol';
+import { REGISTRY } from '@pharaoh/registry';
 import { buildCommand } from '@pharaoh/server';
 import { tsoService } from '@pharaoh/tso';
 import { txcoordService } from '@pharaoh/txcoord';
@@ -29,7 +30,7 @@ describe('pharaoh --version and help', () => {
     const r = await runCli(['serve', '--help']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('unknown service');
-    expect(r.stdout).toContain('Usage: pharaoh serve <tso|txcoord|session-mgr|group-coord|schema-registry> [options]');
+    expect(r.stdout).toContain(`Usage: pharaoh serve <${REGISTRY.names.join('|')}> [options]`);
     expect(r.stdout).toContain('--shards <ranges>');
     expect(r.stdout).toContain('pharaoh serve txcoord --help');
   });
@@ -50,7 +51,7 @@ describe('pharaoh --version and help', () => {
     expect(serveHelp(txcoordService as never)).toContain('--default-timeout-ms <ms>');
     const r = await runCli(['serve', 'tsoo']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('pharaoh: unknown service "tsoo": expected one of tso, txcoord, session-mgr, group-coord, schema-registry');
+    expect(r.stderr.trim()).toBe(`pharaoh: unknown service "tsoo": expected one of ${REGISTRY.names.join(', ')}`);
   });
 
   it('refuses an unknown or bad server flag before starting, in the CLI\'s words', async () => {
@@ -105,7 +106,7 @@ describe('usage mistakes', () => {
     expect(r.stdout.split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['id', 'layout', 'bits', 'date', 'time', 'shard', 'seq', '']);
     expect(r.stdout).toContain('id      503178002017722368 (0x06fba5ba150ea000)');
     expect((await runCli(['decode', '1', '--layout', 'uuid'])).stderr.trim()).toBe(
-      'pharaoh: unknown layout "uuid": expected one of tso, tx, txcoord, session, session-mgr, group, group-coord, schema, schema-registry',
+      `pharaoh: unknown layout "uuid": expected one of ${[...new Set(REGISTRY.services.flatMap((s) => [s.layout.name, s.name]))].join(', ')}`,
     );
   });
 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { DEFAULT_COMPACT_AT_BYTES as GROUP_COMPACT_AT_BYTES } from '@pharaoh/group-coord';
+import { DEFAULT_COMPACT_AT_BYTES as SCHEMA_COMPACT_AT_BYTES } from '@pharaoh/schema-registry';
+import { DEFAULT_COMPACT_AT_BYTES as SEQ_COMPACT_AT_BYTES } from '@pharaoh/sequencer';
 import { DEFAULT_COMPACT_AT_BYTES as SESSION_COMPACT_AT_BYTES } from '@pharaoh/session-mgr';
 import { DEFAULT_COMPACT_AT_BYTES as TX_COMPACT_AT_BYTES } from '@pharaoh/txcoord';
 import { REPO } from './helpers.js';
@@ -34,7 +36,7 @@ describe.skipIf(!kubectlFound)('kubectl kustomize deploy/k8s', () => {
   const each = statefulSets.map((s) => [s.metadata.name as string, s] as const);
 
   it('puts one StatefulSet per service of the registry, their Services and budgets in namespace pharaoh', () => {
-    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(['group-coord', 'schema-registry', 'session-mgr', 'tso', 'txcoord']);
+    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(['group-coord', 'schema-registry', 'sequencer', 'session-mgr', 'tso', 'txcoord']);
     for (const o of objects.filter((o) => o.kind !== 'Namespace')) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe('pharaoh');
   });
 
@@ -106,9 +108,7 @@ describe.skipIf(!kubectlFound)('kubectl kustomize deploy/k8s', () => {
     const c = ss.spec.template.spec.containers[0];
     const shards = Number(c.env.find((e: Obj) => e.name === 'SHARDS_PER_POD').value);
     const gib = Number(/^(\d+)Gi$/.exec(ss.spec.volumeClaimTemplates[0].spec.resources.requests.storage)?.[1] ?? NaN);
-    const perShard = { tso: 0, txcoord: TX_COMPACT_AT_BYTES, 'session-mgr': SESSION_COMPACT_AT_BYTES, 'group-coord': GROUP_COMPACT_AT_BYTES,
-      // schema-registry keeps the journaled-shard kit's default, as group-coord does.
-      'schema-registry': GROUP_COMPACT_AT_BYTES }[name as 'tso'] ?? NaN;
+    const perShard = { tso: 0, txcoord: TX_COMPACT_AT_BYTES, 'session-mgr': SESSION_COMPACT_AT_BYTES, 'group-coord': GROUP_COMPACT_AT_BYTES, 'schema-registry': SCHEMA_COMPACT_AT_BYTES, sequencer: SEQ_COMPACT_AT_BYTES }[name as 'tso'] ?? NaN;
     // Each shard's journal may be just under its trigger at once; leave a quarter for compaction copies and the rest.
     expect(gib * 2 ** 30).toBeGreaterThanOrEqual(Math.max(1, shards * perShard * 1.25));
   });

@@ -3,10 +3,12 @@
  * JSON: the frame's decoded value and whether it is canonical are computed
  * here (with stand-in values for `{vars}`), never typed by hand.
  */
+import { REGISTRY } from '@pharaoh/registry';
 import { decodeFrame, encodeFrame } from '../../src/index.js';
 import { toTagged, VAR_RE, type Expect, type Shape, type Step, type Tagged, type VectorCase } from '../../src/testing.js';
 
-export const ALL = ['tso', 'txcoord', 'session-mgr', 'group-coord', 'schema-registry'];
+/** Every service of the registry: the cases every process must pass (envelope, ping, admin.info). */
+export const ALL: string[] = REGISTRY.names;
 
 /** Expected answers. `message` is always a string; other details as given. */
 export const ok = (id: number, shape: Shape = {}): Expect => ({ ok: shape, id });

@@ -13,6 +13,7 @@ import { msgpack } from './cases-msgpack.js';
 import { sessionMgr, tso, txcoord } from './cases-services.js';
 import { groupCoord } from './cases-groups.js';
 import { schemaRegistry } from './cases-schemas.js';
+import { sequencer } from './cases-sequencer.js';
 import { responses } from './responses.js';
 
 export const SETUP: Setup = {
@@ -24,6 +25,7 @@ export const SETUP: Setup = {
     'session-mgr': ['--max-sessions', '3'],
     'group-coord': ['--max-members-per-group', '2', '--join-wait-ms', '200'],
     'schema-registry': ['--max-versions', '3'],
+    sequencer: ['--max-partitions', '3'],
   },
   limits: { maxFrameBytes: 65536, maxInFlight: 1024, maxCount: 65536 },
 };
@@ -40,6 +42,7 @@ export function vectorFiles(): Map<string, string> {
     ['session-mgr.json', sessionMgr],
     ['group-coord.json', groupCoord],
     ['schema-registry.json', schemaRegistry],
+    ['sequencer.json', sequencer],
     ['responses.json', responses],
   ]);
   return new Map([...files].map(([name, value]) => [name, `${JSON.stringify(value, null, 1)}\n`]));

@@ -6,5 +6,6 @@
 import type { ChaosPlugin } from './plugin.js';
 import { groupCoordPlugin } from './group-coord.js';
 import { schemaRegistryPlugin } from './schema-registry.js';
+import { sequencerPlugin } from './sequencer.js';
 
-export const PLUGINS: readonly ChaosPlugin[] = [groupCoordPlugin as ChaosPlugin, schemaRegistryPlugin as ChaosPlugin];
+export const PLUGINS: readonly ChaosPlugin[] = [groupCoordPlugin as ChaosPlugin, schemaRegistryPlugin as ChaosPlugin, sequencerPlugin as ChaosPlugin];
