@@ -4,7 +4,7 @@
  * non-batched call with retries: fresh-ID calls fail over to another healthy
  * shard, calls about an existing ID wait for their shard until their timeout.
  */
-import { ERROR_CODES, readResult, type ShardRanges } from '@pharaoh/protocol';
+import { ERROR_CODES, expandShardRanges, readResult, toShardRanges, type ShardRanges } from '@pharaoh/protocol';
 import type { OpsOf, ServiceArgs, ServiceResult, ServiceSpec } from '@pharaoh/registry';
 import { Connection, type ConnectionEvents, type Hello } from './connection.js';
 import { Deadlines, type Expirable } from './deadlines.js';
@@ -250,11 +250,39 @@ export class Router {
       this.applyOwnership(service);
       this.opts.logger.warn({ endpoint: conn.url, shard, before, after }, 'NOT_OWNER: shard map refreshed');
       this.status.emit({ type: 'fleet-changed', service, endpoint: conn.url, reason: 'not-owner', before, after, detail: `${conn.url} does not host shard ${shard}` });
+      const movedTo = err.details.movedTo;
+      if (typeof movedTo === 'string') this.learnMove(service, shard, movedTo);
       // Nobody left claims the shard: reconnect idle endpoints now, their hellos may.
       if (this.map(service).ownerOf(shard) === undefined) for (const c of this.conns) c.kick();
     } else if (err.code === ERROR_CODES.SHARD_UNAVAILABLE || err.code === ERROR_CODES.SHUTTING_DOWN) {
       this.map(service).quarantine(shard, this.opts.shardQuarantineMs);
     }
+  }
+
+  /**
+   * A NOT_OWNER named the shard's new endpoint (`pharaoh shard move`, see
+   * docs/PROTOCOL.md): the shard joins that endpoint's claim, or, for an
+   * endpoint this client does not know yet, the endpoint is added (its hello
+   * claims the shard). The target's next hello, or a NOT_OWNER from it,
+   * replaces this claim as usual.
+   */
+  private learnMove(service: string, shard: number, movedTo: string): void {
+    const target = this.conns.find((c) => c.url === movedTo);
+    if (target === undefined) {
+      this.opts.logger.warn({ service, shard, endpoint: movedTo }, 'shard moved to an endpoint this client did not know; connecting to it');
+      this.addEndpoints([{ endpoint: movedTo, service }]);
+      return;
+    }
+    if (target.service !== service) return;
+    const claimed = new Set(target.claim === undefined ? [] : expandShardRanges(target.claim));
+    if (claimed.has(shard)) return;
+    claimed.add(shard);
+    const before = target.claim;
+    target.claim = toShardRanges([...claimed].sort((a, b) => a - b));
+    target.claimSource = 'not-owner';
+    target.claimSince = this.opts.clock.now();
+    this.applyOwnership(service);
+    this.status.emit({ type: 'fleet-changed', service, endpoint: target.url, reason: 'not-owner', before, after: target.claim, detail: `shard ${shard} moved to ${target.url}` });
   }
 
   /**

@@ -183,6 +183,29 @@ describe('shard map', () => {
     expect(events.find((e) => e.type === 'connect')).toMatchObject({ endpoint: 'ws://b', shards: [[512, 1023]] });
   });
 
+  it('follows a NOT_OWNER that names the endpoint a shard moved to (movedTo), and retries there without an error', async () => {
+    const transport = new FakeTransport();
+    const clock = new ManualClock();
+    // Shard 700 moved from a to b after both said hello: a answers NOT_OWNER naming b; b's hello did not list it.
+    const a = new FakeNode({ service: 'tso', shards: [[0, 700]], owns: [[0, 699]] });
+    const b = new FakeNode({ service: 'tso', shards: [[701, 1023]], owns: [[700, 1023]] });
+    a.intercept = (req) => (req.shard === 700 ? { code: 'NOT_OWNER', details: { shards: [[0, 699]], shard: 700, movedTo: 'ws://b' } } : undefined);
+    transport.add('ws://a', a);
+    transport.add('ws://b', b);
+    const client = await PharaohClient.connect({ endpoints: ['ws://a', 'ws://b'] }, { transport, clock });
+    r = { client, transport, clock, nodes: new Map(), events: [] };
+    const events: StatusEvent[] = [];
+    client.on('status', (e) => events.push(e));
+    const pending = client.tso.next({ key: keyFor(700) });
+    await settle();
+    await clock.advance(30); // the retry waits retryDelayMs (25 ms)
+    const id = await pending;
+    expect(TSO_LAYOUT.shardOf(id)).toBe(700);
+    expect(sent(a, 'ts.get').map((f) => f.shard)).toEqual([700]);
+    expect(sent(b, 'ts.get').map((f) => f.shard)).toEqual([700]);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'fleet-changed', endpoint: 'ws://b', reason: 'not-owner', after: [[700, 1023]] }));
+  });
+
   it('lets a hello override the fleet file, logging the mismatch, and reports a changed hello after reconnect', async () => {
     const transport = new FakeTransport();
     const clock = new ManualClock();

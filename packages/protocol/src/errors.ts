@@ -90,6 +90,12 @@ export interface ErrorDetails {
   field?: string;
   /** NOT_OWNER for an ID-addressed request: the shard encoded in the ID. */
   shard?: number;
+  /** NOT_OWNER for a shard moved away from this process: the endpoint that hosts it now (`pharaoh shard move`). */
+  movedTo?: string;
+  /** SHARD_UNAVAILABLE from `admin.shards.claim`: why the shard could not be opened (SHARD_LOCKED, SHARD_IDENTITY_MISMATCH, SHARD_OPEN_FAILED). */
+  reason?: string;
+  /** SHARD_UNAVAILABLE from `admin.shards.claim`: the shards it claimed before the one that failed. */
+  claimed?: Array<[number, number]>;
 }
 
 /**

@@ -22,7 +22,7 @@ export {
   MAX_TIMEOUT_MS,
   CLOSE_CODES,
 } from './limits.js';
-export { parseEnvelope, parseArgs, readResult, isAdminOp, isHostOp, HOST_OPS, ADMIN_OPS, ROLES } from './ops.js';
+export { parseEnvelope, parseArgs, readResult, isAdminOp, isHostOp, HOST_OPS, ADMIN_OPS, SHARD_MOVE_OPS, ROLES } from './ops.js';
 export type { OpSpec, ResultKind, ResultSpec, ArgsOf, ResultOf, ResultOfSpec, FieldSpec, RequestEnvelope, AdminInfo, Role, HostOp } from './ops.js';
 export { okFrame, errFrame } from './frames.js';
 export type { HelloFrame, OkFrame, ErrFrame, ResponseFrame, ServerFrame, WireLayout, WireLimits } from './frames.js';

@@ -94,8 +94,17 @@ export const ROLES: readonly Role[] = ['client', 'admin'];
 export const HOST_OPS = ['ping', 'admin.info'] as const;
 export type HostOp = (typeof HOST_OPS)[number];
 
+/**
+ * The host's admin ops of an online shard move (docs/OPERATIONS.md, "Moving
+ * shards"): the source drains, closes and releases shards, the target claims
+ * and opens them, then the source forwards callers to the target (NOT_OWNER
+ * with `movedTo`). Admin role only; not in HOST_OPS (they change what a
+ * process hosts, so the fuzzers and conformance vectors leave them out).
+ */
+export const SHARD_MOVE_OPS = ['admin.shards.release', 'admin.shards.claim', 'admin.shards.forward'] as const;
+
 /** Operations only an `admin` token may call (FORBIDDEN for a `client` token). */
-export const ADMIN_OPS: readonly string[] = ['admin.info'];
+export const ADMIN_OPS: readonly string[] = ['admin.info', ...SHARD_MOVE_OPS];
 
 /** Is `op` reserved to the admin role? */
 export function isAdminOp(op: string): boolean {

@@ -7,6 +7,7 @@ import {
   encodeRangeFrame,
   errFrame,
   isAdminOp,
+  SHARD_MOVE_OPS,
   isErrorCode,
   isHostOp,
   parseArgs,
@@ -77,8 +78,13 @@ export class Dispatcher<S> {
   inFlight = 0;
   /** Answers `admin.info` (set by the server, which knows connections and readiness). */
   adminInfo: (() => AdminInfo) | undefined;
+  /** Answers the shard-move admin ops (set by the server, see moves.ts). */
+  moveOp: ((op: string, frame: Args) => Promise<unknown>) | undefined;
+  /** Forwarded shards' new endpoints, named in their NOT_OWNER answers (see moves.ts). */
+  movedTo: ReadonlyMap<number, string> = new Map();
   private idle: (() => void) | undefined;
-  private readonly shardList: ShardRanges;
+  /** What this process hosts, sent in every NOT_OWNER (a move changes it: setShards). */
+  private shardList: ShardRanges;
   private readonly ops: Map<string, ServedOp<S>>;
   /** The `ts.get` op when this service answers it (its frames have a short cut, see handleTsGet). */
   private readonly tsGet: ServedOp<S> | undefined;
@@ -104,7 +110,7 @@ export class Dispatcher<S> {
       const env = parseEnvelope(frame);
       id = env.id;
       const served = this.ops.get(env.op);
-      if (served === undefined && !isHostOp(env.op)) {
+      if (served === undefined && !isHostOp(env.op) && !isAdminOp(env.op)) {
         throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.spec.name} has no op ${JSON.stringify(env.op.slice(0, 64))}`);
       }
       op = env.op;
@@ -122,6 +128,14 @@ export class Dispatcher<S> {
           this.reply(conn, id, op, this.adminInfo(), t0, undefined);
           return;
         }
+        if (this.moveOp !== undefined && (SHARD_MOVE_OPS as readonly string[]).includes(op)) {
+          const reqId = id;
+          this.moveOp(op, env.frame).then(
+            (ok) => this.reply(conn, reqId, op, ok, t0, undefined),
+            (err: unknown) => this.replyError(conn, reqId, op, err, t0, undefined),
+          );
+          return;
+        }
       }
       if (served === undefined) throw new ProtocolError(ERROR_CODES.UNKNOWN_OP, `${this.def.spec.name} does not implement ${op}`);
       this.run(conn, id, served, this.parse(served, env.frame), t0);
@@ -129,6 +143,11 @@ export class Dispatcher<S> {
       if (id === null) id = readableId(frame);
       this.replyError(conn, id, op, err, t0, undefined);
     }
+  }
+
+  /** A move changed what this process hosts: later NOT_OWNER answers list `shards`. */
+  setShards(shards: ShardRanges): void {
+    this.shardList = shards;
   }
 
   /** This service answers `ts.get`: frames read by `readTsGetFrame` may go to `handleTsGet`. */
@@ -169,13 +188,16 @@ export class Dispatcher<S> {
       }
       this.track(conn, 1);
       const reqShard = shard;
+      reqShard.track(1);
       result.then(
         (value) => {
           this.track(conn, -1);
+          reqShard.track(-1);
           this.reply(conn, id, op, value, t0, reqShard, served);
         },
         (err: unknown) => {
           this.track(conn, -1);
+          reqShard.track(-1);
           this.replyError(conn, id, op, err, t0, reqShard);
         },
       );
@@ -230,13 +252,19 @@ export class Dispatcher<S> {
     }
     const shard = Number.isInteger(shardId) ? this.shards[shardId] : undefined;
     if (shard === undefined) {
+      const movedTo = this.movedTo.get(shardId);
+      if (movedTo !== undefined) {
+        throw new ProtocolError(ERROR_CODES.NOT_OWNER, `shard ${shardId} moved to ${movedTo}`, { shards: this.shardList, shard: shardId, movedTo });
+      }
       throw new ProtocolError(ERROR_CODES.NOT_OWNER, `shard ${shardId} is not hosted by this process`, {
         shards: this.shardList,
         shard: shardId,
       });
     }
     if (!shard.available) {
-      throw new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, `shard ${shardId} is ${shard.status === 'failed' ? 'failed' : 'closing'}`, {
+      // 'draining' and 'closed' (released, not forwarded yet) happen only in a move (moves.ts).
+      const why = shard.status === 'failed' ? 'failed' : shard.status === 'draining' || shard.status === 'closed' ? 'moving to another process' : 'closing';
+      throw new ProtocolError(ERROR_CODES.SHARD_UNAVAILABLE, `shard ${shardId} is ${why}`, {
         shard: shardId,
       });
     }

@@ -19,6 +19,7 @@ import type { GeneratorTotals } from './metrics.js';
 import { resolveServerOptions } from './options.js';
 import type { ResolvedServerOptions } from './options.js';
 import { openShards, type HostedShards } from './shards.js';
+import { ShardMoves } from './moves.js';
 import type { HostedShard } from './shards.js';
 import { createPortServer, readTls, setTls } from './tls.js';
 import type { TlsMaterial } from './tls.js';
@@ -179,7 +180,15 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
   const { opts, byId, hosted, metrics, logger, openMs, tokens } = l;
   const startedAt = performance.now();
   const dispatcher = new Dispatcher<S>(def, byId, opts, metrics, logger);
-  const hello = encodeHello(def.spec.name, opts.shards, def.spec.layout, opts.limits);
+  // A move changes what this process hosts: new connections get the hello of the moment.
+  let hello = encodeHello(def.spec.name, opts.shards, def.spec.layout, opts.limits);
+  const moves = new ShardMoves<S>(def, hosted, byId, logger, opts.fs, opts.shardIds, () => {
+    const now = moves.ranges;
+    hello = encodeHello(def.spec.name, now, def.spec.layout, opts.limits);
+    dispatcher.setShards(now);
+  });
+  dispatcher.moveOp = (op, frame) => moves.run(op, frame);
+  dispatcher.movedTo = moves.movedTo;
   const connections = new Set<Connection>();
   let closing = false;
 
@@ -233,7 +242,9 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
 
   const readiness = (): Readiness => {
     const unavailable: number[] = [];
-    for (const id of opts.shardIds) if (!byId[id]!.available) unavailable.push(id);
+    // A shard in the middle of a move is not a reason to restart or unroute the process.
+    for (const id of moves.hosted) if (!moves.isMoving(id) && byId[id]?.available !== true) unavailable.push(id);
+    unavailable.sort((a, b) => a - b);
     if (unavailable.length === 0) return { ready: !closing, closing, unavailable };
     const causes: Record<string, string> = {};
     for (const id of unavailable.slice(0, READINESS_CAUSES)) {
@@ -245,7 +256,7 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
   metrics.attach({
     dataDir: opts.dataDir,
     generators: () => generatorTotals(byId),
-    shards: () => ({ hosted: opts.shardIds.length, unavailable: readiness().unavailable.length }),
+    shards: () => ({ hosted: moves.hosted.size, unavailable: readiness().unavailable.length }),
     appStats: () => appStats(def, byId),
     inFlight: () => dispatcher.inFlight,
     tokens: () => tokens.countByRole(),
@@ -255,7 +266,7 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
     server: SERVER_NAME,
     pid: process.pid,
     uptimeMs: Math.round(performance.now() - startedAt),
-    shards: opts.shards,
+    shards: moves.ranges,
     unavailable: readiness().unavailable,
     connections: connections.size,
     inFlight: dispatcher.inFlight,
@@ -345,7 +356,19 @@ async function listenAll<S>(def: HostedService<S>, l: Listening<S>): Promise<Run
     })();
     return closed;
   };
-  return { port, httpPort, url, httpUrl, shards: opts.shards, openMs, start: hosted.start, reload, close };
+  return {
+    port,
+    httpPort,
+    url,
+    httpUrl,
+    get shards() {
+      return moves.ranges;
+    },
+    openMs,
+    start: hosted.start,
+    reload,
+    close,
+  };
 }
 
 /** Unsent answer bytes over all connections, and the most on one. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FileHandle, FileSystem } from '@pharaoh/storage';
+import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { IdGenerator } from '@pharaoh/snowflake';
 import type { GeneratorEvent } from '@pharaoh/snowflake';
 import type { Logger } from 'pino';
@@ -7,14 +7,25 @@ import { ServerError, SERVER_ERROR_CODES } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ShardOpStats } from './hot-metrics.js';
 import type { ResolvedServerOptions } from './options.js';
-import { BOUND_COUNTER, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
+import { BOUND_COUNTER, IDENTITY_FILE, claimShard, createShardDirs, shardDir, type RestoreMark } from './shard-dir.js';
 import { toWireLayout } from './hello.js';
-import { ProcessBound, ShardBound } from './time-bound.js';
+import { ProcessBound, ShardBound, readFloor } from './time-bound.js';
 import type { HostedService, ShardHandle, StartSummary } from './types.js';
 
 export { BOUND_COUNTER };
 
-export type ShardStatus = 'open' | 'failed' | 'closing' | 'closed';
+/**
+ * `<shard dir>/released`: written (durably) by a graceful shard move after the
+ * shard's own bound was raised to exactly above every ID it issued
+ * (`IdGenerator.issuedBelowTicks`), before its lock is released. It means "the
+ * last holder let go cleanly; resume right above the bound". Every open
+ * removes it durably before the shard serves, so it never outlives the state
+ * it describes; only a move's claim (HostedShards.adopt) acts on it.
+ */
+export const RELEASED_MARK = 'released';
+
+/** `draining`: a move (moves.ts) stopped taking requests for it and waits for those in flight. */
+export type ShardStatus = 'open' | 'failed' | 'draining' | 'closing' | 'closed';
 
 /** One hosted shard: its lock, counter, generator and app state. */
 export class HostedShard<S> {
@@ -23,6 +34,10 @@ export class HostedShard<S> {
   /** Request counters per op, created on first use. */
   readonly opMetrics = new Map<string, ShardOpStats>();
   handle!: ShardHandle<S>;
+  /** Requests of this shard awaiting an async answer (a move drains them before closing). */
+  inFlight = 0;
+  /** Resolves waiters of `whenIdle` once `inFlight` reaches 0. */
+  private idleWaiters: Array<() => void> = [];
   /** Periodic tasks started through `ShardContext.every`, stopped at close. */
   private readonly timers: NodeJS.Timeout[] = [];
 
@@ -85,9 +100,61 @@ export class HostedShard<S> {
     this.timers.push(timer);
   }
 
+  /** Count a request started (+1) or answered (-1); see `whenIdle`. */
+  track(delta: number): void {
+    this.inFlight += delta;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves once no request of this shard is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
   /** Stop every periodic task (runs already started finish on their own). */
   stopTasks(): void {
     for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  /**
+   * Close for a shard move (moves.ts): as `close` (the shard carries a bound
+   * right above the IDs it issued, made durable here), and then leaves the
+   * RELEASED_MARK, made durable, before the lock is released. `exact` is
+   * false if any of that failed: the next holder then resumes above every
+   * time-bound slot of the data dir instead (always safe, only further ahead).
+   */
+  async closeForMove(def: HostedService<S>, fs: FileSystem): Promise<{ exact: boolean }> {
+    if (this.status !== 'open' && this.status !== 'draining') return { exact: false };
+    this.status = 'closing';
+    this.metrics.shardUp.set({ shard: String(this.id) }, 0);
+    this.stopTasks();
+    let exact = true;
+    const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        exact = false;
+        this.logger.warn({ err }, `shard ${this.id}: ${what} failed while releasing it for a move`);
+      }
+    };
+    if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
+    await step('generator close', () => this.generator.close());
+    if (exact) await step('carry its bound', () => this.bound.raise(this.generator.issuedBelowTicks, true));
+    if (exact) {
+      await step('mark it released', async () => {
+        const h = await fs.open(join(this.dir, RELEASED_MARK), { create: true });
+        try {
+          await h.datasync();
+        } finally {
+          await h.close();
+        }
+        await fs.syncDir(this.dir);
+      });
+    }
+    await this.lock.close().catch((err: unknown) => this.logger.warn({ err }, `shard ${this.id}: unlock failed`));
+    this.status = 'closed';
+    return { exact };
   }
 
   /**
@@ -140,6 +207,16 @@ export interface HostedShards<S> {
   readonly bound: ProcessBound;
   start: StartSummary;
   close(): Promise<void>;
+  /**
+   * A move's target side (moves.ts): claim and open a shard this process did
+   * not start with. Only a shard directory a completed open left (its own
+   * bound above 0) is taken; it never creates one. The shard resumes above
+   * its own bound, this process's floor and every slot of the data dir as
+   * read now. Replaces a shard of this process that a move closed.
+   */
+  adopt(id: number): Promise<HostedShard<S>>;
+  /** A move's source side: forget a shard it closed (its lock released). */
+  forget(id: number): void;
 }
 
 /** A shard locked and identified, its app not opened yet (see openShards' phases). */
@@ -151,6 +228,8 @@ interface ShardClaimed {
   /** The shard's own bound was above 0: an open completed before, so its identity and app state are durable. */
   servedBefore: boolean;
   restored: RestoreMark | undefined;
+  /** It carried the RELEASED_MARK (now removed durably): a graceful move left it, its bound exact. */
+  released: boolean;
 }
 
 function openFailed(def: { spec: { name: string } }, id: number, dir: string, err: unknown): Error {
@@ -179,9 +258,18 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
     );
     lock = claimed.lock;
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
+    // A move's mark is valid only until someone opens the shard: gone (durably) before it serves.
+    let released = false;
+    try {
+      await options.fs.unlink(join(dir, RELEASED_MARK));
+      released = true;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    if (released) await options.fs.syncDir(dir);
     // The shard's own bound becomes > 0 only once an open completed (see
     // openClaimed), so its app state (a journal) was created durably before it could serve.
-    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored };
+    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored, released };
   } catch (err) {
     await lock?.close().catch(() => undefined);
     throw openFailed(def, id, dir, err);
@@ -282,6 +370,36 @@ export async function openShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBo
   try {
     await makeIdentityDurable(env.options.fs, c);
     return await openClaimed(env, processBound, c, true, recovering, issuedBelowTicks);
+  } catch (err) {
+    await c.lock.close().catch(() => undefined);
+    throw openFailed(env.def, id, c.dir, err);
+  }
+}
+
+/**
+ * Open a shard that arrives by a move (see HostedShards.adopt): its directory
+ * must exist with an identity, and its own bound must be above 0 (a completed
+ * open left it, so its app state is durable); refused otherwise, naming why.
+ */
+async function adoptShard<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, serviceDir: string, id: number): Promise<HostedShard<S>> {
+  const fs = env.options.fs;
+  const dir = shardDir(env.options.dataDir, env.def.spec.name, id);
+  const st = await fs.stat(join(dir, IDENTITY_FILE)).catch(() => undefined);
+  if (st === undefined || st.isDirectory) {
+    throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${env.def.spec.name} shard ${id}: no shard directory with an identity at ${dir} (a move takes a shard, it never creates one)`, { shard: id, dir });
+  }
+  const c = await claim(env, id, false, true);
+  try {
+    if (!c.servedBefore) {
+      throw new ServerError(SERVER_ERROR_CODES.SHARD_OPEN_FAILED, `${env.def.spec.name} shard ${id}: ${dir} never completed an open (its bound is 0); a move takes only a shard that served`, { shard: id, dir });
+    }
+    // Released cleanly by a move: its bound lies right above all it issued, resume there (see openClaimed).
+    if (c.released) return await openClaimed(env, processBound, c, true, false);
+    // Else (its last holder died mid-move, its bound possibly stale): above every slot of the data
+    // dir as it is now, which covers whatever that holder issued (slots may have grown since this
+    // process read its floor). Up to a window ahead of the clock, but only after a crash.
+    const floor = await readFloor(fs, serviceDir);
+    return await openClaimed(env, processBound, c, true, false, floor);
   } catch (err) {
     await c.lock.close().catch(() => undefined);
     throw openFailed(env.def, id, c.dir, err);
@@ -414,6 +532,7 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
   const r = new Reopener<S>({ ...served, options: { ...served.options } }, opened, processBound, serviceDir);
   reopener = r;
   for (const shard of opened.values()) shard.onFail = (s) => r.failed(s);
+  const adoptEnv: ShardOpenEnv<S> = { ...served, options: { ...served.options } };
   return {
     shards: opened,
     get bound() {
@@ -421,6 +540,15 @@ export async function openShards<S>(served: ShardOpenEnv<S>, ids: number[]): Pro
     },
     close,
     start: summarize(env.def, opened, firstOpens.length, spent),
+    adopt: async (id) => {
+      const shard = await adoptShard(adoptEnv, r.bound, serviceDir, id);
+      shard.onFail = (s) => r.failed(s);
+      opened.set(id, shard);
+      return shard;
+    },
+    forget: (id) => {
+      if (opened.get(id)?.status === 'closed') opened.delete(id);
+    },
   };
 }
 

@@ -11,7 +11,9 @@ import { exploreSchedules, type ExploreReport, type Schedule, type SimulatedFs }
 import { ServerMetrics } from './metrics.js';
 import { resolveServerOptions, type Clock } from './options.js';
 import { parseAppOptions } from './server.js';
-import { openShards } from './shards.js';
+import { openShards, type HostedShard } from './shards.js';
+import { ShardMoves } from './moves.js';
+import { SHARD_COUNT } from '@pharaoh/protocol';
 import type { ServiceSpec } from '@pharaoh/registry';
 import type { HostedService, ServiceDefinition, ShardHandle } from './types.js';
 
@@ -60,6 +62,58 @@ export async function openTestShard<Spec extends ServiceSpec, S, O>(definition: 
   const opened = await openShards({ def, app, options, metrics, logger: silent }, [o.shard]);
   const hosted = opened.shards.get(o.shard)!;
   return { handle: hosted.handle as ShardHandle<S, O>, close: () => opened.close(), abandon: () => hosted.stopTasks() };
+}
+
+/** Several shards hosted by one simulated process, with the host's shard-move ops (see moves.ts). */
+export interface TestProcess<S, O = unknown> {
+  /** The handle of a shard this process serves now (undefined if it does not). */
+  handle(id: number): ShardHandle<S, O> | undefined;
+  /** Run one shard-move admin op (`admin.shards.release`, `.claim`, `.forward`) as the host would answer it. */
+  move(op: string, frame: Record<string, unknown>): Promise<unknown>;
+  /** What it hosts now. */
+  hosted(): number[];
+  /** Close it as a graceful shutdown does. */
+  close(): Promise<void>;
+  /** Its process died: stop its timers, touch nothing on disk. */
+  abandon(): void;
+}
+
+/** Open shards `o.shards` of `def` on `o.fs` as one server start does (a process of the data dir), with its move ops. */
+export async function openTestProcess<Spec extends ServiceSpec, S, O>(
+  definition: ServiceDefinition<Spec, S, O>,
+  o: Omit<TestShardOptions, 'shard'> & { shards: number[] },
+): Promise<TestProcess<S, O>> {
+  const def: HostedService<S> = definition;
+  const options = resolveServerOptions({
+    shards: o.shards.join(','),
+    dataDir: o.dataDir,
+    fs: o.fs,
+    logger: silent,
+    ...(o.clock === undefined ? {} : { clock: o.clock }),
+    ...(o.windowMs === undefined ? {} : { windowMs: o.windowMs }),
+    ...(o.maxLeadMs === undefined ? {} : { maxLeadMs: o.maxLeadMs }),
+    ...(o.app === undefined ? {} : { app: o.app }),
+  });
+  let metrics = metricsByService.get(def.spec.name);
+  if (metrics === undefined) {
+    metrics = new ServerMetrics(def.spec.name);
+    metricsByService.set(def.spec.name, metrics);
+  }
+  const app = parseAppOptions(def, options.app);
+  const opened = await openShards({ def, app, options, metrics, logger: silent }, options.shardIds);
+  const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
+  for (const [id, s] of opened.shards) byId[id] = s;
+  const moves = new ShardMoves<S>(def, opened, byId, silent, options.fs, options.shardIds, () => undefined);
+  return {
+    handle: (id) => (byId[id]?.status === 'open' ? (byId[id]!.handle as ShardHandle<S, O>) : undefined),
+    move: (op, frame) => moves.run(op, frame),
+    hosted: () => [...moves.hosted].sort((a, b) => a - b),
+    close: () => opened.close(),
+    abandon: () => {
+      for (const s of opened.shards.values()) s.stopTasks();
+      for (const s of byId) s?.stopTasks();
+    },
+  };
 }
 
 /** One process lifetime of a shard in a crash exploration. */

@@ -85,6 +85,15 @@ async function tryOpen(path: string, options: { fs: FileSystem }): Promise<Obeli
   }
 }
 
+/**
+ * The largest value (ticks) of every slot of `serviceDir` as read now: every
+ * ID any process of this data dir issued so far lies below it (a shard that
+ * arrives by a move resumes above it).
+ */
+export async function readFloor(fs: FileSystem, serviceDir: string): Promise<number> {
+  return (await readSlots(fs, serviceDir)).reduce((m, s) => Math.max(m, s.value), 0);
+}
+
 /** Every slot file of the dir with its value (base + size), as this process sees it now. */
 async function readSlots(fs: FileSystem, dir: string): Promise<Array<{ n: number; value: number }>> {
   const out: Array<{ n: number; value: number }> = [];

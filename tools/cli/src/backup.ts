@@ -69,8 +69,12 @@ function bad(message: string): CliError {
   return new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, message);
 }
 
-/** Copy every shard of `service` under `dataDir` into the tar file `out`; returns the manifest written. */
-export async function backup(service: ServiceName, dataDir: string, out: string, now: () => number = Date.now): Promise<BackupManifest> {
+/**
+ * Copy every shard of `service` under `dataDir` (or only those in `only`,
+ * e.g. one process's of a shared data dir) into the tar file `out`; returns
+ * the manifest written.
+ */
+export async function backup(service: ServiceName, dataDir: string, out: string, now: () => number = Date.now, only?: ReadonlySet<number>): Promise<BackupManifest> {
   const serviceDir = join(dataDir, service);
   let names: string[];
   try {
@@ -90,9 +94,9 @@ export async function backup(service: ServiceName, dataDir: string, out: string,
     .map((n) => SHARD_DIR.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
-    .filter((n) => n < SHARD_COUNT)
+    .filter((n) => n < SHARD_COUNT && (only === undefined || only.has(n)))
     .sort((a, b) => a - b);
-  if (ids.length === 0) throw bad(`nothing to back up: ${serviceDir} holds no shard directories`);
+  if (ids.length === 0) throw bad(`nothing to back up: ${serviceDir} holds no shard directories${only === undefined ? '' : ' of the shards asked for'}`);
   const pack = tarPack();
   const written = pipeline(pack, createWriteStream(out, { mode: 0o600 }));
   const add = (name: string, data: Buffer): Promise<void> =>

@@ -141,10 +141,18 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .requiredOption('--service <service>', names.join(', '))
     .requiredOption('--out <file>', 'the backup file to write')
     .option('--data <dir>', 'the data directory of the processes hosting the shards', './data')
+    .option('--shards <ranges>', 'only these shards (e.g. one process\'s of a shared data dir: 0-31); default: every shard of the service')
     .action(
-      run(async (o: { service: string; out: string; data: string }) => {
+      run(async (o: { service: string; out: string; data: string; shards?: string }) => {
         const { backup } = await import('./backup.js');
-        const m = await backup(serviceName(o.service, registry), o.data, o.out);
+        const { parseShardRanges, expandShardRanges } = await import('@pharaoh/protocol');
+        let only: Set<number> | undefined;
+        try {
+          only = o.shards === undefined ? undefined : new Set(expandShardRanges(parseShardRanges(o.shards)));
+        } catch (err) {
+          throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--shards ${(err as Error).message}`);
+        }
+        const m = await backup(serviceName(o.service, registry), o.data, o.out, Date.now, only);
         const journal = m.shards.reduce((n, s) => n + s.journalBytes, 0);
         out(`backed up ${m.shards.length} ${m.service} shard(s) from ${o.data} into ${o.out} in ${m.tookMs} ms (journals ${journal} bytes; no shard stopped)`);
       }),
@@ -178,6 +186,52 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
       }),
     );
 
+  const shard = program.command('shard').description('shard lifecycle on live processes');
+  withAuth(
+    shard
+      .command('move')
+      .description('move shards between two live processes of one service sharing a data dir, online (docs/OPERATIONS.md "Moving shards")')
+      .requiredOption('--service <service>', names.join(', '))
+      .requiredOption('--shards <ranges>', 'the shards to move, e.g. 17,40-63')
+      .requiredOption('--from <url>', 'the endpoint hosting them now (ws://host:port)')
+      .requiredOption('--to <url>', 'the endpoint to host them (ws://host:port), same service and data dir')
+      .option('--fleet <file>', 'rewrite this fleet file\'s shard ranges of the two endpoints afterwards')
+      .option('--drain-ms <ms>', 'how long the source waits for requests in flight on the shards before giving up (nothing moves then)', intIn(1, 60_000))
+      .option('--timeout <ms>', 'how long each step may take', positiveMs),
+  ).action(
+    run(async (o: { service: string; shards: string; from: string; to: string; fleet?: string; drainMs?: number; timeout?: number; tokenFile?: string; caFile?: string }) => {
+      const { moveShards } = await import('./shard-move.js');
+      const r = await moveShards({ ...o, service: serviceName(o.service, registry) });
+      out(
+        `moved ${o.service} shard(s) ${o.shards} from ${o.from} to ${o.to}: unavailable ${r.unavailableMs} ms (release ${r.releaseMs} ms, claim ${r.claimMs} ms), forwarded in ${r.forwardMs} ms` +
+          (r.fleetRewritten ? `; ${o.fleet} rewritten` : ''),
+      );
+    }),
+  );
+
+  for (const [step, what] of [
+    ['release', 'step 1 of a move across hosts: drain and close shards on the process, carrying their time bound, and release them (they answer SHARD_UNAVAILABLE until forwarded or claimed back)'],
+    ['claim', 'step 2: open shards whose directories are in the process\'s data dir (copied there, or released by another process of it) and serve them; on the releasing process: take them back'],
+    ['forward', 'step 3: the releasing process stops listing the shards and answers NOT_OWNER naming --to'],
+  ] as const) {
+    const c = withAuth(
+      shard
+        .command(step)
+        .description(what)
+        .requiredOption('--endpoint <url>', 'the process (ws://host:port)')
+        .requiredOption('--shards <ranges>', 'e.g. 17,40-63')
+        .option('--timeout <ms>', 'how long the step may take', positiveMs),
+    );
+    if (step === 'release') c.option('--drain-ms <ms>', 'how long to wait for requests in flight on the shards', intIn(1, 60_000));
+    if (step === 'forward') c.requiredOption('--to <url>', 'the endpoint that hosts the shards now');
+    c.action(
+      run(async (o: { endpoint: string; shards: string; to?: string; drainMs?: number; timeout?: number; tokenFile?: string; caFile?: string }) => {
+        const { moveStep } = await import('./shard-move.js');
+        out(JSON.stringify(await moveStep(step, o)));
+      }),
+    );
+  }
+
   addClientCommands(program, registry);
 
   program
@@ -190,6 +244,8 @@ export function buildProgram(registry: Registry = REGISTRY, load?: ServiceLoader
     .option('--seed <n>', 'random seed (default: from the clock, printed)', intIn(0, Number.MAX_SAFE_INTEGER))
     .option('--dir <dir>', 'working directory (default: a fresh temp dir)')
     .option('--keep', 'keep the working directory afterwards')
+    .option('--no-moves', 'no online shard moves between processes (on by default)')
+    .option('--no-restores', 'no backups put back in place of a killed process (on by default)')
     .action(
       run(async (o: Record<string, unknown>) => {
         const { runChaosCommand } = await import('./chaos/command.js');

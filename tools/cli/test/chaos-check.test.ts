@@ -135,6 +135,63 @@ describe('crash test checks', () => {
   });
 });
 
+describe('crash test checks across a restore', () => {
+  // Shard 0 of txcoord / session-mgr backed up at 20, its process killed at 50 and restored; shard 1 never restored.
+  const restore = (service: string): HarnessEvent[] => [
+    { k: 'backup', label: `${service}:1`, service, shards: [0], t: 20, tEnd: 22 },
+    { k: 'restore', label: `${service}:1`, service, shards: [0], t: 50, backupAt: 20, tStart: 52 },
+  ];
+
+  it('accept IN_DOUBT only for a restored shard\'s transaction not acknowledged before the backup', () => {
+    const [early, late, open, other] = [tx(1, 0, 0), tx(3, 0, 0), tx(5, 0, 0), tx(6, 1, 0)];
+    const events: WorkerEvent[] = [
+      { k: 'txb', id: early, st: tx(1, 0, 1), ...at(0, 1, 2) },
+      { k: 'txi', w: 0, id: early, d: 'commit' },
+      { k: 'txc', id: early, ct: tx(2, 0, 0), ...at(0, 3, 4) },
+      { k: 'txb', id: late, st: tx(3, 0, 1), ...at(0, 5, 6) },
+      { k: 'txi', w: 0, id: late, d: 'commit' },
+      { k: 'txc', id: late, ct: tx(4, 0, 0), ...at(0, 25, 30) },
+      { k: 'txb', id: open, st: tx(5, 0, 1), ...at(0, 31, 32) },
+      { k: 'txb', id: other, st: tx(6, 1, 1), ...at(0, 33, 34) },
+      { k: 'txi', w: 0, id: other, d: 'abort' },
+      { k: 'txa', id: other, ...at(0, 35, 36) },
+    ];
+    const harness = restore('txcoord');
+    const good = new Map([[early, 'COMMITTED'], [late, 'IN_DOUBT'], [open, 'IN_DOUBT'], [other, 'ABORTED']]);
+    expect(runChecks(input(events, { harness, finalTx: good })).violations).toEqual([]);
+    // A decision acknowledged before the backup began must survive the restore; a shard never restored has no IN_DOUBT; nor does a plain restart.
+    expect(checks(input(events, { harness, finalTx: new Map([...good, [early, 'IN_DOUBT']]) }))).toEqual(['decision']);
+    expect(checks(input(events, { harness, finalTx: new Map([...good, [other, 'IN_DOUBT']]) }))).toEqual(['decision']);
+    expect(checks(input(events, { finalTx: good }))).toEqual(['decision', 'decision']);
+    // A lost decision read as the opposite one is still a violation.
+    expect(checks(input(events, { harness, finalTx: new Map([...good, [late, 'ABORTED']]) }))).toEqual(['decision']);
+  });
+
+  it('accept an epoch fenced or lost by a restore of its shard, and a new session id after it, but nothing else', () => {
+    const [id, id2] = [sid(5, 0), sid(60, 0)];
+    const events: WorkerEvent[] = [
+      { k: 'soi', w: 0, p: 'p1' },
+      { k: 'so', id, ep: 10, p: 'p1', ...at(0, 1, 2) },
+      { k: 'soi', w: 0, p: 'p1' },
+      { k: 'so', id, ep: 11, p: 'p1', ...at(0, 30, 31) },
+      { k: 'soi', w: 0, p: 'p1' },
+      { k: 'so', id: id2, ep: 5000, p: 'p1', ...at(0, 60, 61) },
+      { k: 'so', id: sid(6, 0), ep: 0, ...at(1, 3, 4) },
+    ];
+    const harness = restore('session-mgr');
+    const good = new Map([[`${id}:10`, 'FENCED'], [`${id}:11`, 'UNKNOWN'], [`${id2}:5000`, 'OK'], [`${sid(6, 0)}:0`, 'FENCED']]);
+    expect(runChecks(input(events, { harness, finalSessions: good })).violations).toEqual([]);
+    // Without the restore the same answers are violations (a changed id, lost and fenced epochs).
+    expect(checks(input(events, { finalSessions: good })).length).toBeGreaterThanOrEqual(3);
+    // An epoch from before the restore that still validates OK was not fenced by it.
+    expect(checks(input(events, { harness, finalSessions: new Map([...good, [`${id}:11`, 'OK']]) }))).toEqual(['epoch']);
+    // The epoch after the restore must be OK, and epochs must still go up across it.
+    expect(checks(input(events, { harness, finalSessions: new Map([...good, [`${id2}:5000`, 'UNKNOWN']]) }))).toEqual(['epoch']);
+    const down = events.map((e) => (e.k === 'so' && e.id === id2 ? { ...e, ep: 3 } : e));
+    expect(checks(input(down, { harness, finalSessions: new Map([...good].map(([k, v]) => [k.replace(':5000', ':3'), v])) }))).toEqual(['epoch']);
+  });
+});
+
 describe('crash test checks with a service plug-in', () => {
   /** A plug-in whose events carry TSO-shaped IDs in its own space, and whose own check wants every `seq` event read back. */
   const plugin: ChaosPlugin<Set<string>> = {

@@ -6,7 +6,7 @@ import { DEFAULT_CHAOS_OPTIONS, runChaos } from '../src/chaos/run.js';
 import { formatSummary } from '../src/chaos/summary.js';
 
 describe('cross-shard crash test (CI version)', () => {
-  it('keeps every ID unique and increasing, and every decision and epoch, through random SIGKILLs of server processes', async () => {
+  it('keeps every ID unique and increasing, and every decision and epoch, through random SIGKILLs of server processes, online shard moves and restores', async () => {
     const lines: string[] = [];
     const summary = await runChaos({ ...DEFAULT_CHAOS_OPTIONS, seed: 20261126, log: (l) => lines.push(l) });
     const report = `${lines.join('\n')}\n${formatSummary(summary)}`;
@@ -24,5 +24,8 @@ describe('cross-shard crash test (CI version)', () => {
     expect(summary.stats.epochsChecked, report).toBeGreaterThan(10);
     expect(summary.stats.services['sequencer']?.['offset ranges checked'], report).toBeGreaterThan(10);
     expect(summary.stats.services['sequencer']?.['cdc ranges checked'], report).toBeGreaterThan(10);
+    // Moves and restores (on by default) must have happened too.
+    expect(summary.moves, report).toBeGreaterThanOrEqual(1);
+    expect(summary.restores, report).toBeGreaterThanOrEqual(1);
   }, 300_000);
 });

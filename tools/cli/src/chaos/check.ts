@@ -12,7 +12,7 @@
  * the clock cannot tell is skipped, never misjudged.
  */
 import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
-import type { HarnessEvent, SessionOpenEvent, WorkerEvent } from './events.js';
+import type { HarnessEvent, RestoreEvent, SessionOpenEvent, WorkerEvent } from './events.js';
 import type { ChaosPlugin, PluginEvent } from './services/plugin.js';
 
 export interface Violation {
@@ -202,22 +202,41 @@ export function checkCrossRestart(issues: Issue[], harness: HarnessEvent[], owne
 }
 
 
+/** The harness's restores of `service`, by shard (see actions.ts). */
+export type Restores = Map<number, RestoreEvent[]>;
+export function restoresOf(harness: HarnessEvent[], service: string): Restores {
+  const out: Restores = new Map();
+  for (const e of harness) if (e.k === 'restore' && e.service === service) for (const s of e.shards) out.set(s, [...(out.get(s) ?? []), e]);
+  return out;
+}
+
 /**
  * Decisions survive: an acknowledged commit reads COMMITTED after the run, an
  * acknowledged abort ABORTED; a transaction nobody asked to commit is never
  * COMMITTED; one whose commit outcome is unknown is decided either way.
+ * A restore loses what was decided after its backup, and answers IN_DOUBT for
+ * it (never a presumed abort): IN_DOUBT is accepted only for a transaction of
+ * a restored shard, begun before that restore, whose decision was not
+ * certainly acknowledged before the backup began. Nothing else may change.
  */
-export function checkDecisions(events: WorkerEvent[], finalTx: Map<string, string>, v: Violation[]): number {
+export function checkDecisions(events: WorkerEvent[], finalTx: Map<string, string>, v: Violation[], restored: Restores = new Map()): number {
   const intent = new Map<string, 'commit' | 'abort'>();
+  const begunAt = new Map<string, number>();
+  const ackedAt = new Map<string, number>();
   const acked = new Map<string, 'COMMITTED' | 'ABORTED'>();
   const commitTs = new Map<string, string>();
   const begun: string[] = [];
   for (const e of events) {
-    if (e.k === 'txb') begun.push(e.id);
-    else if (e.k === 'txi') intent.set(e.id, e.d);
-    else if (e.k === 'txa') acked.set(e.id, 'ABORTED');
-    else if (e.k === 'txc') {
+    if (e.k === 'txb') {
+      begun.push(e.id);
+      begunAt.set(e.id, e.s);
+    } else if (e.k === 'txi') intent.set(e.id, e.d);
+    else if (e.k === 'txa') {
+      acked.set(e.id, 'ABORTED');
+      ackedAt.set(e.id, e.r);
+    } else if (e.k === 'txc') {
       acked.set(e.id, 'COMMITTED');
+      ackedAt.set(e.id, e.r);
       const prev = commitTs.get(e.id);
       if (prev !== undefined && prev !== e.ct) v.push({ check: 'decision', detail: `tx ${e.id} committed twice with different commitTs ${prev} and ${e.ct}` });
       commitTs.set(e.id, e.ct);
@@ -229,6 +248,12 @@ export function checkDecisions(events: WorkerEvent[], finalTx: Map<string, strin
     if (got === undefined) continue;
     n++;
     const want = acked.get(id);
+    if (got === 'IN_DOUBT') {
+      if (!mayBeInDoubt(id, begunAt.get(id), ackedAt.get(id), restored)) {
+        v.push({ check: 'decision', detail: `tx ${id}: reads IN_DOUBT, but no restore of its shard can have lost its decision${want === undefined ? '' : ` (acknowledged ${want})`}` });
+      }
+      continue;
+    }
     if (want !== undefined && got !== want) v.push({ check: 'decision', detail: `tx ${id}: acknowledged ${want}, reads ${got} after the run` });
     else if (want === undefined && intent.get(id) !== 'commit' && got === 'COMMITTED') {
       v.push({ check: 'decision', detail: `tx ${id}: nobody asked to commit it, yet it reads COMMITTED` });
@@ -239,14 +264,29 @@ export function checkDecisions(events: WorkerEvent[], finalTx: Map<string, strin
   return n;
 }
 
+/** Lost by a restore of its shard: begun before the restore, not acknowledged certainly before the backup began. */
+function mayBeInDoubt(id: string, begun: number | undefined, acked: number | undefined, restored: Restores): boolean {
+  const list = restored.get(TX_LAYOUT.shardOf(BigInt(id))) ?? [];
+  return list.some((r) => begun !== undefined && begun < r.t && (acked === undefined || acked + CLOCK_GAP_MS > r.backupAt));
+}
+
 /**
  * Epochs survive and fencing holds: per named producer, acknowledged epochs
  * strictly increase on one session id; a validate made after a newer epoch was
  * acknowledged never says OK; after the run every older epoch is FENCED, and
  * the newest is OK unless a later open's outcome is unknown (then OK or FENCED).
  * Anonymous sessions stay OK.
+ * A restore of the session's shard fences every epoch handed out before it
+ * (and loses sessions opened after its backup): an epoch acknowledged before
+ * a restore of its shard reads FENCED or UNKNOWN, and a producer's session id
+ * may change across that restore; epochs still only go up.
  */
-export function checkSessions(events: WorkerEvent[], finalSessions: Map<string, string>, v: Violation[]): number {
+export function checkSessions(events: WorkerEvent[], finalSessions: Map<string, string>, v: Violation[], restored: Restores = new Map()): number {
+  /** Acknowledged before a restore of its shard (so fenced or lost by it)? */
+  // An answer received before the restored process started cannot have come from the restored state.
+  const beforeRestore = (a: SessionOpenEvent): boolean => (restored.get(SESSION_LAYOUT.shardOf(BigInt(a.id))) ?? []).some((r) => a.r < r.tStart);
+  /** A restore of the shard between the two acks? */
+  const restoreBetween = (a: SessionOpenEvent, b: SessionOpenEvent): boolean => (restored.get(SESSION_LAYOUT.shardOf(BigInt(a.id))) ?? []).some((r) => a.r < r.tStart && r.tStart <= b.r);
   const byProducer = new Map<string, WorkerEvent[]>();
   for (const e of events) {
     if ((e.k === 'so' && e.p !== undefined) || e.k === 'soi') (byProducer.get(e.p!) ?? byProducer.set(e.p!, []).get(e.p!)!).push(e);
@@ -257,7 +297,7 @@ export function checkSessions(events: WorkerEvent[], finalSessions: Map<string, 
     const acks = list.filter((e): e is SessionOpenEvent => e.k === 'so').sort((a, b) => a.lr - b.lr);
     for (let i = 1; i < acks.length; i++) {
       if (acks[i]!.ep <= acks[i - 1]!.ep) v.push({ check: 'epoch', detail: `producer ${p}: epoch ${acks[i]!.ep} acknowledged after epoch ${acks[i - 1]!.ep}` });
-      if (acks[i]!.id !== acks[0]!.id) v.push({ check: 'epoch', detail: `producer ${p}: session id changed from ${acks[0]!.id} to ${acks[i]!.id}` });
+      if (acks[i]!.id !== acks[i - 1]!.id && !restoreBetween(acks[i - 1]!, acks[i]!)) v.push({ check: 'epoch', detail: `producer ${p}: session id changed from ${acks[i - 1]!.id} to ${acks[i]!.id}` });
     }
     const last = acks[acks.length - 1];
     if (!last) continue;
@@ -267,7 +307,7 @@ export function checkSessions(events: WorkerEvent[], finalSessions: Map<string, 
       const got = finalSessions.get(`${a.id}:${a.ep}`);
       if (got === undefined) continue;
       n++;
-      const ok = a === last ? (unknownAfter ? ['OK', 'FENCED'] : ['OK']) : ['FENCED'];
+      const ok = beforeRestore(a) ? ['FENCED', 'UNKNOWN'] : a === last ? (unknownAfter ? ['OK', 'FENCED'] : ['OK']) : ['FENCED'];
       if (!ok.includes(got)) v.push({ check: 'epoch', detail: `producer ${p}: epoch ${a.ep} of ${a.id} reads ${got} after the run (expected ${ok.join(' or ')})` });
     }
   }
@@ -277,7 +317,7 @@ export function checkSessions(events: WorkerEvent[], finalSessions: Map<string, 
     const got = finalSessions.get(`${e.id}:${e.ep}`);
     if (got === undefined) continue;
     n++;
-    if (got !== 'OK') v.push({ check: 'epoch', detail: `anonymous session ${e.id} epoch ${e.ep} reads ${got} after the run (expected OK)` });
+    if (beforeRestore(e) ? got !== 'FENCED' && got !== 'UNKNOWN' : got !== 'OK') v.push({ check: 'epoch', detail: `anonymous session ${e.id} epoch ${e.ep} reads ${got} after the run (expected OK)` });
   }
   return n;
 }
@@ -308,8 +348,8 @@ export function runChecks(input: CheckInput): CheckResult {
   const orderedPairs = checkShardOrder(issues, v);
   const clientOrderChecks = checkClientOrder(issues, v);
   const crossRestartChecks = checkCrossRestart(issues, input.harness, input.owners, v);
-  const decisionsChecked = checkDecisions(input.events, input.finalTx, v);
-  const epochsChecked = checkSessions(input.events, input.finalSessions, v);
+  const decisionsChecked = checkDecisions(input.events, input.finalTx, v, restoresOf(input.harness, 'txcoord'));
+  const epochsChecked = checkSessions(input.events, input.finalSessions, v, restoresOf(input.harness, 'session-mgr'));
   const services: Record<string, Record<string, number>> = {};
   for (const p of plugins) {
     const counts = p.plugin.check({ events: p.events, harness: input.harness, owners: input.owners[p.plugin.service] ?? new Map(), final: p.final, violations: v });

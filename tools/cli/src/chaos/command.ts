@@ -8,7 +8,7 @@ import { formatSummary } from './summary.js';
 import { DEFAULT_CHAOS_OPTIONS, runChaos } from './run.js';
 import type { ChaosOptions } from './run.js';
 
-/** The crash test's options from the command's flags (`--minutes`, `--seconds`, `--workers`, `--procs`, `--seed`, `--dir`, `--keep`). */
+/** The crash test's options from the command's flags (`--minutes`, `--seconds`, `--workers`, `--procs`, `--seed`, `--dir`, `--keep`, `--no-moves`, `--no-restores`). */
 export function chaosOptions(o: Record<string, unknown>): ChaosOptions {
   const opts: ChaosOptions = { ...DEFAULT_CHAOS_OPTIONS };
   const long = typeof o.minutes === 'number' || (typeof o.seconds === 'number' && o.seconds > 120);
@@ -26,6 +26,9 @@ export function chaosOptions(o: Record<string, unknown>): ChaosOptions {
   else opts.seed = Date.now() % 1_000_000;
   if (typeof o.dir === 'string') opts.dir = o.dir;
   if (o.keep === true) opts.keep = true;
+  // commander's --no-moves / --no-restores set these to false.
+  if (o.moves === false) opts.moves = false;
+  if (o.restores === false) opts.restores = false;
   return opts;
 }
 

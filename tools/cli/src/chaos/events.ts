@@ -50,7 +50,18 @@ export type WorkerEvent =
 /** Harness events: a process was SIGKILLed at `t` (just before the signal) / started at `t` (just before spawn). */
 export interface KillEvent { k: 'kill'; label: string; t: number }
 export interface StartEvent { k: 'start'; label: string; t: number }
-export type HarnessEvent = KillEvent | StartEvent;
+/** A shard move between two live processes (`pharaoh shard move`'s steps): `t` just before the release, `tEnd` after the forward. */
+export interface MoveEvent { k: 'move'; service: string; from: string; to: string; shards: number[]; t: number; tEnd: number; unavailableMs: number }
+/** A live backup of the shards `label` hosts: begun at `t` (the manifest's backupAt), done at `tEnd`. */
+export interface BackupEvent { k: 'backup'; label: string; service: string; shards: number[]; t: number; tEnd: number }
+/**
+ * A restore: `label` was SIGKILLed at `t` (its own 'kill' event), its shards'
+ * directories removed and the backup taken at `backupAt` put back
+ * (`pharaoh restore`), then it was started again at `tStart` (its 'start'
+ * event): no answer received before `tStart` came from the restored state.
+ */
+export interface RestoreEvent { k: 'restore'; label: string; service: string; shards: number[]; t: number; backupAt: number; tStart: number }
+export type HarnessEvent = KillEvent | StartEvent | MoveEvent | BackupEvent | RestoreEvent;
 
 /**
  * Appends lines to a file with synchronous writes, buffered for at most

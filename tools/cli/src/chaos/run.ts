@@ -21,6 +21,7 @@ import type { HarnessEvent, WorkerEvent } from './events.js';
 import { ownersOf, producerNames, writeChaosFleet } from './fleet-setup.js';
 import { ChaosServers } from './servers.js';
 import { readBack } from './readback.js';
+import { HarnessActions } from './actions.js';
 import { PLUGINS } from './services/index.js';
 import type { PluginEvent } from './services/plugin.js';
 import type { WorkerConfig } from './worker.js';
@@ -37,6 +38,10 @@ export interface ChaosOptions {
   killGapMs: [number, number];
   /** Pause between a kill and the restart: uniform in [0, max] ms. */
   maxRestartDelayMs: number;
+  /** Harness actions beside SIGKILL (actions.ts): online shard moves between two processes of a service. */
+  moves: boolean;
+  /** ... and restores: a live backup of a process's shards, later put back in its place (check.ts allows what a restore may lose, nothing else). */
+  restores: boolean;
   dir?: string;
   keep?: boolean;
   log?: (line: string) => void;
@@ -52,6 +57,8 @@ export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   seed: 1,
   killGapMs: [1_000, 3_000],
   maxRestartDelayMs: 500,
+  moves: true,
+  restores: true,
 };
 
 export interface ChaosSummary extends CheckResult {
@@ -62,6 +69,11 @@ export interface ChaosSummary extends CheckResult {
   shardsPerService: number;
   workers: number;
   kills: number;
+  /** Shard moves and restores the harness made. */
+  moves: number;
+  restores: number;
+  /** Each move's unavailability (release → claim answered), ms. */
+  moveMs: number[];
   events: Record<string, number>;
   errors: Record<string, number>;
   dir: string;
@@ -92,7 +104,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     for (let w = 0; w < opts.workers; w++) workers.push(startWorker(dir, fleetPath, w, opts));
     await Promise.all(workers.map((p) => workerReady(p)));
     log(`chaos: workers running after ${((Date.now() - t0) / 1000).toFixed(1)} s; crashing servers for ${opts.durationMs / 1000} s`);
-    await killRounds(servers, rnd, opts, log);
+    const actions = new HarnessActions(servers, fleetPath, dir, rnd, log);
+    await killRounds(servers, rnd, opts, log, actions);
     log(`chaos: ${servers.events.filter((e) => e.k === 'kill').length} kills done; stopping workers`);
     await Promise.all(workers.map(async (p) => { p.kill('SIGTERM'); await exited(p); }));
     await servers.waitReady(READY_TIMEOUT_MS);
@@ -145,8 +158,14 @@ function workerReady(p: ChildProcess): Promise<void> {
   });
 }
 
-/** Kill a random server at random moments until the time is up; each is restarted after a short random pause. */
-async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosOptions, log: (l: string) => void): Promise<void> {
+/**
+ * Until the time is up, at random moments: a due restore (actions.ts), else
+ * with moves on a shard move (~30% of rounds), else with restores on a live
+ * backup (~15%, one pending at a time), else a SIGKILL of a random server,
+ * restarted after a short random pause. A restore still pending at the end
+ * is done once every process is back.
+ */
+async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosOptions, log: (l: string) => void, actions: HarnessActions): Promise<void> {
   const end = Date.now() + opts.durationMs;
   const restarts: Array<Promise<void>> = [];
   const down = new Set<string>();
@@ -155,6 +174,15 @@ async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosO
     const [lo, hi] = opts.killGapMs;
     await sleep(Math.min(lo + rnd() * (hi - lo), Math.max(0, end - Date.now())));
     if (Date.now() >= end) break;
+    if (opts.restores && actions.restoreDue(down)) {
+      await actions.restore();
+      continue;
+    }
+    const roll = rnd();
+    // A third into the run, an action that has not happened yet is forced, so every run exercises each one enabled.
+    const late = Date.now() - (end - opts.durationMs) > opts.durationMs / 3;
+    if (opts.moves && (roll < 0.3 || (late && actions.moves === 0)) && (await actions.move(down))) continue;
+    if (opts.restores && ((roll >= 0.3 && roll < 0.45) || (late && actions.restores === 0)) && !actions.restorePending && (await actions.backup(down))) continue;
     // Only a running (or starting) process is killed: one waiting for its restart is already down.
     const up = servers.labels.filter((l) => !down.has(l));
     if (up.length === 0) continue;
@@ -172,6 +200,10 @@ async function killRounds(servers: ChaosServers, rnd: () => number, opts: ChaosO
     if (kills % 5 === 0) log(`chaos: ${kills} kills, ${Math.max(0, Math.round((end - Date.now()) / 1000))} s left`);
   }
   await Promise.all(restarts);
+  if (actions.restorePending) {
+    await servers.waitReady(READY_TIMEOUT_MS);
+    await actions.restore();
+  }
 }
 
 function summarize(
@@ -192,6 +224,9 @@ function summarize(
     shardsPerService: opts.shardsPerService,
     workers: opts.workers,
     kills: harness.filter((e) => e.k === 'kill').length,
+    moves: harness.filter((e) => e.k === 'move').length,
+    restores: harness.filter((e) => e.k === 'restore').length,
+    moveMs: harness.flatMap((e) => (e.k === 'move' ? [e.unavailableMs] : [])),
     events: count,
     errors,
     dir,

@@ -30,7 +30,24 @@ export class ChaosServers {
     return [...this.members.keys()];
   }
 
-  private record(e: HarnessEvent): void {
+  /** The process `label` as it is now (its shards change with moves). */
+  member(label: string): FleetMember {
+    return this.members.get(label)!;
+  }
+
+  /** A move changed what `label` hosts: its next start gets these shards. */
+  setShards(label: string, shards: FleetMember['shards']): void {
+    this.members.set(label, { ...this.members.get(label)!, shards });
+  }
+
+  /** Is `label` running and answering /readyz? */
+  async ready(label: string): Promise<boolean> {
+    const p = this.procs.get(label);
+    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return false;
+    return probeReady(this.members.get(label)!);
+  }
+
+  record(e: HarnessEvent): void {
     this.events.push(e);
     this.journal.write(e);
     this.journal.flush();

@@ -8,13 +8,20 @@ function errorList(s: ChaosSummary): string {
   return list.length === 0 ? 'none' : list.map(([k, v]) => `${k} ×${n(v)}`).join(', ');
 }
 
+/** ` (unavailable 120-340 ms per move)`, or nothing without moves. */
+function moveFigures(s: ChaosSummary): string {
+  if (s.moveMs.length === 0) return '';
+  const sorted = [...s.moveMs].sort((a, b) => a - b);
+  return ` (unavailable ${Math.round(sorted[0]!)}-${Math.round(sorted.at(-1)!)} ms per move, median ${Math.round(sorted[Math.floor(sorted.length / 2)]!)})`;
+}
+
 export function formatSummary(s: ChaosSummary): string {
   const st = s.stats;
   const lines = [
     `chaos: ${s.violations.length === 0 ? 'PASS' : 'FAIL'} — seed ${s.seed}, ${(s.durationMs / 1000).toFixed(0)} s of crashes, ${(s.wallMs / 1000).toFixed(0)} s in all`,
     `  load average: ${s.load[0].toFixed(1)} at start, ${s.load[1].toFixed(1)} at the end`,
     `  fleet: ${s.processes} server processes, ${s.shardsPerService} shards per service, ${s.workers} client workers`,
-    `  kills: ${n(s.kills)} SIGKILLs (including the final crash of every server)`,
+    `  kills: ${n(s.kills)} SIGKILLs (including the final crash of every server); ${n(s.moves)} shard moves${moveFigures(s)}; ${n(s.restores)} restores`,
     `  IDs checked: ${n(st.tsIds)} timestamps, ${n(st.txIds)} TxIds/tx timestamps, ${n(st.sessionIds)} session ids`,
     `  order checks: ${n(st.orderedPairs)} per-shard, ${n(st.crossRestartChecks)} across a restart, ${n(st.clientOrderChecks)} per-client`,
     `  after the run: ${n(st.decisionsChecked)} transaction decisions, ${n(st.epochsChecked)} session epochs read back`,
@@ -44,6 +51,8 @@ export function summaryMarkdown(s: ChaosSummary, machine: string): string {
     `| shards per service | ${s.shardsPerService} |`,
     `| client worker processes | ${s.workers} |`,
     `| SIGKILLs (incl. final crash of all) | ${n(s.kills)} |`,
+    `| online shard moves${moveFigures(s)} | ${n(s.moves)} |`,
+    `| restores (a backup put back in place of a killed process) | ${n(s.restores)} |`,
     `| timestamps checked | ${n(st.tsIds)} |`,
     `| TxIds + tx timestamps checked | ${n(st.txIds)} |`,
     `| session ids checked | ${n(st.sessionIds)} |`,
