@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
-import { IdGenerator } from '@pharaoh/snowflake';
+import { DEFAULT_MAX_LEAD_MS, IdGenerator } from '@pharaoh/snowflake';
 import type { GeneratorEvent } from '@pharaoh/snowflake';
 import type { Logger } from 'pino';
 import { ServerError, SERVER_ERROR_CODES } from './errors.js';
@@ -288,6 +288,27 @@ async function makeIdentityDurable(fs: FileSystem, c: ShardClaimed): Promise<voi
   await fs.syncDir(c.dir);
 }
 
+/** How long after a restore a start may wait for a restored shard's bound (a clock far behind waits no longer than this). */
+const MAX_RESTORED_LEAD_WAIT_MS = 15_000;
+
+/**
+ * A restore raises a shard's bound past what the lost process could have
+ * issued: up to `window + maxLead + skew + 1 s` ahead of the clock, more than
+ * the lead an ID may have. Were the shard to serve at once, its first IDs
+ * would lead the clock by that much, and an `after` taken from them would be
+ * refused by the other shards (AFTER_TOO_FAR_AHEAD) until their clocks caught
+ * up. So right after a restore (within a minute of `restoredAt`) the open
+ * waits until the shard's next ID is within `maxLead` of the clock — a few
+ * seconds, once; a later start finds it there already.
+ */
+async function holdRestoredLead(c: ShardClaimed, generator: IdGenerator, maxLeadMs: number, clock: { now(): number }, logger: Logger): Promise<void> {
+  if (c.restored === undefined || clock.now() - c.restored.restoredAt > 60_000) return;
+  const waitMs = Math.min(generator.aheadOfClockMs - maxLeadMs, MAX_RESTORED_LEAD_WAIT_MS);
+  if (waitMs <= 0) return;
+  logger.info({ waitMs }, 'restored shard: waiting until its bound is within the maximum lead of the clock');
+  await new Promise((r) => setTimeout(r, waitMs));
+}
+
 /**
  * Phase 2: the generator, then the app's state, then (first open only) the
  * shard's "opened completely once" mark: its own bound raised above 0, made
@@ -323,6 +344,7 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
       onEvent: (e) => onGeneratorEvent(e, logger, () => shard),
     });
     undo.push(() => generator.close());
+    await holdRestoredLead(c, generator, options.maxLeadMs ?? DEFAULT_MAX_LEAD_MS, options.clock, logger);
     shard = new HostedShard<S>(id, dir, lock, bound, generator, logger, metrics, processBound);
     const hosted = shard;
     undo.push(async () => hosted.stopTasks());

@@ -150,6 +150,12 @@ export class IdGenerator {
     return Math.ceil(end / this.unitsPerTick);
   }
 
+  /** How far (ms) the next ID's time lies ahead of the clock now: 0 when it is at or behind it. */
+  get aheadOfClockMs(): number {
+    const nowUnit = Math.floor((this.clock.now() - this.epochMs) / this.unitMs);
+    return Math.max(0, (this.unit - nowUnit) * this.unitMs);
+  }
+
   /** The error that stopped this generator (the bound's advanceTo rejected), if any. */
   get failed(): Error | undefined {
     return this.failure;

@@ -96,7 +96,10 @@ describe('pharaoh backup / restore', () => {
     rmSync(data, { recursive: true, force: true });
 
     // Restore every service, then start them again on the restored data.
-    for (const service of ['tso', 'txcoord', 'session-mgr']) {
+    // A tso process that was not restored (another fleet's data dir), up before the restore.
+    const other = await serve('tso', join(scratch.dir, 'other'));
+    // tso last, served at once: its restored shards' bounds are then furthest ahead of the clock.
+    for (const service of ['session-mgr', 'txcoord', 'tso']) {
       const r = await runCli(['restore', '--from', files[service]!, '--data', data, '--service', service, '--max-lead-ms', String(LEAD_MS)]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -108,6 +111,11 @@ describe('pharaoh backup / restore', () => {
     expect(again.stderr).toMatch(/refusing to restore .* exist already/);
 
     tso = await serve('tso', data);
+    // A restored shard serves only once its IDs are within the lead: an `after` taken from one is accepted by a shard
+    // that was not restored (without the start's wait they led the clock by window + lead + skew + 1 s: refused).
+    const first = await tso.client.ok<{ first: bigint }>('ts.get', { shard: 0, count: 1 });
+    for (let shard = 0; shard < 4; shard++) expect((await other.client.ok<{ first: bigint }>('ts.get', { shard, count: 1, after: first.first })).first).toBeGreaterThan(first.first);
+    await kill(other);
     tx = await serve('txcoord', data);
     sm = await serve('session-mgr', data);
 
@@ -119,6 +127,7 @@ describe('pharaoh backup / restore', () => {
     }
     const e = await tx.client.ok<{ txId: bigint }>('tx.begin', { shard: 1 });
     for (const t of txIdsBefore) expect(e.txId).toBeGreaterThan(t);
+    expect((await tx.client.ok<{ txId: bigint }>('tx.begin', { shard: 2, after: e.txId })).txId).toBeGreaterThan(e.txId);
 
     // 2. Decisions: those in the backup kept; those after it in doubt, never presumed aborted.
     expect(await tx.client.ok('tx.status', { txId: a.txId })).toEqual({ status: 'COMMITTED' });
