@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { shardForKey } from '@pharaoh/protocol';
-import { REGISTRY, type ServiceName } from '@pharaoh/registry';
+import type { ServiceName } from '@pharaoh/registry';
 
-const SERVICES = REGISTRY.names as ServiceName[];
 import { REPO_ROOT, parseListening } from '@pharaoh/testkit';
 import type { WorkerConfig, WorkerEvent } from './events.js';
-import { SERVER_HOSTS, entrypointArgs, fleetFile, makeSecrets, podDns, rogueDns, type Secrets } from './fleet.js';
+import { SERVER_HOSTS, SERVICES, entrypointArgs, fleetFile, makeSecrets, podDns, rogueDns, type Secrets } from './fleet.js';
 import { Network, type Host } from './net.js';
 import { killAllSync, killProc, startNode, type Proc } from './proc.js';
 

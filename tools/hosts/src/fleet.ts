@@ -10,12 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARD_COUNT } from '@pharaoh/protocol';
-import { REGISTRY, type ServiceName } from '@pharaoh/registry';
+import { REGISTRY, Registry, SESSION_MGR, TSO, TXCOORD, type ServiceName } from '@pharaoh/registry';
 
-const SERVICES = REGISTRY.names as ServiceName[];
 import type { FleetFile } from '@pharaoh/client';
 import { k8sFleetFile, shardsForOrdinal } from '@pharaoh/cli';
 import { REPO_ROOT } from '@pharaoh/testkit';
+
+/**
+ * The services the bed runs: the three its client loops drive (timestamps,
+ * transactions, sessions). Every service is served by the same host code; 18
+ * pods of all six would not fit the CI machine's two cores and minute.
+ */
+export const BED_REGISTRY = new Registry([TSO, TXCOORD, SESSION_MGR]);
+export const SERVICES = BED_REGISTRY.names as ServiceName[];
 
 /** Server hosts: one pod of each service per host, as topology spread would place them. */
 export const SERVER_HOSTS = 3;
@@ -40,8 +47,8 @@ export function rogueDns(service: ServiceName, ordinal: number): string {
 
 /** The fleet file clients load: the same function as `pharaoh fleet k8s --tls`. */
 export function fleetFile(): FleetFile {
-  const spp = { tso: SHARDS_PER_POD, txcoord: SHARDS_PER_POD, 'session-mgr': SHARDS_PER_POD };
-  return k8sFleetFile({ namespace: NAMESPACE, domain: DOMAIN, shardsPerPod: spp, tls: true });
+  const spp = Object.fromEntries(SERVICES.map((s) => [s, SHARDS_PER_POD]));
+  return k8sFleetFile({ namespace: NAMESPACE, domain: DOMAIN, shardsPerPod: spp, tls: true, registry: BED_REGISTRY });
 }
 
 /** The command line `deploy/entrypoint.sh` would exec for pod `<service>-<ordinal>` (its dry run), as `serve`'s arguments. */

@@ -5,12 +5,10 @@
  * `runHosts()` is the library entry; main.ts is the CLI.
  */
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from '@pharaoh/client';
-import { REGISTRY } from '@pharaoh/registry';
 
-const SERVICES = REGISTRY.names;
 import { Bed, CLIENT_HOSTS } from './bed.js';
 import { checkAll, type CheckTotals, type Violation } from './check.js';
-import { SERVER_HOSTS, SHARDS_PER_POD } from './fleet.js';
+import { SERVER_HOSTS, SERVICES, SHARDS_PER_POD } from './fleet.js';
 import { ms, now } from './measure.js';
 import { RUNNERS, SCENARIOS, type ScenarioName, type ScenarioOptions, type ScenarioResult } from './scenarios.js';
 
