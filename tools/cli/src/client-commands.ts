@@ -5,8 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConnectError, DEFAULT_TIMEOUT_MS, PharaohClient } from '@pharaoh/client';
-import type { ClientOptions, FleetFile as ClientFleetFile, FleetSource } from '@pharaoh/client';
-import { REGISTRY, type Registry } from '@pharaoh/registry';
+import type { ClientOptions, FleetFile as ClientFleetFile, FleetSource, SchemaFormat } from '@pharaoh/client';
+import { REGISTRY, SCHEMA_REGISTRY, type Registry } from '@pharaoh/registry';
+
+/** The formats schema.register accepts, from the registry entry. */
+const SCHEMA_FORMATS: readonly string[] = SCHEMA_REGISTRY.ops['schema.get'].result.format;
 import { CliError, CLI_ERROR_CODES } from './errors.js';
 import { parseId } from './decode.js';
 import { TS_MAX_COUNT } from './limits.js';
@@ -225,5 +228,65 @@ export async function sessionValidateCommand(id: string, epoch: string, o: Targe
     const status = await c.sessions.validate({ sessionId, epoch: Number(epoch) });
     print(status);
     return status === 'OK' ? 0 : 1;
+  });
+}
+
+/** `pharaoh schema register --subject S --format F (--schema TEXT | --file PATH)`: prints schemaId and version (the same again for the same schema). */
+export async function schemaRegisterCommand(o: TargetOptions & { subject: string; format: string; schema?: string; file?: string }): Promise<void> {
+  if ((o.schema === undefined) === (o.file === undefined)) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, 'give the schema with exactly one of --schema <text> or --file <path>');
+  let text = o.schema;
+  if (o.file !== undefined) {
+    try {
+      text = readFileSync(o.file, 'utf8');
+    } catch (err) {
+      throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `cannot read --file ${o.file}: ${(err as Error).message}`);
+    }
+  }
+  const format = o.format.toUpperCase();
+  if (!SCHEMA_FORMATS.includes(format)) throw new CliError(CLI_ERROR_CODES.BAD_ARGUMENT, `--format must be one of ${SCHEMA_FORMATS.join(', ')}, got "${o.format}"`);
+  const print = printer(o);
+  await withClient(o, 'schema-registry', async (c) => {
+    const r = await c.schemas.register(o.subject, text!, format as SchemaFormat);
+    print(`schemaId ${r.schemaId}\nversion ${r.version}`);
+  });
+}
+
+/** `pharaoh schema get <schemaId>` / `pharaoh schema latest <subject>`: subject, version, format, then the schema text. */
+export async function schemaShowCommand(what: 'get' | 'latest', arg: string, o: TargetOptions): Promise<void> {
+  const print = printer(o);
+  await withClient(o, 'schema-registry', async (c) => {
+    const r = what === 'get' ? { schemaId: parseId(arg, 'schemaId'), ...(await c.schemas.get(parseId(arg, 'schemaId'))) } : { subject: arg, ...(await c.schemas.latest(arg)) };
+    print(`schemaId ${r.schemaId}\nsubject ${r.subject}\nversion ${r.version}\nformat ${r.format}\n${r.schema}`);
+  });
+}
+
+/** `pharaoh offsets assign <partition> [--count n]`: the first offset and the count (dense per partition). */
+export async function offsetsAssignCommand(partition: string, o: TargetOptions & { count?: number }): Promise<void> {
+  const print = printer(o);
+  await withClient(o, 'sequencer', async (c) => {
+    const r = await c.offsets.assign(partition, o.count ?? 1);
+    print(`first ${r.first}\ncount ${r.count}`);
+  });
+}
+
+/** `pharaoh cdc next <table> [--count n]`: one CDC event id per line, increasing. */
+export async function cdcNextCommand(table: string, o: TargetOptions & { count?: number }): Promise<void> {
+  const print = printer(o);
+  await withClient(o, 'sequencer', async (c) => {
+    for (let left = o.count ?? 1; left > 0; ) {
+      const { first, count } = await c.cdc.next(table, left);
+      for (let i = 0n; i < BigInt(count); i++) print(String(first + i));
+      left -= count;
+    }
+  });
+}
+
+/** `pharaoh group offsets <group>`: the group's committed offsets, one `topic partition offset` per line. */
+export async function groupOffsetsCommand(group: string, o: TargetOptions): Promise<void> {
+  const print = printer(o);
+  await withClient(o, 'group-coord', async (c) => {
+    const offsets = await c.groups.fetchOffsets(group);
+    if (offsets.length === 0) print('(no committed offsets)');
+    for (const x of offsets) print(`${x.topic} ${x.partition} ${x.offset}${x.metadata === '' ? '' : ` ${x.metadata}`}`);
   });
 }

@@ -385,6 +385,30 @@ function addClientCommands(program: Command, registry: Registry): void {
       run(async (id: string, o) => (await client()).txCommand(verb, id, o)),
     );
   }
+  const schema = program.command('schema').description('schema ids (schema-registry): register, get, latest');
+  target(schema.command('register').description('register a schema under a subject (the same schema again: the same schemaId and version)'))
+    .requiredOption('--subject <name>', 'the subject, e.g. orders-value')
+    .requiredOption('--format <format>', 'AVRO, PROTOBUF or JSON')
+    .option('--schema <text>', 'the schema text')
+    .option('--file <path>', 'read the schema text from a file')
+    .action(run(async (o) => (await client()).schemaRegisterCommand(o)));
+  target(schema.command('get').description('show the schema with this id').argument('<schemaId>', 'decimal or hex (0x…)')).action(
+    run(async (id: string, o) => (await client()).schemaShowCommand('get', id, o)),
+  );
+  target(schema.command('latest').description("show a subject's newest version").argument('<subject>', 'the subject')).action(
+    run(async (subject: string, o) => (await client()).schemaShowCommand('latest', subject, o)),
+  );
+  target(program.command('offsets').description('dense partition offsets (sequencer)').command('assign').description('take the next offsets of a partition (dense: 0, 1, 2, … never twice)'))
+    .argument('<partition>', 'the partition name, e.g. orders-0')
+    .option('--count <n>', 'how many offsets', intIn(1, TS_MAX_COUNT), 1)
+    .action(run(async (partition: string, o) => (await client()).offsetsAssignCommand(partition, o)));
+  target(program.command('cdc').description('CDC event ids (sequencer)').command('next').description("fresh CDC event ids of a table, increasing per table"))
+    .argument('<table>', 'the table name')
+    .option('--count <n>', 'how many ids', intIn(1, TS_MAX_COUNT), 1)
+    .action(run(async (table: string, o) => (await client()).cdcNextCommand(table, o)));
+  target(program.command('group').description('consumer groups (group-coord)').command('offsets').description("a group's committed offsets: topic partition offset per line"))
+    .argument('<group>', 'the group id')
+    .action(run(async (group: string, o) => (await client()).groupOffsetsCommand(group, o)));
   const session = program.command('session').description('producer sessions: open, validate');
   target(session.command('open').description('open a session (again for the same producer: a higher epoch, fences the old one)'))
     .option('--producer <name>', 'producer name (idempotent producer); omit for an anonymous session')
