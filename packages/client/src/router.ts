@@ -4,7 +4,7 @@
  * non-batched call with retries: fresh-ID calls fail over to another healthy
  * shard, calls about an existing ID wait for their shard until their timeout.
  */
-import { ERROR_CODES, expandShardRanges, readResult, toShardRanges, type ShardRanges } from '@pharaoh/protocol';
+import { ERROR_CODES, SHARD_COUNT, expandShardRanges, readResult, toShardRanges, type ShardRanges } from '@pharaoh/protocol';
 import type { OpsOf, ServiceArgs, ServiceResult, ServiceSpec } from '@pharaoh/registry';
 import { Connection, type ConnectionEvents, type Hello } from './connection.js';
 import { Deadlines, type Expirable } from './deadlines.js';
@@ -86,8 +86,12 @@ export function callTimedOut(what: string, timeoutMs: number, lastError: Pharaoh
 class OpCall extends TimedCall {
   constructor(
     readonly spec: AnyCall,
-    /** The shard every attempt goes to (keyed or ID-routed), or undefined: pick one per attempt. */
-    readonly fixedShard: number | undefined,
+    /**
+     * The shard every attempt goes to (keyed or ID-routed), or undefined: pick
+     * one per attempt — until a NOT_OWNER names another shard as the one the
+     * request belongs to (a keyed op sent without its key), which pins it.
+     */
+    public fixedShard: number | undefined,
     readonly site: CallSite,
     readonly resolve: (ok: unknown) => void,
     readonly rejectRaw: (err: Error) => void,
@@ -404,6 +408,13 @@ export class Router {
         return;
       }
       call.lastError = err;
+      // A keyed op sent without its key (e.g. `pharaoh call` without --key): the server names the shard it belongs to.
+      const owner = err instanceof ServerError && err.code === ERROR_CODES.NOT_OWNER ? err.details.shard : undefined;
+      if (call.fixedShard === undefined && typeof owner === 'number' && Number.isInteger(owner) && owner !== shard && owner >= 0 && owner < SHARD_COUNT) {
+        call.fixedShard = owner;
+        this.attempt(call);
+        return;
+      }
       if (next === 'now') this.attempt(call);
       else this.stall(() => this.attempt(call));
     });

@@ -34,6 +34,9 @@ describe('quick commands of group-coord, schema-registry and the sequencer', () 
     expect(ids).toHaveLength(3);
     expect(ids[1]! > ids[0]! && ids[2]! > ids[1]!).toBe(true);
     expect((await runCli(['offsets', 'assign', 'orders-0', '--count', '0', '--endpoint', seq.url])).code).not.toBe(0);
+    // A keyed op called without --key: the server's NOT_OWNER names the partition's shard, and the client goes there.
+    const noKey = await runCli(['call', 'sequencer', 'offsets.assign', 'partition=orders-0', 'count=5', '--endpoint', seq.url]);
+    expect(noKey, noKey.stderr).toMatchObject({ code: 0, stdout: '{"first":11,"count":5}\n' });
 
     const file = join(scratch.dir, 'order.json');
     writeFileSync(file, '{ "type": "object",  "title": "Order" }');
