@@ -40,11 +40,10 @@ const silent = pino({ level: 'silent' });
 // One registry per service for every shard a test opens: building one registers default metrics, which is slow.
 const metricsByService = new Map<string, ServerMetrics>();
 
-/** Open shard `o.shard` of `def` on `o.fs` the way a server start does. */
-export async function openTestShard<Spec extends ServiceSpec, S, O>(definition: ServiceDefinition<Spec, S, O>, o: TestShardOptions): Promise<TestShard<S, O>> {
-  const def = definition;
+/** What a server start on the simulated disk opens shards with: its options (silent), the service's metrics and app options. */
+function simulatedStart<S>(def: HostedService<S>, o: Omit<TestShardOptions, 'shard'>, shards: string) {
   const options = resolveServerOptions({
-    shards: String(o.shard),
+    shards,
     dataDir: o.dataDir,
     fs: o.fs,
     logger: silent,
@@ -58,8 +57,14 @@ export async function openTestShard<Spec extends ServiceSpec, S, O>(definition: 
     metrics = new ServerMetrics(def.spec.name);
     metricsByService.set(def.spec.name, metrics);
   }
-  const app = parseAppOptions(def, options.app);
-  const opened = await openShards({ def, app, options, metrics, logger: silent }, [o.shard]);
+  return { def, app: parseAppOptions(def, options.app), options, metrics, logger: silent };
+}
+
+/** Open shard `o.shard` of `def` on `o.fs` the way a server start does. */
+export async function openTestShard<Spec extends ServiceSpec, S, O>(definition: ServiceDefinition<Spec, S, O>, o: TestShardOptions): Promise<TestShard<S, O>> {
+  const def = definition;
+  const env = simulatedStart(def, o, String(o.shard));
+  const opened = await openShards(env, [o.shard]);
   const hosted = opened.shards.get(o.shard)!;
   return { handle: hosted.handle as ShardHandle<S, O>, close: () => opened.close(), abandon: () => hosted.stopTasks() };
 }
@@ -84,23 +89,9 @@ export async function openTestProcess<Spec extends ServiceSpec, S, O>(
   o: Omit<TestShardOptions, 'shard'> & { shards: number[] },
 ): Promise<TestProcess<S, O>> {
   const def: HostedService<S> = definition;
-  const options = resolveServerOptions({
-    shards: o.shards.join(','),
-    dataDir: o.dataDir,
-    fs: o.fs,
-    logger: silent,
-    ...(o.clock === undefined ? {} : { clock: o.clock }),
-    ...(o.windowMs === undefined ? {} : { windowMs: o.windowMs }),
-    ...(o.maxLeadMs === undefined ? {} : { maxLeadMs: o.maxLeadMs }),
-    ...(o.app === undefined ? {} : { app: o.app }),
-  });
-  let metrics = metricsByService.get(def.spec.name);
-  if (metrics === undefined) {
-    metrics = new ServerMetrics(def.spec.name);
-    metricsByService.set(def.spec.name, metrics);
-  }
-  const app = parseAppOptions(def, options.app);
-  const opened = await openShards({ def, app, options, metrics, logger: silent }, options.shardIds);
+  const env = simulatedStart(def, o, o.shards.join(','));
+  const { options } = env;
+  const opened = await openShards(env, options.shardIds);
   const byId: Array<HostedShard<S> | undefined> = new Array<HostedShard<S> | undefined>(SHARD_COUNT).fill(undefined);
   for (const [id, s] of opened.shards) byId[id] = s;
   const moves = new ShardMoves<S>(def, opened, byId, silent, options.fs, options.shardIds, () => undefined);
