@@ -60,8 +60,13 @@ const fail = (life: ShardLife<SchemaShard>, what: string): never => {
   throw new Error(`life ${life.index}${life.final ? ' (after the last fault)' : ''}: ${what}`);
 };
 
-/** Record one answer a live life gave, checking it against every answer before. */
-function learn(life: ShardLife<SchemaShard>, a: Answer): void {
+/**
+ * Record one answer a live life gave, checking it against every answer before.
+ * `existed`: the table held this id at this version before the call (a
+ * registration made durable by an earlier life that crashed before answering
+ * it: answering it now, at its old version, is right).
+ */
+function learn(life: ShardLife<SchemaShard>, a: Answer, existed = false): void {
   const l = ledgerOf(life);
   const key = `${a.subject}/${a.schema}`;
   const before = l.bySchema.get(key);
@@ -72,7 +77,7 @@ function learn(life: ShardLife<SchemaShard>, a: Answer): void {
   if (owner !== undefined && (owner.subject !== a.subject || owner.schema !== a.schema)) fail(life, `id ${a.id} reissued: ${owner.subject}/${owner.schema} and ${key}`);
   const named = l.byVersion.get(`${a.subject}/${a.version}`);
   if (named !== undefined && named !== a.schema) fail(life, `${a.subject} v${a.version} names schema ${named} and ${a.schema}`);
-  if (before === undefined && a.version <= (l.floor.get(a.subject) ?? 0)) {
+  if (before === undefined && !existed && a.version <= (l.floor.get(a.subject) ?? 0)) {
     fail(life, `${key} is new at v${a.version}, not above v${l.floor.get(a.subject)} answered before a fault`);
   }
   l.bySchema.set(key, a);
@@ -82,8 +87,15 @@ function learn(life: ShardLife<SchemaShard>, a: Answer): void {
 }
 
 async function register(life: ShardLife<SchemaShard>, subject: string, schema: number, pretty: boolean): Promise<void> {
-  const r = await life.handle.state.table.register(subject, text(schema, pretty), 'AVRO');
-  if (life.alive()) learn(life, { subject, schema, id: r.schemaId, version: r.version });
+  const table = life.handle.state.table;
+  let held: Array<{ schemaId: bigint; version: number }> = [];
+  try {
+    held = table.versions(subject).versions;
+  } catch {
+    // a subject the table does not know yet
+  }
+  const r = await table.register(subject, text(schema, pretty), 'AVRO');
+  if (life.alive()) learn(life, { subject, schema, id: r.schemaId, version: r.version }, held.some((v) => v.schemaId === r.schemaId && v.version === r.version));
 }
 
 /** Everything answered before is still there, by id and in its subject's version list. */
