@@ -207,10 +207,13 @@ export class SessionTable {
       try {
         const journal = this.checkOpen();
         const id = await this.deps.ids.next(after);
-        const rec: SessionRecord = producer === undefined ? { t: 'o', id, e: 0, to: timeoutMs } : { t: 'o', id, e: 0, to: timeoutMs, p: producer };
+        // 0, or on a restored shard its epoch floor: above every epoch the lost process handed out
+        // (a producer it opened after the backup is unknown here, and must not start again below them).
+        const e = this.epochs.floor;
+        const rec: SessionRecord = producer === undefined ? { t: 'o', id, e, to: timeoutMs } : { t: 'o', id, e, to: timeoutMs, p: producer };
         await journal.append(rec);
         this.store.apply(rec);
-        return { sessionId: id, epoch: 0, timeoutMs };
+        return { sessionId: id, epoch: e, timeoutMs };
       } finally {
         this.reserving--;
       }

@@ -132,13 +132,17 @@ describe('session epochs on a restored shard', () => {
     expect(await t2.heartbeat(reopened.sessionId, reopened.epoch)).toEqual({ timeoutMs: OPTS.defaultTimeoutMs });
     expect(await t2.validate(after.sessionId, after.epoch)).toBe('FENCED');
 
-    // Sessions issued after the restore are not affected.
+    // Sessions opened after the restore start at the floor: above every epoch before the loss, also for a
+    // producer the backup never saw (its lost session had epochs up there).
     const fresh = await t2.openSession();
     expect(fresh.sessionId).toBeGreaterThanOrEqual(ids.last);
-    expect(await t2.validate(fresh.sessionId, 0)).toBe('OK');
+    expect(fresh.epoch).toBe(floor);
+    expect(await t2.validate(fresh.sessionId, floor)).toBe('OK');
     const p2 = await t2.openSession(P2); // the backup never saw it: a new session
     expect(p2.sessionId).not.toBe(lost.sessionId);
-    expect(await t2.validate(p2.sessionId, 0)).toBe('OK');
+    expect(p2.epoch).toBe(floor);
+    expect(p2.epoch).toBeGreaterThan(lost.epoch);
+    expect(await t2.validate(p2.sessionId, floor)).toBe('OK');
 
     // The mark stays with the shard: after a restart the same answers.
     await t2.close();
@@ -146,8 +150,8 @@ describe('session epochs on a restored shard', () => {
     expect(await t3.validate(live.sessionId, live.epoch)).toBe('FENCED');
     expect(await t3.validate(after.sessionId, after.epoch)).toBe('FENCED');
     expect(await t3.validate(reopened.sessionId, reopened.epoch)).toBe('OK');
-    expect(await t3.validate(fresh.sessionId, 0)).toBe('OK');
-    expect(await t3.validate(p2.sessionId, 0)).toBe('OK');
+    expect(await t3.validate(fresh.sessionId, floor)).toBe('OK');
+    expect(await t3.validate(p2.sessionId, floor)).toBe('OK');
     await t3.close();
   });
 
