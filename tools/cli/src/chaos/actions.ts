@@ -123,7 +123,9 @@ export class HarnessActions {
     const p = this.pending!;
     const m = this.servers.member(p.label);
     await this.servers.kill(p.label);
-    const t = this.servers.events.at(-1)!.t;
+    // When the process was certainly dead (not when the kill was recorded, just before the signal): a call
+    // made in between may still have been served by it, and is lost by the restore like any other.
+    const t = Date.now();
     for (const s of p.shards) rmSync(join(m.dataDir, p.service, `shard-${s}`), { recursive: true, force: true });
     await restore(p.file, m.dataDir, { service: p.service });
     this.servers.record({ k: 'restore', label: p.label, service: p.service, shards: p.shards, t, backupAt: p.backupAt, tStart: Date.now() });

@@ -267,7 +267,7 @@ export function checkDecisions(events: WorkerEvent[], finalTx: Map<string, strin
 /** Lost by a restore of its shard: begun before the restore, not acknowledged certainly before the backup began. */
 function mayBeInDoubt(id: string, begun: number | undefined, acked: number | undefined, restored: Restores): boolean {
   const list = restored.get(TX_LAYOUT.shardOf(BigInt(id))) ?? [];
-  return list.some((r) => begun !== undefined && begun < r.t && (acked === undefined || acked + CLOCK_GAP_MS > r.backupAt));
+  return list.some((r) => begun !== undefined && begun < r.t + CLOCK_GAP_MS && (acked === undefined || acked + CLOCK_GAP_MS > r.backupAt));
 }
 
 /**

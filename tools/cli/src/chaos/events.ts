@@ -55,7 +55,9 @@ export interface MoveEvent { k: 'move'; service: string; from: string; to: strin
 /** A live backup of the shards `label` hosts: begun at `t` (the manifest's backupAt), done at `tEnd`. */
 export interface BackupEvent { k: 'backup'; label: string; service: string; shards: number[]; t: number; tEnd: number }
 /**
- * A restore: `label` was SIGKILLed at `t` (its own 'kill' event), its shards'
+ * A restore: `label` was SIGKILLed and certainly dead at `t` (after its own
+ * 'kill' event, recorded just before the signal: a call made in between may
+ * still have been served by it), its shards'
  * directories removed and the backup taken at `backupAt` put back
  * (`pharaoh restore`), then it was started again at `tStart` (its 'start'
  * event): no answer received before `tStart` came from the restored state.
