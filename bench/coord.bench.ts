@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { decodeFrame, encodeFrame, shardForKey } from '@pharaoh/protocol';
+import { measureCalls, type CallsResult } from './lib/loops.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
@@ -81,36 +82,9 @@ function startApp(app: 'txcoord' | 'session-mgr' | 'group-coord'): Promise<{ chi
   });
 }
 
-interface Result {
-  ops: number;
-  seconds: number;
-  perSecond: number;
-  p50us: number;
-  p99us: number;
-}
+type Result = CallsResult;
 
-/** Run `op` from `inFlight` loops for `seconds`; one sample = one op (which may be several round trips). */
-async function load(inFlight: number, seconds: number, op: (worker: number, i: number) => Promise<void>): Promise<Result> {
-  const lat: number[] = [];
-  const end = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async (_, w) => {
-      for (let i = 0; performance.now() < end && i < 10_000_000; i++) {
-        const t = performance.now();
-        await op(w, i);
-        lat.push((performance.now() - t) * 1000);
-      }
-    }),
-  );
-  const secs = (performance.now() - start) / 1000;
-  return { ops: lat.length, seconds: secs, perSecond: lat.length / secs, p50us: percentile(lat, 50), p99us: percentile(lat, 99) };
-}
-
-async function measure(inFlight: number, op: (w: number, i: number) => Promise<void>): Promise<Result> {
-  await load(inFlight, WARMUP_SECONDS, op);
-  return load(inFlight, SECONDS, op);
-}
+const measure = (n: number, op: (caller: number, i: number) => Promise<unknown>): Promise<Result> => measureCalls(n, WARMUP_SECONDS, SECONDS, op);
 
 function producersPerShard(n: number): string[][] {
   const out: string[][] = Array.from({ length: SHARDS }, () => []);

@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { PharaohClient } from '@pharaoh/client';
 import { decodeFrame, encodeFrame, shardForKey } from '@pharaoh/protocol';
+import { measureCalls, type CallsResult } from './lib/loops.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 
@@ -80,36 +81,9 @@ function rawPing(url: string): Promise<{ ws: WebSocket; ping(): Promise<void> }>
   });
 }
 
-interface Result {
-  calls: number;
-  seconds: number;
-  perSecond: number;
-  p50us: number;
-  p99us: number;
-}
+type Result = CallsResult;
 
-/** `callers` loops calling `op` for `seconds`; one sample per call. */
-async function load(callers: number, seconds: number, op: (caller: number, i: number) => Promise<unknown>): Promise<Result> {
-  const lat: number[] = [];
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: callers }, async (_, c) => {
-      for (let i = 0; performance.now() < end && i < 50_000_000; i++) {
-        const t = performance.now();
-        await op(c, i);
-        lat.push((performance.now() - t) * 1000);
-      }
-    }),
-  );
-  const secs = (performance.now() - start) / 1000;
-  return { calls: lat.length, seconds: secs, perSecond: lat.length / secs, p50us: percentile(lat, 50), p99us: percentile(lat, 99) };
-}
-
-async function measure(callers: number, op: (caller: number, i: number) => Promise<unknown>): Promise<Result> {
-  await load(callers, WARMUP_SECONDS, op);
-  return load(callers, SECONDS, op);
-}
+const measure = (n: number, op: (caller: number, i: number) => Promise<unknown>): Promise<Result> => measureCalls(n, WARMUP_SECONDS, SECONDS, op);
 
 /** One key per hosted shard (the first name with that hash). */
 function keysPerShard(prefix: string): string[] {

@@ -4,6 +4,7 @@
  * call's latency. Results accumulate, so a case can be measured in slices
  * interleaved with its baseline.
  */
+import { percentile } from './report.js';
 import { performance } from 'node:perf_hooks';
 
 export interface LoopTally {
@@ -26,4 +27,41 @@ export async function timeLoops(r: LoopTally, callers: number, ms: number, op: (
   };
   await Promise.all(Array.from({ length: callers }, loop));
   r.seconds += (performance.now() - start) / 1000;
+}
+
+/** Throughput and latency of one measured case (see measureCalls). */
+export interface CallsResult {
+  ops: number;
+  seconds: number;
+  perSecond: number;
+  p50us: number;
+  p99us: number;
+}
+
+/** A bound on any one loop's calls, so no loop runs unbounded whatever the clock does. */
+const MAX_CALLS_PER_LOOP = 10_000_000;
+
+/**
+ * `callers` loops calling `op(caller, i)` back to back, first for
+ * `warmupSeconds` (discarded), then for `seconds`: one latency sample per call.
+ */
+export async function measureCalls(callers: number, warmupSeconds: number, seconds: number, op: (caller: number, i: number) => Promise<unknown>): Promise<CallsResult> {
+  const run = async (secs: number): Promise<CallsResult> => {
+    const lat: number[] = [];
+    const start = performance.now();
+    const end = start + secs * 1000;
+    await Promise.all(
+      Array.from({ length: callers }, async (_, c) => {
+        for (let i = 0; performance.now() < end && i < MAX_CALLS_PER_LOOP; i++) {
+          const t = performance.now();
+          await op(c, i);
+          lat.push((performance.now() - t) * 1000);
+        }
+      }),
+    );
+    const took = (performance.now() - start) / 1000;
+    return { ops: lat.length, seconds: took, perSecond: lat.length / took, p50us: percentile(lat, 50), p99us: percentile(lat, 99) };
+  };
+  await run(warmupSeconds);
+  return run(seconds);
 }
