@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { errnoCode, type FileHandle, type FileSystem } from '@pharaoh/storage';
+import { type FileHandle, type FileSystem } from '@pharaoh/storage';
 import { DEFAULT_MAX_LEAD_MS, IdGenerator } from '@pharaoh/snowflake';
 import type { GeneratorEvent } from '@pharaoh/snowflake';
 import type { Logger } from 'pino';
@@ -259,14 +259,14 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
     lock = claimed.lock;
     const bound = await ShardBound.read(options.fs, join(dir, BOUND_COUNTER));
     // A move's mark is valid only until someone opens the shard: gone (durably) before it serves.
-    let released = false;
-    try {
-      await options.fs.unlink(join(dir, RELEASED_MARK));
-      released = true;
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
+    // Looked for with a stat, not a blind unlink: on a start with no marks, 1024
+    // failing unlinks each built an ENOENT error (~30 µs of CPU per shard).
+    const mark = join(dir, RELEASED_MARK);
+    const released = (await options.fs.stat(mark)) !== undefined;
+    if (released) {
+      await options.fs.unlink(mark);
+      await options.fs.syncDir(dir);
     }
-    if (released) await options.fs.syncDir(dir);
     // The shard's own bound becomes > 0 only once an open completed (see
     // openClaimed), so its app state (a journal) was created durably before it could serve.
     return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored, released };

@@ -36,6 +36,22 @@ const EXTERNAL = ['fs-native-extensions', 'msgpackr-extract', 'tsx', 'esbuild'];
 /** Builds older than this that the pointer no longer names are removed. */
 const STALE_BUILD_MS = 10 * 60_000;
 
+const NODE_MODULES_PREFIX = `node_modules${path.sep}`;
+/** Rewritten by every npm install (see inputsUnchanged). */
+const NPM_INSTALL_RECORD = path.join('node_modules', '.package-lock.json');
+
+/**
+ * esbuild's version without loading esbuild (requiring it costs 20-50 ms of
+ * every start; it is loaded only to build). Undefined when it is not installed.
+ */
+function esbuildVersion() {
+  try {
+    return JSON.parse(fs.readFileSync(require.resolve('esbuild/package.json'), 'utf8')).version;
+  } catch {
+    return undefined;
+  }
+}
+
 function cacheKey(esbuildVersion) {
   return `node ${process.version}; esbuild ${esbuildVersion}; format 3`;
 }
@@ -50,9 +66,17 @@ function readPointer(cacheDir) {
   return undefined;
 }
 
-/** Does every input still have the size and mtime it had when the bundle was built? */
+/**
+ * Does every input still have the size and mtime it had when the bundle was
+ * built? Files under node_modules are not looked at one by one (~250 stat
+ * calls, ~25 µs each on a VM: 6-10 ms of every start): every npm install
+ * rewrites node_modules/.package-lock.json, which is an input. A file edited
+ * by hand inside node_modules is not noticed; PHARAOH_BUNDLE=0 runs the
+ * sources, or delete node_modules/.cache/pharaoh.
+ */
 function inputsUnchanged(inputs) {
   for (const [file, size, mtimeMs] of inputs) {
+    if (file.startsWith(NODE_MODULES_PREFIX) && file !== NPM_INSTALL_RECORD) continue;
     let s;
     try {
       s = fs.statSync(path.resolve(REPO_ROOT, file));
@@ -134,17 +158,18 @@ function bundleEntry(warn, opts = {}) {
   const entry = opts.entry ?? ENTRY;
   const cacheDir = opts.cacheDir ?? CACHE_DIR;
   if (process.env.PHARAOH_BUNDLE === '0') return undefined;
+  const version = esbuildVersion();
+  const pointer = version === undefined ? undefined : readPointer(cacheDir);
+  if (pointer && pointer.key === cacheKey(version) && inputsUnchanged(pointer.inputs)) {
+    const file = path.join(cacheDir, pointer.dir, BUNDLE_NAME);
+    if (fs.existsSync(file)) return file;
+  }
   let esbuild;
   try {
     esbuild = require('esbuild');
   } catch (err) {
     warn(`esbuild is not installed (${err.code ?? err.message}); running the TypeScript sources through tsx (slower start)`);
     return undefined;
-  }
-  const pointer = readPointer(cacheDir);
-  if (pointer && pointer.key === cacheKey(esbuild.version) && inputsUnchanged(pointer.inputs)) {
-    const file = path.join(cacheDir, pointer.dir, BUNDLE_NAME);
-    if (fs.existsSync(file)) return file;
   }
   try {
     return build(esbuild, cacheDir, entry);
