@@ -187,7 +187,7 @@ describe('OffsetTable: idempotent retries (producerId + seq)', () => {
     let t = await open();
     await t.assign(P1, 5, { producerId: 7, seq: 3 });
     await t.assign(P1, 5, { producerId: 7, seq: 4 });
-    const err = await t.assign(P1, 5, { producerId: 7, seq: 3 }).catch((e: unknown) => e as { code: string; message: string });
+    const err = (await t.assign(P1, 5, { producerId: 7, seq: 3 }).catch((e: unknown) => e)) as { code: string; message: string };
     expect(err).toMatchObject({ code: 'OFFSETS_STALE_SEQ' });
     expect(err.message).toMatch(/seq 3 of producerId 7 is older than seq 4/);
     expect(t.peek(P1)).toBe(10);
