@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PharaohClient } from '@pharaoh/client';
 import { CDC_LAYOUT } from '@pharaoh/snowflake';
-import { DataDirApp, killAll, REPO_ROOT, type RawClient } from '@pharaoh/testkit';
+import { DataDirApp, DropProxy, killAll, REPO_ROOT, type RawClient } from '@pharaoh/testkit';
 import { keysFor } from './helpers.js';
 
 const MAIN = join(REPO_ROOT, 'apps/sequencer/src/main.ts');
@@ -81,6 +81,19 @@ describe('sequencer over WebSocket, through the client', () => {
     expect((await raw.request('offsets.assign', { shard: 1, partition: 7, count: 1 })).err?.code).toBe('BAD_REQUEST');
     expect((await raw.request('cdc.next', { shard: 0, table: TABLES[0], count: 1.5 })).err?.code).toBe('BAD_REQUEST');
     expect((await raw.request('cdc.next', { shard: 0 })).err?.code).toBe('BAD_REQUEST');
+    // The idempotency token: both halves or neither, each a uint.
+    for (const [args, field] of [
+      [{ producerId: 1 }, 'seq'],
+      [{ seq: 1 }, 'producerId'],
+      [{ producerId: -1, seq: 1 }, 'producerId'],
+      [{ producerId: 1, seq: 'x' }, 'seq'],
+      [{ producerId: 1.5, seq: 1 }, 'producerId'],
+      [{ producerId: 1, seq: 2 ** 53 }, 'seq'],
+    ] as const) {
+      const res = await raw.request('offsets.assign', { shard: 1, partition: p1, count: 1, ...args });
+      expect(res.err).toMatchObject({ code: 'BAD_REQUEST', field });
+      expect(res.err?.message).toContain(field);
+    }
     const wrong = await raw.request('offsets.assign', { shard: 2, partition: p1, count: 1 });
     expect(wrong.err).toMatchObject({ code: 'NOT_OWNER', shard: 1 });
     expect((await raw.request('cdc.next', { shard: 1, table: TABLES[0] })).err).toMatchObject({ code: 'NOT_OWNER', shard: 0 });
@@ -89,6 +102,80 @@ describe('sequencer over WebSocket, through the client', () => {
     await expect(client.cdc.next(TABLES[0]!, 0)).rejects.toThrow(/count must be an integer/);
     const ok = await raw.ok<{ first: bigint; count: number }>('cdc.next', { shard: 0, table: TABLES[0] });
     expect(ok.count).toBe(1);
+  });
+});
+
+describe('offsets.assign idempotency tokens over the wire', () => {
+  let raw: RawClient;
+  beforeAll(async () => {
+    raw = await node.start();
+  });
+  afterAll(() => node.cleanup());
+
+  it('answers the same token with the same range, an older seq with OFFSETS_STALE_SEQ, and no token as before', async () => {
+    const p = PARTITIONS[0]!;
+    const first = await raw.ok<{ first: number; count: number }>('offsets.assign', { shard: 1, partition: p, count: 4, producerId: 42, seq: 10 });
+    expect(await raw.ok('offsets.assign', { shard: 1, partition: p, count: 4, producerId: 42, seq: 10 })).toEqual(first);
+    const next = await raw.ok<{ first: number; count: number }>('offsets.assign', { shard: 1, partition: p, count: 2, producerId: 42, seq: 11 });
+    expect(next.first).toBe(first.first + 4);
+    const stale = await raw.request('offsets.assign', { shard: 1, partition: p, count: 4, producerId: 42, seq: 10 });
+    expect(stale.err?.code).toBe('OFFSETS_STALE_SEQ');
+    expect((await raw.request('offsets.assign', { shard: 1, partition: p, count: 3, producerId: 42, seq: 11 })).err).toMatchObject({ code: 'BAD_REQUEST', field: 'count' });
+    const plain = await raw.ok<{ first: number; count: number }>('offsets.assign', { shard: 1, partition: p, count: 1 });
+    expect(plain.first).toBe(next.first + 2);
+    expect((await raw.ok<{ first: number; count: number }>('offsets.assign', { shard: 1, partition: p, count: 1 })).first).toBe(plain.first + 1);
+  });
+});
+
+describe('client.offsets.assign: a retry after a lost answer gets the same range', () => {
+  afterEach(() => node.cleanup());
+
+  it('when the connection dropped with the answer on its way', async () => {
+    await node.start();
+    const proxy = await DropProxy.start(node.app!.url);
+    const client = await connect(proxy.url);
+    try {
+      const p = PARTITIONS[0]!;
+      expect(await client.offsets.assign(p, 3)).toEqual({ first: 0, count: 3 });
+      proxy.dropAnswer = (op) => op === 'offsets.assign';
+      const r = await client.offsets.assign(p, 5);
+      expect(proxy.dropped).toHaveLength(1);
+      const lost = proxy.dropped[0]!;
+      // The server had assigned (and answered) this range; the client never saw it, retried with the same token, got it again.
+      expect(lost.answer['ok']).toEqual({ first: 3, count: 5 });
+      expect(lost.request).toMatchObject({ producerId: client.offsets.producerId });
+      expect(r).toEqual({ first: 3, count: 5 });
+      expect(proxy.connections).toBeGreaterThanOrEqual(2);
+      // Dense: no hole where the lost answer's range was.
+      expect(await client.offsets.assign(p, 1)).toEqual({ first: 8, count: 1 });
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  it('when the server was SIGKILLed after journaling the range, before the client heard of it', async () => {
+    await node.start();
+    const proxy = await DropProxy.start(node.app!.url);
+    proxy.blockAfterDrop = true;
+    const client = await connect(proxy.url);
+    try {
+      const p = PARTITIONS[1]!;
+      expect(await client.offsets.assign(p, 2)).toEqual({ first: 0, count: 2 });
+      proxy.dropAnswer = (op) => op === 'offsets.assign';
+      const call = client.offsets.assign(p, 7);
+      const lost = await proxy.nextDrop();
+      expect(lost.answer['ok']).toEqual({ first: 2, count: 7 });
+      // The answer means its record was fdatasync'd; the process dies before the retry reaches it.
+      await node.stop('SIGKILL');
+      await node.start();
+      proxy.upstream = node.app!.url;
+      expect(await call).toEqual({ first: 2, count: 7 });
+      expect(await client.offsets.assign(p, 1)).toEqual({ first: 9, count: 1 });
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
   });
 });
 

@@ -14,6 +14,12 @@
  *   below the end of what was taken (dense: it skips only ranges whose answer
  *   was lost to the fault); within a life the acknowledged ranges tile the
  *   offsets from where it resumed, without a gap;
+ * - idempotent retries: every offsets.assign carries a token (producerId,
+ *   seq); a request whose answer a fault lost is retried with the same token
+ *   at the start of the next life (and again after a fault during the retry),
+ *   and must get exactly the range it took (whether its record survived or
+ *   not), so after the last fault each partition's acknowledged ranges tile
+ *   [0, end) without a single hole;
  * - the shard always reopens.
  * 10,000 schedules; a failure names the seed (replay: PHARAOH_CRASH_SEED=<seed>).
  */
@@ -38,7 +44,15 @@ interface PartitionBook {
   /** Where the current life resumed, and the ranges it acknowledged. */
   lifeStart: number;
   lifeRanges: Array<[number, number]>;
+  /** Every range acknowledged, in any life (retries included). */
+  allRanges: Array<[number, number]>;
+  /** The last seq this partition's lane sent (producerId PRODUCER). */
+  seq: number;
+  /** The first request a fault left unanswered: its token, count and the range it took (or would take). */
+  pending?: { seq: number; count: number; first: number } | undefined;
 }
+
+const PRODUCER = 77;
 
 interface Book {
   /** Every acknowledged CDC range of the shard, [first, last]. */
@@ -52,7 +66,7 @@ const books = new WeakMap<object, Book>();
 function bookOf(life: Life): Book {
   let b = books.get(life.schedule);
   if (b === undefined) {
-    b = { cdc: [], cdcMax: new Map(), offsets: new Map(PARTITIONS.map((p) => [p, { ackedEnd: 0, takenEnd: 0, lifeStart: 0, lifeRanges: [] }])) };
+    b = { cdc: [], cdcMax: new Map(), offsets: new Map(PARTITIONS.map((p) => [p, { ackedEnd: 0, takenEnd: 0, lifeStart: 0, lifeRanges: [], allRanges: [], seq: 0 }])) };
     books.set(life.schedule, b);
   }
   return b;
@@ -78,13 +92,51 @@ async function cdcNext(life: Life, table: string, count: number): Promise<void> 
 
 async function assign(life: Life, partition: string, count: number): Promise<void> {
   const p = bookOf(life).offsets.get(partition)!;
+  const first = p.lifeStart + p.lifeRanges.reduce((n, [a, b]) => n + b - a, 0);
   // Counted before the call: a fault may take the range and lose the answer.
-  p.takenEnd = Math.max(p.takenEnd, p.lifeStart + count + p.lifeRanges.reduce((n, [a, b]) => n + b - a, 0));
-  const r = await sequencerService.handlers['offsets.assign']({ shard: 0, partition, count }, life.handle);
-  if (!life.alive()) return;
+  p.takenEnd = Math.max(p.takenEnd, first + count);
+  const seq = ++p.seq;
+  // Calls of a lane run one after another: a pending request here means a fault already ended this life.
+  const mine = p.pending === undefined;
+  if (mine) p.pending = { seq, count, first };
+  const r = await sequencerService.handlers['offsets.assign']({ shard: 0, partition, count, producerId: PRODUCER, seq }, life.handle);
+  if (!life.alive() || !mine) return;
+  p.pending = undefined;
   if (r.count !== count) fail(life, `${partition}: asked ${count} offsets, got ${r.count}`);
-  p.lifeRanges.push([r.first, r.first + r.count]);
-  p.ackedEnd = Math.max(p.ackedEnd, r.first + r.count);
+  if (r.first !== first) fail(life, `${partition}: got ${r.first}+${r.count}, expected ${first} (dense)`);
+  ack(p, r.first, r.count);
+}
+
+function ack(p: PartitionBook, first: number, count: number): void {
+  if (first >= p.lifeStart) p.lifeRanges.push([first, first + count]);
+  p.allRanges.push([first, first + count]);
+  p.ackedEnd = Math.max(p.ackedEnd, first + count);
+}
+
+/** Retry each partition's request whose answer a fault lost, with its token: it must get exactly the range it took. */
+async function retryLost(life: Life): Promise<void> {
+  for (const [name, p] of bookOf(life).offsets) {
+    const lost = p.pending;
+    if (lost === undefined) continue;
+    const r = await sequencerService.handlers['offsets.assign']({ shard: 0, partition: name, count: lost.count, producerId: PRODUCER, seq: lost.seq }, life.handle);
+    if (!life.alive()) return;
+    if (r.first !== lost.first || r.count !== lost.count) {
+      fail(life, `${name}: the retry of seq ${lost.seq} got ${r.first}+${r.count}, not the range ${lost.first}+${lost.count} it took`);
+    }
+    p.pending = undefined;
+    ack(p, r.first, r.count);
+  }
+}
+
+/** After the last fault (every lost answer retried): a partition's acknowledged ranges tile [0, end), not one hole. */
+function checkNoHoles(life: Life): void {
+  for (const [name, p] of bookOf(life).offsets) {
+    let at = 0;
+    for (const [a, b] of [...p.allRanges].sort((x, y) => x[0] - y[0])) {
+      if (a !== at) fail(life, `${name}: range ${a}..${b - 1} follows ${at - 1}: a hole (or an offset twice) despite the retries`);
+      at = b;
+    }
+  }
 }
 
 /** Where each partition resumes: above everything acknowledged, not beyond what was taken. Then start the life's books. */
@@ -111,7 +163,7 @@ function checkDense(life: Life): void {
 }
 
 describe('sequencer shard: seeded crash exploration', () => {
-  it('keeps CDC ids unique and increasing per table, and offsets dense and never reissued, under process death, power loss and their chains', { timeout: 900_000 }, async () => {
+  it('keeps CDC ids unique and increasing per table, and offsets dense, never reissued and without holes once lost answers are retried, under process death, power loss and their chains', { timeout: 900_000 }, async () => {
     expect(TABLES).toHaveLength(2);
     expect(PARTITIONS).toHaveLength(2);
     const report = await exploreShardCrashes({
@@ -120,10 +172,12 @@ describe('sequencer shard: seeded crash exploration', () => {
       opsPerLife: 60,
       async check(life) {
         checkResume(life);
+        await retryLost(life);
         if (life.final) {
           await assign(life, PARTITIONS[0]!, 1);
           await cdcNext(life, TABLES[0]!, 1);
           checkDense(life);
+          checkNoHoles(life);
         }
       },
       async workload(life) {

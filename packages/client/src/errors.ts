@@ -133,6 +133,11 @@ export class SchemaLimitError extends ServerError {
   override name = 'SchemaLimitError';
 }
 
+/** sequencer `offsets.assign`: the request's seq is older than the last one its partition answered for its producer. */
+export class OffsetsStaleSeqError extends ServerError {
+  override name = 'OffsetsStaleSeqError';
+}
+
 type ServerErrorClass = new (code: ErrorCode, message: string, details?: ErrorDetails, endpoint?: string) => ServerError;
 
 /** The one table from wire code to class. A code missing here would be a compile error. */
@@ -161,6 +166,7 @@ const SERVER_ERROR_CLASSES: Record<ErrorCode, ServerErrorClass> = {
   [ERROR_CODES.GROUP_FULL]: GroupFullError,
   [ERROR_CODES.SCHEMA_NOT_FOUND]: SchemaNotFoundError,
   [ERROR_CODES.SCHEMA_LIMIT]: SchemaLimitError,
+  [ERROR_CODES.OFFSETS_STALE_SEQ]: OffsetsStaleSeqError,
 };
 
 /**

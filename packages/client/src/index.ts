@@ -53,6 +53,7 @@ export {
   GroupFullError,
   SchemaNotFoundError,
   SchemaLimitError,
+  OffsetsStaleSeqError,
   TimeoutError,
   ClientClosedError,
   ConnectionLostError,

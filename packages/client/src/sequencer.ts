@@ -14,10 +14,17 @@
  * - `cdc.next`: a range may be shorter than asked (one millisecond's worth);
  *   callers left without IDs ride on the next request.
  * - `offsets.assign`: the server hands out exactly the count asked, so each
- *   caller gets exactly its `count` consecutive offsets. A request whose answer
- *   is lost (connection drop, crash) may have taken its range: that range is
- *   never handed out again, and the retry gets a later one.
+ *   caller gets exactly its `count` consecutive offsets. Every request carries
+ *   an idempotency token, this client's `producerId` (random, 53 bits) and a
+ *   `seq` (increasing over the client's requests), set once per request and
+ *   kept by every retry of it (timeouts of an attempt, NOT_OWNER, a dropped
+ *   connection, a restarted server): a retry whose first answer was lost gets
+ *   the same range, so no hole is left. For that the partition's last token
+ *   must be the retried one, so the client has at most one request in flight
+ *   per partition (callers meanwhile join the next request). Only a call that
+ *   fails for good (its `timeoutMs` passed) may leave its range unused.
  */
+import { randomBytes } from 'node:crypto';
 import { MAX_COUNT, shardForKey } from '@pharaoh/protocol';
 import { SEQUENCER, type OpsOf } from '@pharaoh/registry';
 import { CallSite, InvalidArgumentError, ProtocolViolationError } from './errors.js';
@@ -47,6 +54,8 @@ interface KeyQueue<T> {
 class KeyedCoalescer<T extends bigint | number> {
   private queues = new Map<string, KeyQueue<T>>();
   private scheduled = false;
+  /** Keys with a request in flight (only with `serial`). */
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly router: Router,
@@ -55,6 +64,12 @@ class KeyedCoalescer<T extends bigint | number> {
     private readonly add: (first: T, n: number) => T,
     /** cdc.next: an answer may hold fewer than asked (the rest ask again); offsets.assign: exactly what was asked. */
     private readonly partial: boolean,
+    /**
+     * offsets.assign: fields added to each request once (its idempotency
+     * token), kept by all its retries, and at most one request in flight per
+     * key, so that a retry always carries the key's latest token.
+     */
+    private readonly token?: () => Record<string, number>,
   ) {}
 
   take(key: string, want: number, site: CallSite): Promise<Range<T>> {
@@ -78,8 +93,18 @@ class KeyedCoalescer<T extends bigint | number> {
     this.scheduled = false;
     const queues = this.queues;
     this.queues = new Map();
-    for (const q of queues.values()) this.send(q.key, q.waiters);
+    for (const q of queues.values()) {
+      // Serial: the key's callers wait (in its queue) for the request in flight, then leave together.
+      if (this.inFlight.has(q.key)) this.queues.set(q.key, q);
+      else this.send(q.key, q.waiters);
+    }
   };
+
+  /** The request of serial `key` is done: send what queued up meanwhile. */
+  private done(key: string): void {
+    this.inFlight.delete(key);
+    if (this.queues.has(key)) this.schedule();
+  }
 
   /** The largest count one request may ask for: the client's maxBatchSize and the shard's announced maxCount. */
   private cap(shard: number): number {
@@ -100,12 +125,22 @@ class KeyedCoalescer<T extends bigint | number> {
       for (; end < waiters.length && (end === i || total + waiters[end]!.want <= cap); end++) total += waiters[end]!.want;
       this.request(key, shard, waiters.slice(i, end), this.partial ? Math.min(total, cap) : total);
       i = end;
+      if (this.token !== undefined && i < waiters.length) {
+        // One request at a time per key: the rest go first in the key's queue, after this one.
+        const q = this.queues.get(key);
+        if (q === undefined) this.queues.set(key, { key, waiters: waiters.slice(i) });
+        else q.waiters.unshift(...waiters.slice(i));
+        return;
+      }
     }
   }
 
   private request(key: string, shard: number, batch: Array<Waiter<T>>, count: number): void {
-    const args = { [this.field]: key, count } as { table: string; count: number } & { partition: string; count: number };
-    this.router.execute({ spec: SEQUENCER, op: this.op, args, shard }, batch[0]!.site).then(
+    const args = { [this.field]: key, count, ...this.token?.() } as { table: string; count: number } & { partition: string; count: number };
+    if (this.token !== undefined) this.inFlight.add(key);
+    this.router.execute({ spec: SEQUENCER, op: this.op, args, shard }, batch[0]!.site).finally(() => {
+      if (this.token !== undefined) this.done(key);
+    }).then(
       (r) => {
         if (r.count < 1 || r.count > count || (!this.partial && r.count !== count)) {
           const err = new ProtocolViolationError(`bad ${this.op} answer: count ${r.count} for ${count} asked`);
@@ -181,15 +216,28 @@ export class CdcApi {
 /** Per-partition offsets (service `sequencer`, op `offsets.assign`). */
 export class OffsetsApi {
   private readonly coalescer: KeyedCoalescer<number>;
+  /**
+   * This client's producerId in every `offsets.assign` token: random (53
+   * bits), so clients do not share one (a partition remembers the last token
+   * of each of its recent producers).
+   */
+  readonly producerId: number = Number(randomBytes(8).readBigUInt64BE() >> 11n);
+  /** The last seq sent: increasing over all of this client's requests (so per partition too). */
+  private seq = 0;
   constructor(private readonly router: Router) {
-    this.coalescer = new KeyedCoalescer<number>(router, 'offsets.assign', 'partition', (first, n) => first + n, false);
+    this.coalescer = new KeyedCoalescer<number>(router, 'offsets.assign', 'partition', (first, n) => first + n, false, () => ({
+      producerId: this.producerId,
+      seq: ++this.seq,
+    }));
   }
 
   /**
    * Exactly `count` consecutive offsets of `partition`: `first .. first +
    * count - 1`, dense after the partition's previous range, durable on the
    * sequencer before this resolves. A partition of a restored shard jumps
-   * once (see docs/PROTOCOL.md, `offsets.assign`).
+   * once (see docs/PROTOCOL.md, `offsets.assign`). The client's retries of
+   * the request (lost answer, reconnect, NOT_OWNER) carry its idempotency
+   * token and get the same range.
    */
   assign(partition: string, count: number): Promise<{ first: number; count: number }> {
     const site = new CallSite();

@@ -36,6 +36,8 @@ export class FakeNode {
   private readonly byProducer = new Map<string, bigint>();
   /** sequencer: the next offset of each partition. */
   private readonly offsets = new Map<string, number>();
+  /** sequencer: `partition/producerId` → the last token's seq and range. */
+  private readonly offsetTokens = new Map<string, { seq: number; first: number; count: number }>();
   readonly layout: Layout;
 
   constructor(readonly opts: FakeNodeOptions) {
@@ -124,8 +126,14 @@ export class FakeNode {
       case 'cdc.next':
         return this.nextIds(shard, (req.count as number | undefined) ?? 1, undefined);
       case 'offsets.assign': {
+        // The idempotency token as the sequencer keeps it: the last seq and range per partition and producer.
+        const key = `${String(req.partition)}/${String(req.producerId)}`;
+        const last = req.producerId === undefined ? undefined : this.offsetTokens.get(key);
+        if (last !== undefined && (req.seq as number) === last.seq) return { first: last.first, count: last.count };
+        if (last !== undefined && (req.seq as number) < last.seq) throw Object.assign(new Error('stale seq'), { code: 'OFFSETS_STALE_SEQ' });
         const first = this.offsets.get(req.partition as string) ?? 0;
         this.offsets.set(req.partition as string, first + (req.count as number));
+        if (req.producerId !== undefined) this.offsetTokens.set(key, { seq: req.seq as number, first, count: req.count as number });
         return { first, count: req.count as number };
       }
       default:

@@ -73,6 +73,64 @@ describe('client.offsets.assign', () => {
     const got = await Promise.all(Array.from({ length: 7 }, () => r!.client.offsets.assign('p', 4)));
     expect(sent(node, 'offsets.assign').map((q) => q.count)).toEqual([8, 8, 8, 4]);
     expect(got.map((g) => g.first)).toEqual([0, 4, 8, 12, 16, 20, 24]);
+    // One after the other (one request in flight per partition), each with its own seq.
+    expect(node.inFlightPeak).toBe(1);
+    const seqs = sent(node, 'offsets.assign').map((q) => q.seq as number);
+    expect(new Set(seqs).size).toBe(4);
+  });
+
+  it('sends an idempotency token (this client\'s producerId, an increasing seq) and keeps it across the retries of a request', async () => {
+    r = await rig([{ service: 'sequencer', shards: [[0, 1023]] }]);
+    const node = r.nodes.get('ws://fake-0')!;
+    expect(await r.client.offsets.assign('p', 1)).toEqual({ first: 0, count: 1 });
+    let refusals = 2;
+    node.intercept = (q) => (q.op === 'offsets.assign' && refusals-- > 0 ? { code: 'SHARD_UNAVAILABLE' } : undefined);
+    const call = r.client.offsets.assign('p', 2);
+    await r.clock.advance(500);
+    expect(await call).toEqual({ first: 1, count: 2 });
+    const reqs = sent(node, 'offsets.assign');
+    expect(reqs).toHaveLength(4);
+    const producerId = r.client.offsets.producerId;
+    expect(Number.isSafeInteger(producerId) && producerId >= 0).toBe(true);
+    expect(reqs.map((q) => q.producerId)).toEqual([producerId, producerId, producerId, producerId]);
+    const [s0, s1, s2, s3] = reqs.map((q) => q.seq as number) as [number, number, number, number];
+    expect(s1).toBeGreaterThan(s0);
+    expect([s2, s3]).toEqual([s1, s1]);
+  });
+
+  it('gets the same range when the connection drops after the server assigned it (the answer lost)', async () => {
+    r = await rig([{ service: 'sequencer', shards: [[0, 1023]] }]);
+    const node = r.nodes.get('ws://fake-0')!;
+    expect(await r.client.offsets.assign('p', 3)).toEqual({ first: 0, count: 3 });
+    let drops = 1;
+    // The node assigns (it handles the request after the interceptor), but the socket is gone before its answer leaves.
+    node.intercept = (q) => {
+      if (q.op === 'offsets.assign' && drops-- > 0) r!.transport.kill('ws://fake-0');
+      return undefined;
+    };
+    const call = r.client.offsets.assign('p', 4);
+    await new Promise((res) => setImmediate(res));
+    r.transport.up('ws://fake-0');
+    for (let i = 0; i < 20 && sent(node, 'offsets.assign').length < 3; i++) await r.clock.advance(500);
+    expect(await call).toEqual({ first: 3, count: 4 });
+    const reqs = sent(node, 'offsets.assign');
+    expect(reqs).toHaveLength(3);
+    expect(reqs[2]!.seq).toBe(reqs[1]!.seq);
+    // No hole: the next range starts right after the one whose answer was lost.
+    expect(await r.client.offsets.assign('p', 1)).toEqual({ first: 7, count: 1 });
+  });
+
+  it('keeps one request in flight per partition: callers meanwhile wait and leave together in the next one', async () => {
+    r = await rig([{ service: 'sequencer', shards: [[0, 1023]] }]);
+    const node = r.nodes.get('ws://fake-0')!;
+    const a = r.client.offsets.assign('p', 1);
+    await new Promise((res) => setImmediate(res));
+    // The first request is on its way; these three queue behind it and go as one request.
+    const rest = [r.client.offsets.assign('p', 2), r.client.offsets.assign('p', 3), r.client.offsets.assign('p', 4)];
+    expect(await a).toEqual({ first: 0, count: 1 });
+    expect(await Promise.all(rest)).toEqual([{ first: 1, count: 2 }, { first: 3, count: 3 }, { first: 6, count: 4 }]);
+    expect(sent(node, 'offsets.assign').map((q) => q.count)).toEqual([1, 9]);
+    expect(node.inFlightPeak).toBe(1);
   });
 
   it('hands a server error to every caller of the batch', async () => {

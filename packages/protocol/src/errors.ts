@@ -70,6 +70,14 @@ export const ERROR_CODES = {
   SCHEMA_NOT_FOUND: 'SCHEMA_NOT_FOUND',
   /** schema-registry: a limit of the shard was reached (subjects per shard, versions per subject, stored bytes). Not retryable as is. */
   SCHEMA_LIMIT: 'SCHEMA_LIMIT',
+  /**
+   * sequencer `offsets.assign`: the request's `seq` is below the last `seq`
+   * this partition answered for its `producerId` — a late retry of a request
+   * a later one (of the same producer) has superseded, or a producer id that
+   * was reused. Nothing is assigned. Not retryable: the range the old request
+   * may have taken is never handed out again; send a new request (a new seq).
+   */
+  OFFSETS_STALE_SEQ: 'OFFSETS_STALE_SEQ',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

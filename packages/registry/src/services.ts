@@ -200,7 +200,9 @@ export const SEQUENCER = defineService({
       issues: 'count',
     },
     'offsets.assign': {
-      fields: [['shard', 'shard', false], ['partition', 'name', false], ['count', 'count', false]],
+      // producerId + seq: the idempotency token (both or neither, Kafka's idempotent producer): a retry with the
+      // token of the partition's last answer for that producer gets the same range (apps/sequencer/README.md).
+      fields: [['shard', 'shard', false], ['partition', 'name', false], ['count', 'count', false], ['producerId', 'uint', true], ['seq', 'uint', true]],
       result: { first: 'uint', count: 'uint' },
       route: 'shard',
       issues: 0,

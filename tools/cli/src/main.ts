@@ -268,7 +268,7 @@ function addFleetCommands(program: Command, registry: Registry): void {
     .command('up')
     .description(`start every process of the fleet (default: ${registry.names.join(', ')}; all 1024 shards; data in ./data)`)
     .argument('[fleet.json]', 'fleet file (see docs/FLEET.md)')
-    .option('--restart-on-crash', 'restart a process that exits unexpectedly')
+    .option('--restart-on-crash', 'restart a process that exits unexpectedly (with its shards as the fleet file lists them then)')
     .option('--detach', 'run in the background; stop with `pharaoh fleet down`')
     .option('--log-level <level>', "log level of every process (pino: fatal, error, warn, info, debug; default: the server's, info)")
     .option('--start-timeout <ms>', 'how long each process may take to become ready', positiveMs, DEFAULT_START_TIMEOUT_MS)

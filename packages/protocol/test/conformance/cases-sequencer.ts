@@ -10,6 +10,16 @@ const cdc = (id: number, shard: number, table: string, count?: number): string =
 const assign = (id: number, shard: number, partition: string, count?: number): string =>
   request(id, 'offsets.assign', [['shard', int(shard)], ['partition', str(partition)], ...(count === undefined ? [] : ([['count', int(count)]] as Array<[string, string]>))]);
 
+/** offsets.assign with its idempotency token (`producerId`, `seq`), either half left out when undefined. */
+const assignTok = (id: number, shard: number, partition: string, count: number, producerId: number | bigint | undefined, seq: number | bigint | undefined): string =>
+  request(id, 'offsets.assign', [
+    ['shard', int(shard)],
+    ['partition', str(partition)],
+    ['count', int(count)],
+    ...(producerId === undefined ? [] : ([['producerId', int(producerId)]] as Array<[string, string]>)),
+    ...(seq === undefined ? [] : ([['seq', int(seq)]] as Array<[string, string]>)),
+  ]);
+
 /** Keys owned by hosted shards (0..7), each with its shard. */
 const TABLE = producerIn(0, 7, 'orders-');
 const TABLE_SHARD = shardForKey(TABLE);
@@ -20,10 +30,13 @@ const WIDE = producerIn(0, 7, 'w', 255);
 /** Four partitions of shard 6 (setup: --max-partitions 3). */
 const CROWD = ['a', 'b', 'c', 'd'].map((s) => producerIn(6, 6, `crowd-${s}-`));
 const NOT_HOSTED = 100;
+/** A partition for the idempotency cases, on a hosted shard. */
+const IDEM = producerIn(0, 7, 'idem-p');
+const IDEM_SHARD = shardForKey(IDEM);
 
 export const sequencer: VectorFile = {
   title: 'sequencer',
-  description: 'cdc.next and offsets.assign: ranges, density, key ownership (NOT_OWNER), bad keys and counts, OVERLOADED at --max-partitions.',
+  description: 'cdc.next and offsets.assign: ranges, density, idempotency tokens (same range for a retry, OFFSETS_STALE_SEQ), key ownership (NOT_OWNER), bad keys, counts and tokens, OVERLOADED at --max-partitions.',
   cases: [
     kase(`cdc.next answers a range of CDC ids of the table's shard ("${TABLE}", shard ${TABLE_SHARD}), each above the one before`, ['sequencer'], [
       { send: cdc(1, TABLE_SHARD, TABLE, 100), expect: ok(1, { first: '$u64', count: '$uint' }), capture: { a: 'first' }, note: 'count may be less than asked (one ms holds 8192)' },
@@ -34,6 +47,23 @@ export const sequencer: VectorFile = {
       { send: assign(2, PART_SHARD, PART, 1), expect: ok(2, { first: 5, count: 1 }) },
       { send: assign(3, PART_SHARD, PART, 65536), expect: ok(3, { first: 6, count: 65536 }), note: 'exactly the count asked, up to limits.maxCount' },
       { send: assign(4, PART_SHARD, PART, 1), expect: ok(4, { first: 65542, count: 1 }) },
+    ]),
+    kase(`offsets.assign with an idempotency token ("${IDEM}", shard ${IDEM_SHARD}): a retry gets the same range, an older seq OFFSETS_STALE_SEQ, no token works as before`, ['sequencer'], [
+      { send: assignTok(1, IDEM_SHARD, IDEM, 5, 9, 1), expect: ok(1, { first: 0, count: 5 }) },
+      { send: assignTok(2, IDEM_SHARD, IDEM, 5, 9, 1), expect: ok(2, { first: 0, count: 5 }), note: 'the same token again (a retry whose answer was lost): the same range, nothing new taken' },
+      { send: assignTok(3, IDEM_SHARD, IDEM, 2, 9, 2), expect: ok(3, { first: 5, count: 2 }), note: 'the next seq: the next range' },
+      { send: assignTok(4, IDEM_SHARD, IDEM, 5, 9, 1), expect: err(4, 'OFFSETS_STALE_SEQ'), note: 'seq 1 is older than seq 2, the last this partition answered for producerId 9' },
+      { send: assignTok(5, IDEM_SHARD, IDEM, 3, 9, 2), expect: bad(5, 'count'), note: 'a retry of seq 2 must ask its count (2)' },
+      { send: assign(6, IDEM_SHARD, IDEM, 1), expect: ok(6, { first: 7, count: 1 }), note: 'no token: a new range, as before tokens' },
+      { send: assignTok(7, IDEM_SHARD, IDEM, 1, 10, 1), expect: ok(7, { first: 8, count: 1 }), note: 'another producer has its own seqs' },
+      { send: assignTok(8, IDEM_SHARD, IDEM, 2, 9, 2), expect: ok(8, { first: 5, count: 2 }), note: 'producerId 9 still gets its last range' },
+    ]),
+    kase('an idempotency token is both producerId and seq, each an integer in 0..2^53-1', ['sequencer'], [
+      { send: assignTok(1, IDEM_SHARD, IDEM, 1, 9, undefined), expect: bad(1, 'seq') },
+      { send: assignTok(2, IDEM_SHARD, IDEM, 1, undefined, 1), expect: bad(2, 'producerId') },
+      { send: assignTok(3, IDEM_SHARD, IDEM, 1, -1, 1), expect: bad(3, 'producerId') },
+      { send: assignTok(4, IDEM_SHARD, IDEM, 1, 9, 2n ** 53n), expect: bad(4, 'seq') },
+      { send: request(5, 'offsets.assign', [['shard', int(IDEM_SHARD)], ['partition', str(IDEM)], ['count', int(1)], ['producerId', str('p')], ['seq', int(1)]]), expect: bad(5, 'producerId') },
     ]),
     kase('a table or partition sent to another shard gets NOT_OWNER naming its shard, with the hosted ranges', ['sequencer'], [
       { send: cdc(1, (TABLE_SHARD + 1) % 8, TABLE), expect: err(1, 'NOT_OWNER', { shard: TABLE_SHARD, shards: [[0, 7]] }) },

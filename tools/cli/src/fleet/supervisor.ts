@@ -2,10 +2,18 @@
  * Runs every process of a fleet as a child: starts them, waits until each is
  * ready, prefixes their log lines, restarts crashed ones if asked, and stops
  * them (SIGTERM, then SIGKILL after a grace period) by pid.
+ *
+ * A crashed process is restarted with its entry as the fleet file says at
+ * that moment (`pharaoh shard move --fleet` rewrites the file after moving
+ * shards), not as it was read at start: otherwise it would claim shards it
+ * gave away. If the file cannot be read or is invalid, the old entry is kept
+ * (and the reason logged); if the file no longer lists the process (every
+ * shard of it was moved away), it is not restarted.
  */
 import type { ChildProcess } from 'node:child_process';
 import { CliError, CLI_ERROR_CODES } from '../errors.js';
-import type { Fleet, FleetMember } from '../fleet-file.js';
+import { formatShardRanges } from '@pharaoh/protocol';
+import { DEFAULT_FLEET_SOURCE, loadFleet, type Fleet, type FleetMember } from '../fleet-file.js';
 import { exited, probeReady, spawnMember, stopChild } from './child.js';
 import type { PidFileChild } from './pidfile.js';
 
@@ -30,6 +38,11 @@ export interface SupervisorOptions {
   childArgs?: string[];
   /** Called whenever a child's pid changes or the fleet becomes ready (pid file updates). */
   onChange?: () => void;
+  /** Read the fleet file again before a restart (default: `loadFleet(fleet.source)`; the default fleet is never reread). Tests inject it. */
+  reloadFleet?: () => Fleet;
+  /** Start a process (default: spawnMember) and tell it is ready (default: probeReady). Tests inject them. */
+  spawnMember?: typeof spawnMember;
+  probeReady?: (member: FleetMember) => Promise<boolean>;
 }
 
 interface Slot {
@@ -82,7 +95,7 @@ export class FleetSupervisor {
     let gone = false;
     void exited(proc).then(() => (gone = true));
     while (!gone && Date.now() < deadline) {
-      if (await probeReady(slot.member)) return;
+      if (await (this.opts.probeReady ?? probeReady)(slot.member)) return;
       await new Promise((r) => setTimeout(r, READY_POLL_MS));
     }
     const why = gone ? `exited (${describeExit(proc)}) while starting` : `was not ready after ${timeoutMs / 1000} s`;
@@ -94,7 +107,7 @@ export class FleetSupervisor {
   private spawn(slot: Slot): ChildProcess {
     slot.tail = [];
     const label = `[${slot.member.label}]`;
-    const proc = spawnMember(slot.member, this.opts.childArgs ?? [], (line) => {
+    const proc = (this.opts.spawnMember ?? spawnMember)(slot.member, this.opts.childArgs ?? [], (line) => {
       slot.tail.push(line);
       if (slot.tail.length > TAIL_LINES) slot.tail.shift();
       this.write(`${label} ${line}`);
@@ -122,7 +135,13 @@ export class FleetSupervisor {
     this.write(`${label} exited (${describeExit(proc)}); restarting in ${(delay / 1000).toFixed(1)} s`);
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
-      if (!this.stopping) this.spawn(slot);
+      if (this.stopping) return;
+      // Read the fleet file now, not at the crash: a move may finish during the backoff.
+      const { member, note } = rereadMember(this.fleet.source, slot.member, this.opts.reloadFleet);
+      if (note !== undefined) this.write(`${label} ${note}`);
+      if (member === undefined) return;
+      slot.member = member;
+      this.spawn(slot);
     }, delay);
   }
 
@@ -138,6 +157,35 @@ export class FleetSupervisor {
     const grace = this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     await Promise.all(this.slots.map((s) => (s.proc ? stopChild(s.proc, grace) : undefined)));
   }
+}
+
+/**
+ * `member` as the fleet file `source` lists it now (same service and
+ * endpoint): its current shards. `note` says what changed or why the old
+ * entry is kept; `member` is undefined when the file no longer lists the
+ * process (all its shards were moved away), so it must not be restarted.
+ */
+export function rereadMember(
+  source: string,
+  member: FleetMember,
+  reload: () => Fleet = () => loadFleet(source),
+): { member: FleetMember | undefined; note?: string } {
+  if (source === DEFAULT_FLEET_SOURCE) return { member };
+  const was = formatShardRanges(member.shards);
+  let fleet: Fleet;
+  try {
+    fleet = reload();
+  } catch (err) {
+    const why = (err as Error).message.split('\n').join(' ');
+    return { member, note: `cannot reread the fleet file (${why}); restarting with the shards it started with (${was})` };
+  }
+  const norm = (u: string): string => u.replace(/\/$/, '');
+  const now = fleet.members.find((m) => m.service === member.service && norm(m.endpoint) === norm(member.endpoint));
+  if (now === undefined) {
+    return { member: undefined, note: `${source} no longer lists ${member.service} ${member.endpoint} (its shards were moved to other processes): not restarting it` };
+  }
+  const shards = formatShardRanges(now.shards);
+  return shards === was ? { member: now } : { member: now, note: `restarting with shards ${shards} from ${source} (it started with ${was}; moved since)` };
 }
 
 function describeExit(proc: ChildProcess): string {

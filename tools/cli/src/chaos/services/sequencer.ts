@@ -14,8 +14,11 @@
  * - offsets, per partition in call order: a range never starts below the end
  *   of an acknowledged one (`offsets-reissued`: an acknowledged offset handed
  *   out again); and it starts exactly at the previous end unless a call of the
- *   partition failed in between or its owner process was killed in between
- *   (`offsets-gap`: dense means dense, only a lost answer may leave a hole);
+ *   partition failed in between or its shard was restored from a backup in
+ *   between (`offsets-gap`: dense means dense). A kill or a move in between
+ *   is no excuse: the client retries a request whose answer was lost with its
+ *   idempotency token and gets the same range, so only a call that failed for
+ *   good may leave a hole (and a restore its one jump);
  * - read back after the final crash and restart: each partition's next offset
  *   is at or above every acknowledged end, each table's next CDC id above every
  *   acknowledged one (`offsets-readback`, `cdc-readback`).
@@ -105,10 +108,14 @@ function byKey(events: PluginEvent[]): Map<string, PluginEvent[]> {
   return m;
 }
 
-/** True if the process owning `key`'s shard was killed between `from` and `to` (wall ms). */
-function killedBetween(harness: HarnessEvent[], owners: Map<number, string>, key: string, from: number, to: number): boolean {
-  const label = owners.get(shardForKey(key));
-  return harness.some((h) => h.k === 'kill' && h.label === label && h.t >= from && h.t <= to);
+/**
+ * True if `key`'s shard was restored from a backup between two answers
+ * received at `from` and `to` (wall ms): the first from the lost process
+ * (received before the restored one started), the second after the restart.
+ */
+function restoredBetween(harness: HarnessEvent[], key: string, from: number, to: number): boolean {
+  const shard = shardForKey(key);
+  return harness.some((h) => h.k === 'restore' && h.service === SERVICE && h.shards.includes(shard) && h.tStart >= from && h.tStart <= to);
 }
 
 async function readBack(client: PharaohClient, events: PluginEvent[]): Promise<Final> {
@@ -156,8 +163,8 @@ export const sequencerPlugin: ChaosPlugin<Final> = {
           const end = first + (e['n'] as number);
           if (prevEnd !== undefined && first < prevEnd) {
             violations.push({ check: 'offsets-reissued', detail: `partition ${key}: range ${first}+${e['n'] as number} (worker ${e.w}) starts below ${prevEnd}, the end of a range acknowledged before` });
-          } else if (prevEnd !== undefined && first > prevEnd && !failedSince && !killedBetween(harness, owners, key, prevAt, e['r'] as number)) {
-            violations.push({ check: 'offsets-gap', detail: `partition ${key}: range ${first}+${e['n'] as number} (worker ${e.w}) leaves a gap after ${prevEnd - 1} with no failed call or kill in between` });
+          } else if (prevEnd !== undefined && first > prevEnd && !failedSince && !restoredBetween(harness, key, prevAt, e['r'] as number)) {
+            violations.push({ check: 'offsets-gap', detail: `partition ${key}: range ${first}+${e['n'] as number} (worker ${e.w}) leaves a gap after ${prevEnd - 1} with no failed call or restore in between (a retry with its token would have got the same range)` });
           }
           prevEnd = Math.max(prevEnd ?? 0, end);
           prevAt = e['r'] as number;
