@@ -177,3 +177,28 @@ function check({ events, final, violations }: CheckContext<Final>): Record<strin
 }
 
 export const groupCoordPlugin: ChaosPlugin<Final> = { service: 'group-coord', weight: 0.05, step, readBack, check };
+
+/**
+ * One loop's calls for other drivers of this plug-in (the power-cut model in
+ * tools/powercut, which checks after every restart): they log the step's own
+ * events, so `check` judges them like the rest.
+ */
+export const groupCalls = {
+  /** The loop's group. */
+  group: (ctx: StepContext): string => stateOf(ctx).group,
+  /** Rebalance the loop's group now (all its members join, then sync). */
+  rebalance: (ctx: StepContext): Promise<void> => rebalance(ctx, stateOf(ctx)),
+  /**
+   * Commit with the generation answered just before the newest one: it must be
+   * refused (fenced). Accepted, it says the newest generation was lost. False
+   * if the loop has no such generation.
+   */
+  async commitStale(ctx: StepContext): Promise<boolean> {
+    const s = stateOf(ctx);
+    const newest = Math.max(...s.seen);
+    const older = s.seen.filter((g) => g < newest);
+    if (older.length === 0) return false;
+    await commit(ctx, s, Math.max(...older), true);
+    return true;
+  },
+};
