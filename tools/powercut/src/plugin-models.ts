@@ -51,7 +51,7 @@ import {
 } from '@pharaoh/cli/chaos';
 import { VIOLATION_KINDS, type Phase, type ViolationKind } from './history.js';
 import type { ModelContext, ServiceModel } from './models.js';
-import { describeError, mapLimit, sleep } from './util.js';
+import { describeError, mapLimit, sample, sleep } from './util.js';
 
 /** The crash test's shared ID checks under powercut's names for them. */
 const SHARED_CHECKS: Record<string, ViolationKind> = { unique: 'duplicate', 'shard-order': 'order', 'cross-restart': 'order' };
@@ -217,10 +217,31 @@ export class GroupModel extends PluginModel {
   }
 }
 
-/** Schemas: each loop owns two subjects and registers new schemas, earlier ones again (either spelling), and reads ids (the plug-in's step). */
+type SchemaFinal = { byId: Map<string, unknown>; versions: Map<string, unknown> };
+
+/**
+ * Schemas: each loop owns two subjects and registers new schemas, earlier ones
+ * again (either spelling), and reads ids (the plug-in's step). After a restart
+ * the ids registered since the last read-back are read back, and a seeded
+ * sample (`sampleOld`) of the older ones; the others keep what they read last
+ * (as txcoord's model samples old transactions).
+ */
 export class SchemaModel extends PluginModel {
   protected readonly plugin = schemaRegistryPlugin as ChaosPlugin;
   protected readonly loops = 6;
+  private readonly final: SchemaFinal = { byId: new Map(), versions: new Map() };
+
+  private async readBack(client: PharaohClient): Promise<SchemaFinal> {
+    const regs = this.events.filter((e) => e.k === 'schr');
+    const ids = [...new Set(regs.map((e) => e.id as string))];
+    const old = ids.filter((id) => this.final.byId.has(id));
+    const chosen = new Set([...ids.filter((id) => !this.final.byId.has(id)), ...sample(old, this.ctx.sampleOld, this.ctx.rnd)]);
+    const read = (await schemaRegistryPlugin.readBack!(client, regs.filter((e) => chosen.has(e.id as string)))) as SchemaFinal;
+    for (const [id, r] of read.byId) this.final.byId.set(id, r);
+    for (const [subject, list] of read.versions) this.final.versions.set(subject, list);
+    this.ctx.counters.facts += read.byId.size + read.versions.size;
+    return this.final;
+  }
 
   protected async ask(client: PharaohClient, ctxs: StepContext[], phase: Exclude<Phase, 'load'>): Promise<Final> {
     if (phase === 'after-cut') {
@@ -230,9 +251,7 @@ export class SchemaModel extends PluginModel {
       });
     }
     // Read back last: the checks want every registration, the ones just made too, in the read-back.
-    const final = (await schemaRegistryPlugin.readBack!(client, this.events)) as { byId: Map<string, unknown>; versions: Map<string, unknown> };
-    this.ctx.counters.facts += final.byId.size + final.versions.size;
-    return final;
+    return this.readBack(client);
   }
 }
 
