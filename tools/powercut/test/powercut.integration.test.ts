@@ -4,7 +4,11 @@
  * group-coord, schema-registry and sequencer (one lane per service, in
  * parallel), kill-then-cut chains among them; every acknowledged ID,
  * decision, epoch, generation, committed offset, schema and offset range must
- * survive. Needs root and loop devices: skipped (saying why) otherwise.
+ * survive. Fault model: process death (SIGKILL, page cache kept) and power
+ * loss (only what reached the device), alone and chained. Checked: nothing
+ * issued twice, per shard strictly increasing, nothing acknowledged lost,
+ * fenced stays fenced. Needs root and loop devices: skipped (saying why)
+ * otherwise.
  * POWERCUT_SEED=<n> replays a seed (each run prints its own).
  */
 import { describe, expect, it } from 'vitest';
