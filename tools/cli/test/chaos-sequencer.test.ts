@@ -49,6 +49,11 @@ describe('the sequencer chaos plug-in checks', () => {
     expect(check([tryOff(3), off(0, 3, 1, 2), tryOff(2), off(5, 2, 3, 40)], [{ k: 'kill', label: OWNER, t: 10 }, restore(shardForKey(P), 20)])).toEqual([]);
     expect(check([tryOff(3), off(0, 3, 1, 2), tryOff(2), off(5, 2, 3, 40)], [restore((shardForKey(P) + 1) % 1024, 20)])).toEqual(['offsets-gap']);
     expect(check([tryOff(3), off(0, 3, 1, 2), tryOff(2), off(5, 2, 3, 40)], [restore(shardForKey(P), 500)])).toEqual(['offsets-gap']);
+    // Only as wide as some of the failed calls: two failed calls of 2 and 4 may leave 2, 4 or 6, nothing else.
+    for (const gap of [2, 4, 6]) expect(check([tryOff(3), off(0, 3, 1, 2), tryOff(2), tryOff(4), tryOff(1), off(3 + gap, 1, 3, 4)])).toEqual([]);
+    for (const gap of [1, 3, 5, 7]) expect(check([tryOff(3), off(0, 3, 1, 2), tryOff(2), tryOff(4), tryOff(1), off(3 + gap, 1, 3, 4)])).toEqual(['offsets-gap']);
+    // A failure before the previous acknowledged range explains nothing after it.
+    expect(check([tryOff(3), tryOff(3), off(3, 3, 1, 2), tryOff(2), off(9, 2, 3, 4)])).toEqual(['offsets-gap']);
   });
 
   it('catch cdc ids of a table that do not increase', () => {

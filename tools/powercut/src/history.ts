@@ -18,6 +18,18 @@ export const VIOLATION_KINDS = {
   fence: 'an epoch below an acknowledged (or observed) newer one validates OK again',
   'epoch-lost': 'an acknowledged epoch or session validates UNKNOWN or EXPIRED',
   'phantom-epoch': "a producer's newest acknowledged epoch is FENCED though no newer open was ever sent",
+  // group-coord, schema-registry, sequencer: the crash test's plug-in checks (tools/cli/src/chaos/services), under their own names.
+  'group-generation': "a group's generation is not above one answered before (after a power cut: not strictly above every acknowledged one)",
+  'group-fenced': 'a commit with a generation older than one answered before was accepted (a stale generation not fenced, or the newest one lost)',
+  'group-commit-lost': "a partition's committed offset reads back below the highest acknowledged commit (or does not read back)",
+  'schema-same': 'one (subject, schema) answered two different (id, version) pairs',
+  'schema-id': 'one schema id names two schemas, or reads back as another schema',
+  'schema-version': "a subject's version names two schemas, or a new schema's version is not above one acknowledged before",
+  'schema-lost': 'an acknowledged registration does not read back by id, or is missing from its subject\'s versions',
+  'offsets-reissued': "a partition's range starts below the end of a range acknowledged before",
+  'offsets-gap': "a partition's range leaves a hole no set of the calls left without an answer could have taken (dense)",
+  'cdc-table-order': "a table's cdc id is not above the table's ids acknowledged before",
+  invariant: 'another check of a crash-test plug-in failed',
   restart: 'the server refused to start on the recovered file system',
   crash: 'the server exited by itself',
   unavailable: 'a check call failed (shard unavailable, timeout) after a restart',
@@ -44,22 +56,24 @@ export interface Counters {
   crossIds: number;
   /** Transactions begun before a restart whose state was read back after it (acknowledged and observed decisions, undecided ones). */
   decisions: number;
-  /** Session epochs validated after a restart, plus new opens checked above every acknowledged epoch. */
+  /** Session epochs validated after a restart, plus new opens checked above every acknowledged epoch; group generations (stale ones probed fenced, new ones checked above the acknowledged) likewise. */
   epochs: number;
   /** Checks made during load (old epochs validated FENCED, sequential opens increasing). */
   liveChecks: number;
+  /** Other acknowledged facts read back or asked again after a restart: committed offsets, schemas (by id and in their subject's versions), the next offset or cdc id of every partition and table. */
+  facts: number;
 }
 
 export function zeroCounters(): Counters {
-  return { ids: 0, crossIds: 0, decisions: 0, epochs: 0, liveChecks: 0 };
+  return { ids: 0, crossIds: 0, decisions: 0, epochs: 0, liveChecks: 0, facts: 0 };
 }
 
 export function addCounters(a: Counters, b: Counters): Counters {
-  return { ids: a.ids + b.ids, crossIds: a.crossIds + b.crossIds, decisions: a.decisions + b.decisions, epochs: a.epochs + b.epochs, liveChecks: a.liveChecks + b.liveChecks };
+  return { ids: a.ids + b.ids, crossIds: a.crossIds + b.crossIds, decisions: a.decisions + b.decisions, epochs: a.epochs + b.epochs, liveChecks: a.liveChecks + b.liveChecks, facts: a.facts + b.facts };
 }
 
 export function subCounters(a: Counters, b: Counters): Counters {
-  return { ids: a.ids - b.ids, crossIds: a.crossIds - b.crossIds, decisions: a.decisions - b.decisions, epochs: a.epochs - b.epochs, liveChecks: a.liveChecks - b.liveChecks };
+  return { ids: a.ids - b.ids, crossIds: a.crossIds - b.crossIds, decisions: a.decisions - b.decisions, epochs: a.epochs - b.epochs, liveChecks: a.liveChecks - b.liveChecks, facts: a.facts - b.facts };
 }
 
 /** Where violations go: the lane knows the service, the cut and the phase. */

@@ -8,17 +8,19 @@ import { runFaultTool } from '@pharaoh/testkit';
 import type { ServiceName } from '@pharaoh/registry';
 import { cleanupActiveSync, DEFAULT_OPTIONS, formatSummary, runPowercut, type PowercutOptions } from './run.js';
 import { unavailableReason } from './device.js';
+import { SERVICES } from './server.js';
 
 const HELP = `Usage: npm run powercut -- [options]
 
 Real power cuts on ext4 on loop devices: one server per service under load,
 SIGSTOP, copy of the block image, SIGKILL, mount of the copy, restart, check
-every acknowledged ID, decision and epoch. Needs root, losetup and mkfs.ext4.
+every acknowledged ID, decision, epoch, generation, committed offset, schema
+and offset range. Needs root, losetup and mkfs.ext4.
 
 Options:
   --cuts <n>              power cuts in all (default ${DEFAULT_OPTIONS.cuts})
   --seed <n>              seed of the schedule and the load (default: random, printed)
-  --services <list>       comma-separated, of tso,txcoord,session-mgr (default: all three)
+  --services <list>       comma-separated, of ${SERVICES.join(',')} (default: all)
   --shards <n>            shards per server, 0..n-1 (default ${DEFAULT_OPTIONS.shardCount})
   --load-ms <min-max>     load before each cut or kill (default ${DEFAULT_OPTIONS.loadMs.join('-')})
   --serve-ms <min-max>    load after a kill's restart, before the cut, in half of the chains (default ${DEFAULT_OPTIONS.serveAfterKillMs.join('-')})

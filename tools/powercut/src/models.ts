@@ -10,6 +10,7 @@ import type { ServiceName } from '@pharaoh/registry';
 import { SESSION_LAYOUT, TSO_LAYOUT, TX_LAYOUT } from '@pharaoh/snowflake';
 import type { AnonSession, Counters, Decision, Phase, ProducerRec, Report, TxRec, ViolationKind } from './history.js';
 import { IdBook } from './history.js';
+import { PLUGIN_MODELS } from './plugin-models.js';
 import { codeOf, describeError, keysForShards, mapLimit, sample, sleep } from './util.js';
 
 export interface ModelContext {
@@ -82,14 +83,18 @@ export function createModel(service: ServiceName, ctx: ModelContext): ServiceMod
       return new TxModel(ctx);
     case 'session-mgr':
       return new SessionModel(ctx);
-    default:
+    default: {
+      // group-coord, schema-registry, sequencer: the crash test's plug-ins, driven and checked (plugin-models.ts).
+      const Model = PLUGIN_MODELS[service];
       // SERVICES (server.ts) lists only the services with a model here.
-      throw new Error(`powercut has no model (workload and checks) for ${service} yet`);
+      if (Model === undefined) throw new Error(`powercut has no model (workload and checks) for ${service} yet`);
+      return new Model(ctx);
+    }
   }
 }
 
 /** The services createModel has a model for. */
-export const MODELLED_SERVICES: readonly ServiceName[] = ['tso', 'txcoord', 'session-mgr'];
+export const MODELLED_SERVICES: readonly ServiceName[] = ['tso', 'txcoord', 'session-mgr', ...(Object.keys(PLUGIN_MODELS) as ServiceName[])];
 
 /** Timestamps: ranges of every shard; each must be above everything acknowledged on its shard before the call. */
 export class TsoModel implements ServiceModel {

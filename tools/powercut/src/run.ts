@@ -36,7 +36,7 @@ export interface PowercutOptions {
   serveAfterKillMs: [number, number];
   /** Share of cuts that are kill-then-cut chains (every service with 2+ cuts gets at least one). */
   chainRatio: number;
-  /** txcoord's and session-mgr's --compact-at-bytes: small, so compactions happen under the cuts. */
+  /** --compact-at-bytes of every journaled service (all but tso): small, so compactions happen under the cuts. */
   compactAtBytes: number;
   /** Already-checked transactions read back again after each restart (seeded sample). */
   sampleOld: number;
@@ -145,7 +145,12 @@ function serviceArgs(service: ServiceName, o: PowercutOptions): string[] {
     case 'txcoord':
       // Decisions remembered for the whole run (a forgotten one reads UNKNOWN, which the checks would call lost).
       return ['--retention-ms', String(24 * 3_600_000), '--compact-at-bytes', String(o.compactAtBytes)];
+    case 'schema-registry':
+      // Versions per subject: a subject takes one new version per registration, for the whole run.
+      return ['--max-versions', '10000', '--compact-at-bytes', String(o.compactAtBytes)];
     case 'session-mgr':
+    case 'group-coord':
+    case 'sequencer':
     default:
       return ['--compact-at-bytes', String(o.compactAtBytes)];
   }
@@ -370,7 +375,7 @@ function fmtInt(n: number): string {
 }
 
 function fmtCounters(c: Counters): string {
-  return `ids ${fmtInt(c.ids)} (${fmtInt(c.crossIds)} fresh after restarts)  decisions ${fmtInt(c.decisions)}  epochs ${fmtInt(c.epochs)}  live ${fmtInt(c.liveChecks)}`;
+  return `ids ${fmtInt(c.ids)} (${fmtInt(c.crossIds)} fresh after restarts)  decisions ${fmtInt(c.decisions)}  epochs ${fmtInt(c.epochs)}  facts ${fmtInt(c.facts)}  live ${fmtInt(c.liveChecks)}`;
 }
 
 /** One progress line per cut. */
@@ -378,7 +383,7 @@ export function formatCut(r: CutReport, total: number): string {
   const w = String(total).length;
   const extra = r.copy && !r.copy.quiet ? '  [copy not quiet]' : r.freeze && !r.freeze.stopped ? '  [not all threads stopped]' : '';
   const serve = r.kind === 'kill-then-cut' ? `, served ${(r.serveMs / 1000).toFixed(1)} s after the kill` : '';
-  return `[${String(r.index).padStart(w)}/${total}] ${r.service.padEnd(11)} ${r.kind.padEnd(13)} load ${(r.loadMs / 1000).toFixed(1)} s${serve}  ${fmtCounters(r.checked)}  violations ${r.violations}  (${(r.ms / 1000).toFixed(1)} s${r.copy ? `, copy ${Math.round(r.copy.ms)} ms` : ''})${extra}`;
+  return `[${String(r.index).padStart(w)}/${total}] ${r.service.padEnd(15)} ${r.kind.padEnd(13)} load ${(r.loadMs / 1000).toFixed(1)} s${serve}  ${fmtCounters(r.checked)}  violations ${r.violations}  (${(r.ms / 1000).toFixed(1)} s${r.copy ? `, copy ${Math.round(r.copy.ms)} ms` : ''})${extra}`;
 }
 
 /** The closing summary. */
@@ -386,8 +391,8 @@ export function formatSummary(r: PowercutResult): string {
   const lines: string[] = [];
   const chains = r.cuts.filter((c) => c.kind === 'kill-then-cut').length;
   lines.push(`powercut summary: seed ${r.seed}, ${r.cuts.length} cuts (${chains} kill-then-cut) in ${(r.elapsedMs / 1000).toFixed(0)} s, started ${r.startedAt.toISOString()}${r.interrupted ? ' — INTERRUPTED' : ''}`);
-  for (const s of r.services) lines.push(`  ${s.service.padEnd(11)} ${String(s.cuts).padStart(3)} cuts (${s.chains} kill-then-cut)  ${fmtCounters(s.checked)}  violations ${s.violations}`);
-  lines.push(`  ${'total'.padEnd(11)} ${String(r.cuts.length).padStart(3)} cuts (${chains} kill-then-cut)  ${fmtCounters(r.totals)}  violations ${r.violations.length}`);
+  for (const s of r.services) lines.push(`  ${s.service.padEnd(15)} ${String(s.cuts).padStart(3)} cuts (${s.chains} kill-then-cut)  ${fmtCounters(s.checked)}  violations ${s.violations}`);
+  lines.push(`  ${'total'.padEnd(15)} ${String(r.cuts.length).padStart(3)} cuts (${chains} kill-then-cut)  ${fmtCounters(r.totals)}  violations ${r.violations.length}`);
   if (r.unquietCopies > 0 || r.unstoppedFreezes > 0) lines.push(`  note: ${r.unquietCopies} copies taken while the device was still receiving writes, ${r.unstoppedFreezes} freezes with threads still running`);
   if (r.violations.length === 0) lines.push('  violations: none');
   else {

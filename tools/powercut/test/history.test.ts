@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { IdBook, IntervalSet, zeroCounters, type ViolationKind } from '../src/history.js';
+import { IdBook, IntervalSet, VIOLATION_KINDS, zeroCounters, type ViolationKind } from '../src/history.js';
+import { createModel, MODELLED_SERVICES } from '../src/models.js';
+import { SERVICES } from '../src/server.js';
+import { REGISTRY } from '@pharaoh/registry';
+import { mulberry32 } from '@pharaoh/testkit';
 import { makeSchedule } from '../src/run.js';
 import { keysForShards } from '../src/util.js';
 import { shardForKey } from '@pharaoh/protocol';
@@ -83,5 +87,18 @@ describe('keysForShards', () => {
       expect(list).toHaveLength(2);
       for (const k of list) expect(shardForKey(k)).toBe(shard);
     }
+  });
+});
+
+describe('models', () => {
+  it('cover every service of the registry, and the plug-in services name their checks as violation kinds', () => {
+    const names = REGISTRY.services.map((s) => s.name);
+    expect([...SERVICES].sort()).toEqual([...names].sort());
+    expect([...MODELLED_SERVICES].sort()).toEqual([...names].sort());
+    for (const service of names) {
+      const m = createModel(service, { shards: [0, 1], rnd: mulberry32(1), report: () => undefined, counters: zeroCounters(), sampleOld: 10 });
+      expect(typeof m.load).toBe('function');
+    }
+    for (const k of ['group-generation', 'group-fenced', 'group-commit-lost', 'schema-same', 'schema-id', 'schema-version', 'schema-lost', 'offsets-reissued', 'offsets-gap', 'cdc-table-order']) expect(k in VIOLATION_KINDS).toBe(true);
   });
 });

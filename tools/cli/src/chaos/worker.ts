@@ -7,11 +7,10 @@
  * Started by the harness as ONE process: node --import tsx worker.ts '<json config>'.
  */
 import { PharaohClient } from '@pharaoh/client';
-import { shardForKey } from '@pharaoh/protocol';
 import { mulberry32 } from '@pharaoh/storage';
 import { NdjsonWriter } from './events.js';
 import { PLUGINS } from './services/index.js';
-import type { StepContext } from './services/plugin.js';
+import { servedKey, type StepContext } from './services/plugin.js';
 
 export interface WorkerConfig {
   w: number;
@@ -27,13 +26,6 @@ export interface WorkerConfig {
   plugins: string[];
 }
 
-/** `base` plus the first salt that hashes into the served shards (deterministic: every process finds the same key). */
-export function servedKey(base: string, shards: number): string {
-  for (let salt = 0; ; salt++) {
-    const key = `${base}-${salt}`;
-    if (shardForKey(key) < shards) return key;
-  }
-}
 
 /** Sessions never expire during a run, so "still OK" and "fenced" are the only right answers. */
 const SESSION_TIMEOUT_MS = 3_600_000;

@@ -53,27 +53,38 @@ function stateOf(ctx: StepContext): LoopState {
 const codeOf = (err: unknown): string => (err as { code?: string }).code ?? 'ERROR';
 const MUST_REJOIN = ['GROUP_REBALANCE_IN_PROGRESS', 'GROUP_ILLEGAL_GENERATION', 'GROUP_UNKNOWN_MEMBER'];
 
-/** Every member joins (polling PENDING), then syncs: one event with the generation all answers carried. */
+/**
+ * Every member joins, in rounds until all answers name one generation (a
+ * member answered while another still waits joins again, as a Kafka client
+ * does when its heartbeat says REBALANCE_IN_PROGRESS: the first join of a new
+ * group forms a generation of one, the second starts the next rebalance),
+ * then syncs: one event per generation answered, the agreed one last.
+ */
 async function rebalance(ctx: StepContext, s: LoopState): Promise<void> {
   const t = ctx.timed();
   const groups = ctx.client.groups;
   try {
-    const joins = await Promise.all(
-      s.members.map(async (m) => {
-        for (let i = 0; i < MAX_POLLS && !ctx.stopping(); i++) {
+    const answered = new Set<number>();
+    let joins: Array<number | undefined> = [];
+    for (let i = 0; i < MAX_POLLS && !ctx.stopping(); i++) {
+      joins = await Promise.all(
+        s.members.map(async (m) => {
           const j = await groups.join(s.group, { memberId: m, protocols: PROTOCOLS, sessionTimeoutMs: SESSION_TIMEOUT_MS, rebalanceTimeoutMs: REBALANCE_TIMEOUT_MS });
-          if (j.status === 'JOINED') return j.generation;
-        }
-        return undefined;
-      }),
-    );
+          if (j.status !== 'JOINED') return undefined;
+          answered.add(j.generation);
+          return j.generation;
+        }),
+      );
+      if (new Set(joins).size === 1 && joins[0] !== undefined) break;
+    }
     const gens = [...new Set(joins)];
     if (gens.length !== 1 || gens[0] === undefined) {
       // Answers that disagree are possible when a member's join straddled two rebalances; log each, in order (they were concurrent).
-      for (const g of joins.filter((x): x is number => x !== undefined).sort((a, b) => a - b)) ctx.log({ ...ctx.done(t, { k: 'grj', g: s.group, gen: g }) });
+      for (const g of [...answered].sort((a, b) => a - b)) ctx.log({ ...ctx.done(t, { k: 'grj', g: s.group, gen: g }) });
       s.generation = 0;
       return;
     }
+    for (const g of [...answered].filter((x) => x !== gens[0]).sort((a, b) => a - b)) ctx.log({ ...ctx.done(t, { k: 'grj', g: s.group, gen: g }) });
     const gen = gens[0];
     ctx.log({ ...ctx.done(t, { k: 'grj', g: s.group, gen }) });
     s.seen.push(gen);
@@ -177,3 +188,28 @@ function check({ events, final, violations }: CheckContext<Final>): Record<strin
 }
 
 export const groupCoordPlugin: ChaosPlugin<Final> = { service: 'group-coord', weight: 0.05, step, readBack, check };
+
+/**
+ * One loop's calls for other drivers of this plug-in (the power-cut model in
+ * tools/powercut, which checks after every restart): they log the step's own
+ * events, so `check` judges them like the rest.
+ */
+export const groupCalls = {
+  /** The loop's group. */
+  group: (ctx: StepContext): string => stateOf(ctx).group,
+  /** Rebalance the loop's group now (all its members join, then sync). */
+  rebalance: (ctx: StepContext): Promise<void> => rebalance(ctx, stateOf(ctx)),
+  /**
+   * Commit with the generation answered just before the newest one: it must be
+   * refused (fenced). Accepted, it says the newest generation was lost. False
+   * if the loop has no such generation.
+   */
+  async commitStale(ctx: StepContext): Promise<boolean> {
+    const s = stateOf(ctx);
+    const newest = Math.max(...s.seen);
+    const older = s.seen.filter((g) => g < newest);
+    if (older.length === 0) return false;
+    await commit(ctx, s, Math.max(...older), true);
+    return true;
+  },
+};

@@ -24,6 +24,7 @@
  * errors are expected under crashes, violations are not).
  */
 import type { PharaohClient } from '@pharaoh/client';
+import { shardForKey } from '@pharaoh/protocol';
 import type { HarnessEvent } from '../events.js';
 import type { Issue, Violation } from '../check.js';
 
@@ -90,6 +91,14 @@ export interface ChaosPlugin<F = unknown> {
   readBack?(client: PharaohClient, events: PluginEvent[]): Promise<F>;
   /** Push violations; return counts for the summary. */
   check(ctx: CheckContext<F>): Record<string, number>;
+}
+
+/** `base` plus the first salt that hashes into shards 0..shards−1 (deterministic: every process finds the same key). */
+export function servedKey(base: string, shards: number): string {
+  for (let salt = 0; ; salt++) {
+    const key = `${base}-${salt}`;
+    if (shardForKey(key) < shards) return key;
+  }
 }
 
 /** Domain answers are final; only transport trouble is worth retrying while reading back. */

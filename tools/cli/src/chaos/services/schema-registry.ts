@@ -185,3 +185,25 @@ export const schemaRegistryPlugin: ChaosPlugin<SchemaFinal> = {
   readBack,
   check,
 };
+
+/**
+ * One loop's calls for other drivers of this plug-in (the power-cut model in
+ * tools/powercut, which checks after every restart): they log the step's own
+ * events, so `check` judges them like the rest.
+ */
+export const schemaCalls = {
+  /** Register the next schema of each of the loop's subjects: fresh ids, versions above the acknowledged ones. */
+  async registerNext(ctx: StepContext): Promise<void> {
+    const st = stateOf(ctx);
+    for (let j = 0; j < st.subjects.length; j++) await register(ctx, st, j, st.next[j]!++, true, false);
+  },
+  /** Register again (either spelling) up to `max` of the loop's acknowledged schemas: each must answer its id and version. */
+  async registerAgain(ctx: StepContext, max: number): Promise<void> {
+    const st = stateOf(ctx);
+    const known = [...new Map(st.acked.map((a) => [`${a.subj} R${a.n}`, a])).values()];
+    for (let i = 0; i < max && known.length > 0; i++) {
+      const a = known.splice(Math.floor(ctx.rnd() * known.length), 1)[0]!;
+      await register(ctx, st, st.subjects.indexOf(a.subj), a.n, false, ctx.rnd() < 0.5);
+    }
+  },
+};
