@@ -11,7 +11,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Journal } from '@pharaoh/journal';
-import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { LatencyHistogram } from './lib/latency.js';
+import { REPO_ROOT, describeMachine, fmt, machineLine, writeSection } from './lib/report.js';
 import { timeLoops } from './lib/loops.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -48,7 +49,7 @@ interface Result {
   ops: number;
   seconds: number;
   syncs: number;
-  latenciesMs: number[];
+  latency: LatencyHistogram;
   compactions: number;
 }
 
@@ -72,11 +73,11 @@ async function journalSlice(journal: Journal<DecisionRecord>, r: Result, seq: { 
   r.compactions = journal.stats.compactions;
 }
 
-const newResult = (name: string, appenders: number): Result => ({ name, appenders, ops: 0, seconds: 0, syncs: 0, latenciesMs: [], compactions: 0 });
+const newResult = (name: string, appenders: number): Result => ({ name, appenders, ops: 0, seconds: 0, syncs: 0, latency: new LatencyHistogram(), compactions: 0 });
 
 function row(r: Result, baseline: number): string {
   const ratio = perSec(r) / baseline;
-  return `| ${r.name} | ${fmt(perSec(r))} | ${fmt(percentile(r.latenciesMs, 50), 3)} | ${fmt(percentile(r.latenciesMs, 99), 3)} | ${fmt(r.ops / Math.max(1, r.syncs), 1)} | ${fmt(ratio, 1)}x |`;
+  return `| ${r.name} | ${fmt(perSec(r))} | ${fmt(r.latency.percentile(50) / 1000, 3)} | ${fmt(r.latency.percentile(99) / 1000, 3)} | ${fmt(r.ops / Math.max(1, r.syncs), 1)} | ${fmt(ratio, 1)}x |`;
 }
 
 async function main(): Promise<void> {
@@ -142,8 +143,8 @@ async function main(): Promise<void> {
         name: r.name,
         appenders: r.appenders,
         perSec: perSec(r),
-        p50Ms: percentile(r.latenciesMs, 50),
-        p99Ms: percentile(r.latenciesMs, 99),
+        p50Ms: r.latency.percentile(50) / 1000,
+        p99Ms: r.latency.percentile(99) / 1000,
         recordsPerSync: r.ops / Math.max(1, r.syncs),
         ratioToRaw: perSec(r) / baseline,
         compactions: r.compactions,

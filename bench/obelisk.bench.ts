@@ -17,7 +17,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Obelisk, type ObeliskOptions } from '@pharaoh/obelisk';
-import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { LatencyHistogram } from './lib/latency.js';
+import { REPO_ROOT, describeMachine, fmt, machineLine, writeSection } from './lib/report.js';
 import { timeLoops } from './lib/loops.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -48,7 +49,7 @@ interface Result {
   ops: number;
   seconds: number;
   syncs: number;
-  latenciesMs: number[];
+  latency: LatencyHistogram;
   allocatedBytes: number;
   fileBytes: number;
   /** Process CPU time (user + system, all threads) spent in the timed loops, µs. */
@@ -57,7 +58,7 @@ interface Result {
 
 const perSec = (r: Result) => r.ops / r.seconds;
 const allocated = (path: string) => statSync(path).blocks * 512;
-const newResult = (name: string): Result => ({ name, ops: 0, seconds: 0, syncs: 0, latenciesMs: [], allocatedBytes: 0, fileBytes: 0, cpuUs: 0 });
+const newResult = (name: string): Result => ({ name, ops: 0, seconds: 0, syncs: 0, latency: new LatencyHistogram(), allocatedBytes: 0, fileBytes: 0, cpuUs: 0 });
 
 /** Run `body` and add the process CPU time it took to `r.cpuUs`. */
 async function counted(r: Result, body: () => Promise<void>): Promise<void> {
@@ -114,7 +115,7 @@ async function reservedWindow(path: string, seconds: number, into?: Result): Pro
     while (performance.now() < end) {
       const t = performance.now();
       for (let i = 0; i < 1024; i++) await take();
-      r.latenciesMs.push((performance.now() - t) / 1024);
+      r.latency.recordMs((performance.now() - t) / 1024);
       r.ops += 1024;
     }
   });
@@ -174,7 +175,7 @@ function merge(into: Result, r: Result): void {
   into.seconds += r.seconds;
   into.syncs += r.syncs;
   into.cpuUs += r.cpuUs;
-  for (const l of r.latenciesMs) into.latenciesMs.push(l);
+  into.latency.add(r.latency);
   into.allocatedBytes = r.allocatedBytes;
   into.fileBytes = r.fileBytes;
 }
@@ -207,7 +208,7 @@ function rowOf(runs: Measured[]): Row {
 function tableRow(r: Row, note: string): string {
   const t = r.total;
   const cpu = t.ops > 0 ? t.cpuUs / t.ops : NaN;
-  return `| ${t.name} | ${fmt(r.perSec)} | ${fmt(r.ratio, 2)}x${note} | ${fmt(percentile(t.latenciesMs, 50) * 1000, 1)} | ${fmt(percentile(t.latenciesMs, 99) * 1000, 1)} | ${fmt(cpu, cpu < 10 ? 2 : 0)} | ${fmt(t.ops / Math.max(1, t.syncs), 1)} | ${fmt(t.fileBytes)} | ${fmt(t.allocatedBytes)} |`;
+  return `| ${t.name} | ${fmt(r.perSec)} | ${fmt(r.ratio, 2)}x${note} | ${fmt(t.latency.percentile(50), 1)} | ${fmt(t.latency.percentile(99), 1)} | ${fmt(cpu, cpu < 10 ? 2 : 0)} | ${fmt(t.ops / Math.max(1, t.syncs), 1)} | ${fmt(t.fileBytes)} | ${fmt(t.allocatedBytes)} |`;
 }
 
 /** A floor checked in every run and judged on the median. */
@@ -323,14 +324,14 @@ async function main(): Promise<void> {
       ratio256: f256.median,
       floors: floors.map(({ shown, ...f }) => ({ ...f, shownMedian: shown(f.median), met: f.median >= f.floor })),
       issue16: { defaultMet: pair(d1024, d256), reserveAheadMet: pair(a1024, a256), defaultRuns: defaultRuns.map((i) => i + 1), reserveAheadRuns: aheadRuns.map((i) => i + 1) },
-      results: [{ total: rawAll, perSec: perSec(rawAll), ratio: 1, rawPerSec: perSec(rawAll) }, ...rows].map(({ total: { latenciesMs, ...r }, perSec: ps, ratio, rawPerSec }) => ({
+      results: [{ total: rawAll, perSec: perSec(rawAll), ratio: 1, rawPerSec: perSec(rawAll) }, ...rows].map(({ total: { latency, ...r }, perSec: ps, ratio, rawPerSec }) => ({
         ...r,
         perSec: ps,
         ratio,
         rawPerSec,
         cpuUsPerOp: r.ops > 0 ? r.cpuUs / r.ops : null,
-        p50ms: percentile(latenciesMs, 50),
-        p99ms: percentile(latenciesMs, 99),
+        p50ms: latency.percentile(50) / 1000,
+        p99ms: latency.percentile(99) / 1000,
       })),
     };
     writeSection('obelisk', md, json);

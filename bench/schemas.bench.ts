@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { shardForKey } from '@pharaoh/protocol';
 import { RawClient, startApp, stopApp } from '@pharaoh/testkit';
 import { timeLoops, type LoopTally } from './lib/loops.js';
-import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { LatencyHistogram } from './lib/latency.js';
+import { REPO_ROOT, describeMachine, fmt, machineLine, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -53,10 +54,10 @@ function subjects(): Array<{ subject: string; shard: number }> {
 }
 
 async function measure(what: string, inFlight: number, op: () => Promise<unknown>): Promise<Row> {
-  await timeLoops({ ops: 0, seconds: 0, latenciesMs: [] }, inFlight, WARMUP_SECONDS * 1000, op);
-  const r: LoopTally = { ops: 0, seconds: 0, latenciesMs: [] };
+  await timeLoops({ ops: 0, seconds: 0, latency: new LatencyHistogram() }, inFlight, WARMUP_SECONDS * 1000, op);
+  const r: LoopTally = { ops: 0, seconds: 0, latency: new LatencyHistogram() };
   await timeLoops(r, inFlight, SECONDS * 1000, op);
-  return { what, inFlight, perSecond: r.ops / r.seconds, p50ms: percentile(r.latenciesMs, 50), p99ms: percentile(r.latenciesMs, 99) };
+  return { what, inFlight, perSecond: r.ops / r.seconds, p50ms: r.latency.percentile(50) / 1000, p99ms: r.latency.percentile(99) / 1000 };
 }
 
 async function main(): Promise<void> {
