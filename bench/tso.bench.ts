@@ -44,6 +44,16 @@ const TSO_COMMANDS = {
   tsx: { label: '`tsx apps/tso/src/main.ts`', args: [TSO_MAIN], tsx: true },
 } as const;
 const START_REPEATS = QUICK ? 1 : 3;
+/**
+ * The environment the servers are started with: this one without
+ * NODE_EXTRA_CA_CERTS. This VM exports it to every process, and Node 20
+ * reads and parses that CA bundle while it starts (~80 ms of every start
+ * here: see bareNodeStarts, measured in the same run). A deployed
+ * `pharaoh serve` has no such variable (deploy/entrypoint.sh, the container
+ * image) and makes no TLS connection of its own that would use it.
+ */
+const SERVER_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+const BARE_NODE_REPEATS = QUICK ? 1 : 5;
 const SELF = fileURLToPath(import.meta.url);
 const DATA = join(REPO_ROOT, '.tmp', `bench-tso-${process.pid}`);
 
@@ -107,7 +117,7 @@ interface Child {
  */
 function spawnListening(args: readonly string[], o: { tsx: boolean }, timeoutMs = 60_000): Promise<Child> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, o.tsx ? ['--import', 'tsx', ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
+  const proc = spawn(process.execPath, o.tsx ? ['--import', 'tsx', ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT, env: SERVER_ENV });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -259,6 +269,12 @@ function merge(runs: Run[]): Run {
 
 // ---------------------------------------------------------------- main
 
+/** `node -e 0`, spawn → exit, each run (ms): in the servers' environment, and with this machine's NODE_EXTRA_CA_CERTS when it has one. */
+interface BareNode {
+  server: number[];
+  withCaCerts?: number[];
+}
+
 interface StartFigure {
   command: keyof typeof TSO_COMMANDS;
   kind: 'fresh' | 'restart';
@@ -292,6 +308,21 @@ async function rawCreateMs(dir: string): Promise<number> {
     }),
   );
   return performance.now() - t0;
+}
+
+/** Spawn → exit of `node -e 0`, each run (ms): Node's own start, in `env`. */
+async function bareNodeStarts(env: NodeJS.ProcessEnv): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < BARE_NODE_REPEATS; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env });
+      p.once('error', reject);
+      p.once('exit', () => resolve());
+    });
+    out.push(performance.now() - t0);
+  }
+  return out;
 }
 
 async function startup(command: keyof typeof TSO_COMMANDS, kind: StartFigure['kind'], data: string): Promise<StartFigure> {
@@ -334,6 +365,7 @@ async function main(): Promise<void> {
   mkdirSync(DATA, { recursive: true });
   const machine = describeMachine(DATA);
   const load0 = loadavg()[0]!;
+  const bare: BareNode = { server: await bareNodeStarts(SERVER_ENV), ...(process.env.NODE_EXTRA_CA_CERTS === undefined ? {} : { withCaCerts: await bareNodeStarts(process.env) }) };
   const starts = await startups();
 
   const tso = await spawnListening([...TSO_COMMANDS.bundle.args, '--shards', '0-1023', '--port', '0', '--http-port', '0', '--data', DATA, '--log-level', 'warn'], TSO_COMMANDS.bundle);
@@ -370,12 +402,13 @@ async function main(): Promise<void> {
     await stop(echo);
     rmSync(DATA, { recursive: true, force: true });
   }
-  report(machine, load0, starts, results, tsoRss, firstTouchMs, serverStats);
+  report(machine, load0, bare, starts, results, tsoRss, firstTouchMs, serverStats);
 }
 
 function report(
   machine: ReturnType<typeof describeMachine>,
   load0: number,
+  bare: BareNode,
   starts: StartFigure[],
   results: Array<{ case: Case; echo: Run; tso: Run; rounds: Array<{ echo: Run; tso: Run }> }>,
   rssAfterLoad: number,
@@ -463,12 +496,20 @@ so fresh starts right after such deletes are several times slower, and the basel
 |---|---|---|---|---:|---|---|---:|
 ${startRows(starts)}
 
+Every server here is started without this machine's \`NODE_EXTRA_CA_CERTS\` (see \`SERVER_ENV\`), as deployed: Node alone
+(\`node -e 0\`, spawn → exit) took ${bare.server.map((v) => fmt(v)).join(', ')} ms in that environment${
+    bare.withCaCerts === undefined
+      ? ''
+      : ` and ${bare.withCaCerts.map((v) => fmt(v)).join(', ')} ms with the variable (Node 20 reads and parses the CA bundle it names while it starts), which would add the difference to every start above`
+  }.
+
 RSS of the 1024-shard process after the load runs: ${fmt(rssAfterLoad, 1)} MiB (${fmt((rssAfterLoad * 2 ** 20) / 1e6, 1)} MB). Floors (issue 16, median of the runs of \`pharaoh serve\`): fresh start < 800 ms, restart < 500 ms, RSS after load < 100 MB.`;
   console.log(md);
   writeSection('tso', md, {
     machine,
     quick: QUICK,
     load0,
+    bare,
     starts,
     rssAfterLoad,
     firstTouchMs,
