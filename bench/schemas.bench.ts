@@ -20,6 +20,7 @@ import { timeLoops, type LoopTally } from './lib/loops.js';
 import { LatencyHistogram } from './lib/latency.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
+import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.5 : 5;
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const app = await startApp(PHARAOH_BIN, ['serve', 'schema-registry', '--shards', `0-${SHARDS - 1}`, '--data', DATA, '--port', '0', '--http-port', '0', '--log-level', 'warn'], {
     tsx: false,
+    nodeArgs: SERVE_NODE_FLAGS,
     cwd: REPO_ROOT,
   });
   const rows: Row[] = [];

@@ -23,6 +23,7 @@ import { decodeFrame, encodeFrame, shardForKey } from '@pharaoh/protocol';
 import { measureCalls, type CallsResult } from './lib/loops.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
+import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 0.5 : 5;
@@ -34,7 +35,7 @@ const DATA = join(REPO_ROOT, '.tmp', `bench-sequencer-${process.pid}`);
 function startSequencer(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [PHARAOH_BIN, 'serve', 'sequencer', '--shards', `0-${SHARDS - 1}`, '--data', DATA, '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--log-level', 'warn'],
+    [...SERVE_NODE_FLAGS, PHARAOH_BIN, 'serve', 'sequencer', '--shards', `0-${SHARDS - 1}`, '--data', DATA, '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--log-level', 'warn'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';

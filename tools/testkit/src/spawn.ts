@@ -46,6 +46,8 @@ export interface StartAppOptions {
   name?: string;
   /** false: run `script` with plain node (a .cjs/.mjs bin); default: through tsx's loader. */
   tsx?: boolean;
+  /** Node's own flags, before the script (e.g. SERVE_NODE_FLAGS, as `pharaoh serve` is deployed). */
+  nodeArgs?: readonly string[];
 }
 
 /** The app exited before it printed its listening line. */
@@ -82,8 +84,8 @@ function exitOf(child: ChildProcess): Promise<ExitStatus> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-function spawnTracked(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; tsx?: boolean; stdout: 'pipe' | 'ignore' }): ChildProcess {
-  const node = opts.tsx === false ? [script, ...args] : ['--import', 'tsx', script, ...args];
+function spawnTracked(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; tsx?: boolean; nodeArgs?: readonly string[]; stdout: 'pipe' | 'ignore' }): ChildProcess {
+  const node = [...(opts.nodeArgs ?? []), ...(opts.tsx === false ? [script, ...args] : ['--import', 'tsx', script, ...args])];
   const child = spawn(process.execPath, node, { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', opts.stdout, 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
