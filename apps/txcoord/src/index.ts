@@ -2,7 +2,8 @@
 export { txcoordService } from './service.js';
 export type { TxcoordShard } from './service.js';
 export { TxTable } from './tx-table.js';
-export type { TxIdSource, TxLayout, TxJournal, TxJournalHooks, TxTableDeps } from './tx-table.js';
+export type { TxIdSource, TxLayout, TxJournal, TxJournalHooks, TxTableDeps, CarriedTx } from './tx-table.js';
+export { encodeCarried, decodeCarried, CARRY_FORMAT } from './carry.js';
 export { DEFAULT_TX_TIMEOUT_MS, DEFAULT_TX_RETENTION_MS, DEFAULT_MAX_OPEN_TX, DEFAULT_MAX_REMEMBERED_TX, TXCOORD_OPTIONS, parseTxcoordOptions } from './options.js';
 export type { TxTableOptions, TxcoordOptions } from './options.js';
 export { parseTxRecord } from './records.js';

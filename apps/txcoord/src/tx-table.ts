@@ -66,6 +66,19 @@ export interface TxTableDeps {
    * An undecided txId below it may have been decided after the backup: IN_DOUBT.
    */
   inDoubtBeforeMs?: number;
+  /**
+   * Transactions a graceful shard move carried here (see carry.ts): open
+   * (ACTIVE) after the replay unless the journal holds a decision about them,
+   * each until now + the time it had left at the release.
+   */
+  carried?: readonly CarriedTx[];
+}
+
+/** An open transaction as a graceful move carries it: its timeout, and the time it had left at the release. */
+export interface CarriedTx {
+  txId: bigint;
+  timeoutMs: number;
+  remainingMs: number;
 }
 
 interface Active {
@@ -121,9 +134,34 @@ export class TxTable {
       onRecord: (raw) => table.apply(parseTxRecord(raw)),
       snapshot: () => table.snapshot(),
     });
+    // Carried by a move: open again, their remaining time restarted on this host's clock. (A
+    // decision in the journal wins: the release took them after every decision was durable,
+    // so there is none, but a carry must never reopen a decided transaction.)
+    const now = deps.clock.now();
+    for (const c of deps.carried ?? []) {
+      if (table.decided.has(c.txId) || table.active.has(c.txId)) continue;
+      table.active.set(c.txId, { timeoutMs: c.timeoutMs, deadline: now + c.remainingMs });
+    }
     table.floor = await deps.ids.next();
     table.sweepForget(deps.clock.now());
     return table;
+  }
+
+  /**
+   * The open transactions, for a graceful move to carry (ServiceDefinition.carry):
+   * each with its timeout and the time it has left now. Only once the table is
+   * closed (no decision can start or be in flight); one already past its
+   * deadline is left out (it timed out: presumed aborted, as the sweep would).
+   */
+  carryOpen(): CarriedTx[] {
+    if (!this.closed || this.pending.size > 0) throw new Error('carryOpen: the table must be closed, with no decision in flight');
+    const now = this.deps.clock.now();
+    const out: CarriedTx[] = [];
+    for (const [txId, a] of this.active) {
+      const remainingMs = a.deadline - now;
+      if (remainingMs > 0) out.push({ txId, timeoutMs: a.timeoutMs, remainingMs });
+    }
+    return out;
   }
 
   /** Sizes, for metrics and tests. */
