@@ -1,16 +1,18 @@
 /**
- * A graceful shard move carries the shard's open transactions (carry.ts):
- * they are ACTIVE at the target with the time they had left at the release,
- * and a commit or abort sent there decides them. What a crash or a plain
- * restart does to them is unchanged: presumed abort.
+ * A graceful shard move carries the shard's open transactions (a carry
+ * journaled by TxTable.closeForMove): they are ACTIVE at the target with the
+ * time they had left at the release, and a commit or abort sent there
+ * decides them. A carry counts only while it ends the journal. What a crash
+ * or a plain restart does to open transactions is unchanged: presumed abort.
  */
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '@pharaoh/protocol';
 import { SimulatedFs } from '@pharaoh/storage/testing';
 import { openTestProcess, type TestProcess } from '@pharaoh/server/testing';
-import { TXCOORD } from '@pharaoh/registry';
 import { txcoordService, type TxcoordShard } from '../src/service.js';
-import { decodeCarried, encodeCarried } from '../src/carry.js';
+import { TxTable, type TxJournalHooks } from '../src/tx-table.js';
+import { CARRY_CHUNK, parseTxRecord, type TxRecord } from '../src/records.js';
+import { DEFAULT_MAX_OPEN_TX } from '../src/options.js';
 
 const DATA = '/data';
 const SHARD = 5;
@@ -113,7 +115,7 @@ describe('a graceful shard move carries the open transactions', () => {
     await dst.close();
   });
 
-  it('a carried transaction left undecided at the target is aborted by the target\'s crash (presumed abort); a decided one survives it', async () => {
+  it('a carried transaction committed at the target survives its crash; one left undecided is then aborted (a record followed the carry)', async () => {
     const fs = new SimulatedFs({ seed: 4, dirs: [DATA] });
     const { src, dst } = await pair(fs, clock(T0), clock(T0));
     const a = await table(src).begin(30_000);
@@ -139,37 +141,113 @@ describe('a graceful shard move carries the open transactions', () => {
     await q.close();
   });
 
-  it('an unreadable carry opens the shard with them aborted (presumed abort), never refuses it', async () => {
+  it('a carry is void once any record follows it: a later crash aborts what it carried', async () => {
     const fs = new SimulatedFs({ seed: 6, dirs: [DATA] });
     const { src, dst } = await pair(fs, clock(T0), clock(T0));
-    const open = await table(src).begin(30_000);
-    await src.move('admin.shards.release', { shards: String(SHARD) });
-    const view = fs.forProcess();
-    const h = await view.open(`${DATA}/txcoord/shard-${SHARD}/released`, { truncate: true });
-    await h.write(Buffer.from('{"format":1,"txs":[["x"'), 0);
-    await h.datasync();
-    await h.close();
-    await dst.move('admin.shards.claim', { shards: String(SHARD) });
-    expect(await table(dst).status(open.txId)).toBe('ABORTED');
-    await src.close();
+    const a = await table(src).begin(30_000);
+    const b = await table(src).begin(30_000);
+    await move(src, dst);
+    expect(await table(dst).status(b.txId)).toBe('ACTIVE');
+    // The target journals a decision about another tx, then dies: b, carried and undecided, is aborted.
+    const other = await table(dst).begin();
+    await table(dst).abort(other.txId);
+    fs.killProcess();
+    src.abandon();
+    dst.abandon();
+    const next = (await openTestProcess(txcoordService, { fs: fs.forProcess(), dataDir: DATA, shards: [SHARD], clock: clock(T0) })) as Proc;
+    expect(await table(next).status(a.txId)).toBe('ABORTED');
+    expect(await table(next).status(b.txId)).toBe('ABORTED');
+    await next.close();
+  });
+
+  it('a carry still ending the journal is reopened by any open (the target died before deciding anything; the source restarted)', async () => {
+    const fs = new SimulatedFs({ seed: 7, dirs: [DATA] });
+    const { src, dst } = await pair(fs, clock(T0), clock(T0));
+    const a = await table(src).begin(30_000);
+    await move(src, dst);
+    fs.killProcess();
+    src.abandon();
+    dst.abandon();
+    const again = (await openTestProcess(txcoordService, { fs: fs.forProcess(), dataDir: DATA, shards: [SHARD], clock: clock(T0) })) as Proc;
+    expect(await table(again).status(a.txId)).toBe('ACTIVE');
+    expect(await table(again).commit(a.txId)).toHaveProperty('commitTs');
+    await again.close();
+  });
+
+  it('a release with nothing open voids an older carry still ending the journal', async () => {
+    const fs = new SimulatedFs({ seed: 8, dirs: [DATA] });
+    const sc = clock(T0);
+    const { src, dst } = await pair(fs, sc, clock(T0));
+    const a = await table(src).begin(1_000);
+    await move(src, dst);
+    // At the target `a` times out without being looked at, then the shard is moved back.
+    const dc = clock(T0 + 5_000);
+    const back = (await openTestProcess(txcoordService, { fs: fs.forProcess(), dataDir: DATA, shards: [3], clock: dc })) as Proc;
     await dst.close();
+    await back.move('admin.shards.claim', { shards: String(SHARD) });
+    expect(await table(back).status(a.txId)).toBe('ACTIVE'); // the target never opened it: its remaining second restarts here
+    dc.t += 2_000;
+    await back.move('admin.shards.release', { shards: String(SHARD) });
+    const last = (await openTestProcess(txcoordService, { fs: fs.forProcess(), dataDir: DATA, shards: [SHARD], clock: dc })) as Proc;
+    await expect(table(last).commit(a.txId)).rejects.toMatchObject({ code: ERROR_CODES.TX_ABORTED });
+    await Promise.all([src.close(), back.close(), last.close()]);
   });
 });
 
-describe('carry format', () => {
-  const shardOf = (id: bigint) => TXCOORD.layout.shardOf(id);
-  it('round-trips, carries nothing for no open transaction, and refuses another shard\'s txIds and bad fields', () => {
-    expect(encodeCarried([])).toBeUndefined();
-    const id = (1n << 40n) | (7n << 12n); // any ID; its shard is whatever the layout says
-    const shard = shardOf(id);
-    const bytes = encodeCarried([{ txId: id, timeoutMs: 10_000, remainingMs: 2_500.2 }])!;
-    expect(decodeCarried(bytes, shard, shardOf)).toEqual([{ txId: id, timeoutMs: 10_000, remainingMs: 2_501 }]);
-    expect(() => decodeCarried(bytes, (shard + 1) % 1024, shardOf)).toThrow(/not of shard/);
-    const raw = (body: unknown) => Buffer.from(JSON.stringify(body));
-    expect(() => decodeCarried(raw({ format: 2, txs: [] }), shard, shardOf)).toThrow(/format/);
-    expect(() => decodeCarried(raw({ format: 1, txs: [[id.toString(), 0, 5]] }), shard, shardOf)).toThrow(/timeoutMs/);
-    expect(() => decodeCarried(raw({ format: 1, txs: [[id.toString(), 10_000, 0]] }), shard, shardOf)).toThrow(/remainingMs/);
-    // More left than the timeout (a clock step back at the source): capped at the timeout.
-    expect(decodeCarried(raw({ format: 1, txs: [[id.toString(), 10_000, 50_000]] }), shard, shardOf)[0]!.remainingMs).toBe(10_000);
+/** IDs of the in-memory tables: one counter, so each table's IDs lie above every earlier one's. */
+let next = 1_000_000n;
+
+/** The table alone over an in-memory journal (a list of records). */
+async function memTable(log: TxRecord[], now: { now(): number }): Promise<TxTable> {
+  const layout = { timeOf: () => T0, shardOf: () => 0, unitAt: (ms: number) => ms };
+  return TxTable.open(
+    {
+      ids: {
+        next: async () => next++,
+        nextRange: async (n: number) => {
+          const first = next;
+          next += BigInt(n);
+          return { first, count: n };
+        },
+      },
+      layout,
+      clock: now,
+      openJournal: async (hooks: TxJournalHooks) => {
+        for (const r of log) hooks.onRecord(r);
+        return {
+          append: async (r: TxRecord) => {
+            log.push(parseTxRecord(r));
+          },
+          close: async () => undefined,
+        };
+      },
+    },
+    { defaultTimeoutMs: 10_000, retentionMs: 600_000, maxOpen: DEFAULT_MAX_OPEN_TX * 10, maxRemembered: 200_000 },
+  );
+}
+
+describe('carry records', () => {
+  it('chunks a large carry, reopens it only when complete, and keeps it through a compaction snapshot', async () => {
+    const c = { now: () => T0 };
+    const log: TxRecord[] = [];
+    const t = await memTable(log, c);
+    const n = CARRY_CHUNK * 2 + 5;
+    const ids: bigint[] = [];
+    for (let i = 0; i < n; i++) ids.push((await t.begin(20_000)).txId);
+    await t.closeForMove();
+    const carries = log.filter((r) => r.t === 'o');
+    expect(carries.map((r) => (r.t === 'o' ? [r.i, r.n, r.x.length] : []))).toEqual([
+      [0, 3, CARRY_CHUNK],
+      [1, 3, CARRY_CHUNK],
+      [2, 3, 5],
+    ]);
+    const u = await memTable([...log], c);
+    expect(u.stats.active).toBe(n);
+    // The snapshot ends with the same carry: a compaction keeps it.
+    expect(u.snapshot().filter((r) => r.t === 'o')).toEqual(carries);
+    // A torn carry (its last chunk lost) reopens nothing.
+    const torn = await memTable(log.slice(0, -1), c);
+    expect(torn.stats.active).toBe(0);
+    expect(await torn.status(ids[0]!)).toBe('ABORTED');
   });
 });

@@ -102,6 +102,13 @@ export interface TableJournal<R> {
 export interface JournaledTable {
   sweep(): Promise<unknown>;
   close(): Promise<void>;
+  /**
+   * Optional: close for a graceful shard move (ServiceDefinition.releaseShard):
+   * as `close`, but first journal (durably) what the next holder of the
+   * shard must find that a stop would not keep. Without it a release closes
+   * the table as a stop does.
+   */
+  closeForMove?(): Promise<void>;
 }
 
 /** The per-shard state of a journaled service. */
@@ -124,12 +131,6 @@ export interface JournaledServiceParts<Spec extends ServiceSpec, T extends Journ
   handlers: Handlers<Spec, JournaledShard<T, O>, O>;
   /** The table's figures for /metrics (open transactions, live sessions); the kit adds the journal's. */
   stats?(table: T): Omit<ShardStats, 'journal'>;
-  /**
-   * Optional: what of the closed table a graceful shard move hands to the
-   * next holder (ServiceDefinition.carry; it arrives as `ctx.carried` in
-   * `openTable`). Called after the table closed (its journal too).
-   */
-  carry?(table: T, ctx: ShardContext<O>): Uint8Array | undefined;
 }
 
 /** A journaled coordinator as a ServiceDefinition: the kit opens, sweeps and closes its tables. */
@@ -162,9 +163,11 @@ export function defineJournaledService<Spec extends ServiceSpec, T extends Journ
       return { table, journal: journal as Journal<unknown>, options };
     },
     stats: (state) => ({ ...parts.stats?.(state.table), journal: state.journal }),
-    ...(parts.carry === undefined ? {} : { carry: (state: JournaledShard<T, O>, ctx: ShardContext<O>) => parts.carry!(state.table, ctx) }),
     async closeShard(state) {
       await state.table.close();
+    },
+    async releaseShard(state) {
+      await (state.table.closeForMove ? state.table.closeForMove() : state.table.close());
     },
     handlers: parts.handlers,
   };

@@ -23,12 +23,6 @@ export { BOUND_COUNTER };
  * it describes; only a move's claim (HostedShards.adopt) acts on it.
  */
 export const RELEASED_MARK = 'released';
-/**
- * Where a release writes a mark that carries app state (ServiceDefinition.carry)
- * before renaming it to RELEASED_MARK. A leftover (a crash before the rename)
- * means nothing: it is never read, and the next such release overwrites it.
- */
-export const RELEASED_MARK_TMP = 'released.tmp';
 
 /** `draining`: a move (moves.ts) stopped taking requests for it and waits for those in flight. */
 export type ShardStatus = 'open' | 'failed' | 'draining' | 'closing' | 'closed';
@@ -124,8 +118,9 @@ export class HostedShard<S> {
   }
 
   /**
-   * Close for a shard move (moves.ts): as `close` (the shard carries a bound
-   * right above the IDs it issued, made durable here), and then leaves the
+   * Close for a shard move (moves.ts): as `close` (the app's state closed by
+   * its `releaseShard` where it has one, else `closeShard`; the shard carries
+   * a bound right above the IDs it issued, made durable here), and then leaves the
    * RELEASED_MARK, made durable, before the lock is released. `exact` is
    * false if any of that failed: the next holder then resumes above every
    * time-bound slot of the data dir instead (always safe, only further ahead).
@@ -144,40 +139,18 @@ export class HostedShard<S> {
         this.logger.warn({ err }, `shard ${this.id}: ${what} failed while releasing it for a move`);
       }
     };
-    if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
-    // The app's state that outlives the move (ServiceDefinition.carry), taken once closeShard
-    // settled every decision in flight: nothing changes it any more.
-    let carried: Uint8Array | undefined;
-    if (exact && def.carry && this.handle) {
-      await step('carry its app state', async () => {
-        carried = def.carry!(this.handle.state, this.handle);
-      });
-    }
+    // The app keeps what outlives the move (ServiceDefinition.releaseShard) durably before the mark.
+    if (def.releaseShard && this.handle) await step('releaseShard', () => def.releaseShard!(this.handle.state, this.handle));
+    else if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
     await step('generator close', () => this.generator.close());
     if (exact) await step('carry its bound', () => this.bound.raise(this.generator.issuedBelowTicks, true));
     if (exact) {
       await step('mark it released', async () => {
-        const mark = join(this.dir, RELEASED_MARK);
-        if (carried === undefined || carried.length === 0) {
-          const h = await fs.open(mark, { create: true });
-          try {
-            await h.datasync();
-          } finally {
-            await h.close();
-          }
-        } else {
-          // The carried bytes are the mark's content: written and fdatasynced under another
-          // name, then renamed into place, so the mark exists only with all of them (a crash
-          // before the rename leaves no mark: the next holder resumes as after a crash).
-          const tmp = join(this.dir, RELEASED_MARK_TMP);
-          const h = await fs.open(tmp, { create: true, truncate: true });
-          try {
-            await h.write(carried, 0);
-            await h.datasync();
-          } finally {
-            await h.close();
-          }
-          await fs.rename(tmp, mark);
+        const h = await fs.open(join(this.dir, RELEASED_MARK), { create: true });
+        try {
+          await h.datasync();
+        } finally {
+          await h.close();
         }
         await fs.syncDir(this.dir);
       });
@@ -260,25 +233,6 @@ interface ShardClaimed {
   restored: RestoreMark | undefined;
   /** It carried the RELEASED_MARK (now removed durably): a graceful move left it, its bound exact. */
   released: boolean;
-  /** The mark's content: app state the release carried (ShardContext.carried). */
-  carried: Uint8Array | undefined;
-}
-
-/** Read the `size` bytes of `path` (a released mark: written whole and fdatasynced before it was renamed into place). */
-async function readWhole(fs: FileSystem, path: string, size: number): Promise<Uint8Array> {
-  const h = await fs.open(path);
-  try {
-    const buf = new Uint8Array(size);
-    let got = 0;
-    while (got < size) {
-      const n = await h.read(buf.subarray(got), size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got === size ? buf : buf.subarray(0, got);
-  } finally {
-    await h.close();
-  }
 }
 
 function openFailed(def: { spec: { name: string } }, id: number, dir: string, err: unknown): Error {
@@ -311,18 +265,14 @@ async function claim<S>(env: ShardOpenEnv<S>, id: number, newDir: boolean, syncI
     // Looked for with a stat, not a blind unlink: on a start with no marks, 1024
     // failing unlinks each built an ENOENT error (~30 µs of CPU per shard).
     const mark = join(dir, RELEASED_MARK);
-    const markStat = await options.fs.stat(mark);
-    const released = markStat !== undefined;
-    let carried: Uint8Array | undefined;
+    const released = (await options.fs.stat(mark)) !== undefined;
     if (released) {
-      // App state the release carried (ServiceDefinition.carry): read before the mark goes.
-      if (markStat.size > 0) carried = await readWhole(options.fs, mark, markStat.size);
       await options.fs.unlink(mark);
       await options.fs.syncDir(dir);
     }
     // The shard's own bound becomes > 0 only once an open completed (see
     // openClaimed), so its app state (a journal) was created durably before it could serve.
-    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored, released, carried };
+    return { id, dir, lock, bound, servedBefore: bound.value > 0, restored: claimed.restored, released };
   } catch (err) {
     await lock?.close().catch(() => undefined);
     throw openFailed(def, id, dir, err);
@@ -409,7 +359,6 @@ async function openClaimed<S>(env: ShardOpenEnv<S>, processBound: ProcessBound, 
       fs: options.fs,
       recovering,
       restored: c.restored,
-      carried: c.carried,
       servedBefore,
       clock: options.clock,
       options,

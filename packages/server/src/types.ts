@@ -39,6 +39,22 @@ export interface ServiceDefinition<Spec extends ServiceSpec = ServiceSpec, S = u
   openShard?(ctx: ShardContext<O>): Promise<S>;
   /** Called at shutdown after in-flight requests were answered (flush/close journals here). */
   closeShard?(state: S, ctx: ShardContext<O>): Promise<void>;
+  /**
+   * Optional: called instead of `closeShard` when a graceful shard move
+   * releases the shard (`admin.shards.release`, after its requests in flight
+   * were answered), to keep state that a stop or a crash does not keep — for
+   * txcoord, its open transactions, whose begins are not journaled. It must
+   * close the state as `closeShard` does, and make whatever it keeps durable
+   * in the shard's own files (its journal) before it resolves: the host
+   * writes the `released` mark only after it resolved, and the next open of
+   * the shard (the target's claim, a claim back on the source, a restart)
+   * finds it there. Whatever it writes must be safe to find after a crash at
+   * any point of it and of the release (the next holder then resumes as after
+   * a crash, or with what was kept — never with a mix that contradicts what
+   * was answered). A rejection makes the release inexact (the next holder
+   * resumes as after a crash).
+   */
+  releaseShard?(state: S, ctx: ShardContext<O>): Promise<void>;
   /** One handler per op of the spec; the host routed the request to `shard` (by the op's route) and checked its fields. */
   handlers: Handlers<Spec, S, O>;
   /**
@@ -48,20 +64,6 @@ export interface ServiceDefinition<Spec extends ServiceSpec = ServiceSpec, S = u
    * cheap and must not throw.
    */
   stats?(state: S): ShardStats;
-  /**
-   * Optional: state that must outlive a graceful shard move although it is
-   * not durable (txcoord's open transactions: their begins are not
-   * journaled). Called by a move's release (`admin.shards.release`) after
-   * `closeShard` resolved — nothing can change the state any more — and only
-   * then; a plain stop or a crash never calls it. The bytes returned are
-   * written into the shard's `released` mark (a temporary file, fdatasynced,
-   * renamed into place, directory fsynced), so they exist exactly when the
-   * mark does, and handed to the next open of the shard as
-   * `ShardContext.carried`. Return undefined (or throw: the release then
-   * carries nothing and the next holder resumes as after a crash) to carry
-   * nothing. Must be cheap and pure: no I/O.
-   */
-  carry?(state: S, ctx: ShardContext<O>): Uint8Array | undefined;
 }
 
 /** A shard's app-level figures for `/metrics` (each field only where the service has it). */
@@ -104,9 +106,9 @@ export interface HostedService<S = unknown> {
   cliOptions?: readonly CliOption[];
   openShard?(ctx: ShardContext<unknown>): Promise<S>;
   closeShard?(state: S, ctx: ShardContext<unknown>): Promise<void>;
+  releaseShard?(state: S, ctx: ShardContext<unknown>): Promise<void>;
   handlers: object;
   stats?(state: S): ShardStats;
-  carry?(state: S, ctx: ShardContext<unknown>): Uint8Array | undefined;
 }
 
 export interface CliOption {
@@ -141,16 +143,6 @@ export interface ShardContext<O = unknown> {
   recovering: boolean;
   /** Set when `pharaoh restore` put this shard back from a backup (see RestoreMark). */
   restored: RestoreMark | undefined;
-  /**
-   * What the last holder's `ServiceDefinition.carry` returned when a graceful
-   * move released this shard, if nothing opened the shard since: read from
-   * the `released` mark, which the open removes durably before the app opens
-   * (so it is handed to one open only; an open that fails, or a crash before
-   * the app's state is durable, loses it — the app must then behave as after
-   * a crash, which must be safe). Undefined otherwise (a start after a stop or
-   * a crash, a reopen after a failure, a release that carried nothing).
-   */
-  carried: Uint8Array | undefined;
   /**
    * True when the shard's bound was above 0 at open: its generator has issued
    * IDs before, so any state the app keeps on disk (a journal) must already
