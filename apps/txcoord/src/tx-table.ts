@@ -189,9 +189,10 @@ export class TxTable {
       const n = Math.max(1, Math.ceil(open.length / CARRY_CHUNK));
       const recs: CarryRecord[] = [];
       for (let i = 0; i < n; i++) recs.push({ t: 'o', i, n, x: open.slice(i * CARRY_CHUNK, (i + 1) * CARRY_CHUNK) });
-      // Appended in order (one flush batches them); each resolves once durable.
-      await Promise.all(recs.map((r) => journal.append(r)));
+      // Applied first, so a compaction the appends trigger keeps the carry (at its snapshot's
+      // end); appended in order (one flush batches them), each resolving once durable.
       for (const r of recs) this.apply(r);
+      await Promise.all(recs.map((r) => journal.append(r)));
     } finally {
       await this.journal?.close();
     }

@@ -194,6 +194,25 @@ describe('a graceful shard move carries the open transactions', () => {
   });
 });
 
+describe('a carry and journal compaction', () => {
+  it('a compaction the carry itself triggers keeps it (the snapshot ends with it)', async () => {
+    const fs = new SimulatedFs({ seed: 9, dirs: [DATA] });
+    const app = { compactAtBytes: 4096 };
+    const dst = (await openTestProcess(txcoordService, { fs: fs.forProcess(), dataDir: DATA, shards: [2], clock: clock(T0), app })) as Proc;
+    const src = (await openTestProcess(txcoordService, { fs: fs.forProcess(), dataDir: DATA, shards: [SHARD], clock: clock(T0), app })) as Proc;
+    const state = src.handle(SHARD)!.state;
+    const ids: bigint[] = [];
+    for (let i = 0; i < 400; i++) ids.push((await state.table.begin(30_000)).txId);
+    const before = state.journal.stats.compactions;
+    await move(src, dst);
+    // ~20 bytes a transaction: the carry alone is past the 4 KiB threshold.
+    expect(state.journal.stats.compactions).toBeGreaterThan(before);
+    expect(table(dst).stats.active).toBe(400);
+    expect(await table(dst).commit(ids[399]!)).toHaveProperty('commitTs');
+    await Promise.all([src.close(), dst.close()]);
+  });
+});
+
 /** IDs of the in-memory tables: one counter, so each table's IDs lie above every earlier one's. */
 let next = 1_000_000n;
 
