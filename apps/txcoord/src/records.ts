@@ -1,8 +1,9 @@
 /**
  * What txcoord writes to a shard's journal. Begins are NOT journaled (presumed
  * abort: a transaction whose decision is not in the journal was never
- * committed, so it is aborted after a restart). Only decisions and the
- * forgetting watermark are.
+ * committed, so it is aborted after a restart). Only decisions, the
+ * forgetting watermark and — once per graceful shard move — the open
+ * transactions the move carries are.
  */
 import { records } from '@pharaoh/server';
 
@@ -34,7 +35,25 @@ export interface ForgetRecord {
   u: number;
 }
 
-export type TxRecord = CommitRecord | AbortRecord | ForgetRecord;
+/**
+ * Open transactions carried by a graceful shard move (TxTable.closeForMove),
+ * written after the table closed, so after every decision. One carry is `n`
+ * chunks `i` = 0..n-1 in a row (a record holds at most CARRY_CHUNK of them).
+ * An open honours a carry only if its chunks are complete and the LAST
+ * records of the journal: any later record (a decision, a watermark) voids
+ * it. `x`: [txId, timeoutMs, time left at the release in ms].
+ */
+export interface CarryRecord {
+  t: 'o';
+  i: number;
+  n: number;
+  x: Array<[bigint, number, number]>;
+}
+
+/** Open transactions per carry record: ~20 bytes each, well below the journal's 1 MiB record limit. */
+export const CARRY_CHUNK = 8_192;
+
+export type TxRecord = CommitRecord | AbortRecord | ForgetRecord | CarryRecord;
 
 /** Check a replayed record's shape (msgpack may hand small integers back as numbers). */
 export function parseTxRecord(raw: unknown): TxRecord {
@@ -57,6 +76,20 @@ export function parseTxRecord(raw: unknown): TxRecord {
       const u = r['u'];
       if (typeof u !== 'number' || !Number.isSafeInteger(u)) throw bad(raw);
       return { t: 'f', u };
+    }
+    case 'o': {
+      const { i, n, x } = r;
+      if (!records.isUint(i) || !records.isUint(n) || i >= n || !Array.isArray(x) || x.length > CARRY_CHUNK) throw bad(raw);
+      const txs: Array<[bigint, number, number]> = [];
+      for (const row of x as unknown[]) {
+        if (!Array.isArray(row) || row.length !== 3) throw bad(raw);
+        const id = big(row[0]);
+        const timeoutMs = row[1] as unknown;
+        const leftMs = row[2] as unknown;
+        if (id === undefined || !records.isUint(timeoutMs) || !records.isUint(leftMs)) throw bad(raw);
+        txs.push([id, timeoutMs, leftMs]);
+      }
+      return { t: 'o', i, n, x: txs };
     }
     default:
       throw bad(raw);

@@ -16,7 +16,13 @@
  * - after a restore from a backup, an undecided txId whose time lies below the
  *   restore's `inDoubtBeforeMs` may have been committed or aborted after the
  *   backup: it is IN_DOUBT (never presumed aborted), and commit, abort and
- *   heartbeat answer TX_IN_DOUBT, until retention forgets it (UNKNOWN).
+ *   heartbeat answer TX_IN_DOUBT, until retention forgets it (UNKNOWN);
+ * - a graceful shard move keeps the open transactions (closeForMove): once
+ *   the table is closed, they are journaled as a carry (CarryRecord), and an
+ *   open whose journal ENDS with a complete carry makes them ACTIVE again,
+ *   each with the time it had left at the release. Nothing was decided after
+ *   a carry that is still the last record, so no answer contradicts it; any
+ *   later record voids it (a crash after that aborts them, as always).
  */
 import type { ServiceResult, TXCOORD, TxStatus } from '@pharaoh/registry';
 import type { JournalHooks, TableJournal } from '@pharaoh/server';
@@ -34,7 +40,7 @@ import {
   txNotInDoubt,
 } from './errors.js';
 import type { TxTableOptions } from './options.js';
-import { parseTxRecord, type TxRecord } from './records.js';
+import { CARRY_CHUNK, parseTxRecord, type CarryRecord, type TxRecord } from './records.js';
 
 /** The part of @pharaoh/snowflake's IdGenerator the table uses. */
 export interface TxIdSource {
@@ -80,6 +86,13 @@ interface Decision {
   at: number;
 }
 
+/** The carry at the end of the journal (see CarryRecord): its transactions, and the chunk expected next. */
+interface TailCarry {
+  txs: Array<[bigint, number, number]>;
+  next: number;
+  n: number;
+}
+
 /** Retries of the "wait for an in-flight decision, then look again" loop; one is enough, the rest is slack. */
 const MAX_LOOKUPS = 4;
 
@@ -102,6 +115,11 @@ export class TxTable {
   /** Restored shard: undecided txIds whose time field is below this are IN_DOUBT (see TxTableDeps.inDoubtBeforeMs). */
   private readonly doubtBeforeUnit: number;
   private closed = false;
+  /**
+   * The carry the journal ends with, if it does (see CarryRecord): cleared by
+   * any other record, kept by compaction (at the snapshot's end).
+   */
+  private tailCarry: TailCarry | undefined;
 
   private constructor(
     private readonly deps: TxTableDeps,
@@ -121,9 +139,63 @@ export class TxTable {
       onRecord: (raw) => table.apply(parseTxRecord(raw)),
       snapshot: () => table.snapshot(),
     });
+    table.reopenCarried();
     table.floor = await deps.ids.next();
     table.sweepForget(deps.clock.now());
     return table;
+  }
+
+  /**
+   * The journal ends with a complete carry: a graceful move released the
+   * shard with these transactions open, and nothing was decided since. Open
+   * them again until now + the time each had left at the release: the
+   * remainder restarts on this host's clock, so clock skew between the hosts
+   * neither aborts them at once nor stretches them. (A decision wins; a txId
+   * of a restored shard's lost process stays IN_DOUBT.)
+   */
+  private reopenCarried(): void {
+    const c = this.tailCarry;
+    if (c === undefined || c.next !== c.n) return;
+    const now = this.deps.clock.now();
+    for (const [txId, timeoutMs, leftMs] of c.txs) {
+      if (this.decided.has(txId) || this.inDoubt(txId)) continue;
+      this.active.set(txId, { timeoutMs, deadline: now + Math.min(leftMs, timeoutMs) });
+    }
+  }
+
+  /**
+   * Close for a graceful shard move (the host's releaseShard): stop taking
+   * requests, wait for decisions in flight, then journal the open
+   * transactions (durably, before this resolves) as a carry the next open
+   * reopens, then close the journal. Each carries its timeout and the time it
+   * has left; one already past its deadline is left out (it timed out:
+   * presumed aborted). With none open, an empty carry is still written if the
+   * journal ends with an older one, so that one is not reopened.
+   */
+  async closeForMove(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.pending.values()]);
+    try {
+      const journal = this.journal;
+      if (journal === undefined) return;
+      const now = this.deps.clock.now();
+      const open: Array<[bigint, number, number]> = [];
+      for (const [txId, a] of this.active) {
+        const leftMs = Math.ceil(a.deadline - now);
+        if (leftMs > 0) open.push([txId, a.timeoutMs, leftMs]);
+      }
+      if (open.length === 0 && this.tailCarry === undefined) return;
+      const n = Math.max(1, Math.ceil(open.length / CARRY_CHUNK));
+      const recs: CarryRecord[] = [];
+      for (let i = 0; i < n; i++) recs.push({ t: 'o', i, n, x: open.slice(i * CARRY_CHUNK, (i + 1) * CARRY_CHUNK) });
+      // Applied first, so a compaction the appends trigger keeps the carry (at its snapshot's
+      // end); appended in order (one flush batches them), each resolving once durable.
+      for (const r of recs) this.apply(r);
+      await Promise.all(recs.map((r) => journal.append(r)));
+    } finally {
+      await this.journal?.close();
+    }
   }
 
   /** Sizes, for metrics and tests. */
@@ -151,6 +223,9 @@ export class TxTable {
     } finally {
       this.beginning--;
     }
+    // Closed while the IDs were drawn: a move may have carried the open transactions already,
+    // without this one. Refused (SHARD_UNAVAILABLE: the client begins again), never open unseen.
+    if (this.closed) throw tableClosed();
     this.active.set(txId, { timeoutMs: timeout, deadline: this.deps.clock.now() + timeout });
     return { txId, startTs, timeoutMs: timeout };
   }
@@ -320,17 +395,38 @@ export class TxTable {
     await this.journal?.close();
   }
 
-  /** The live state as records: replaying them rebuilds `decided` and the watermark. */
+  /**
+   * The live state as records: replaying them rebuilds `decided`, the
+   * watermark and a carry the journal ends with (still last: open
+   * transactions are not journaled otherwise).
+   */
   snapshot(): TxRecord[] {
     const out: TxRecord[] = [{ t: 'f', u: this.forgetBeforeUnit }];
     for (const [id, d] of this.decided) {
       out.push(d.commitTs === undefined ? { t: 'a', id, at: d.at } : { t: 'c', id, ts: d.commitTs, at: d.at });
+    }
+    const c = this.tailCarry;
+    if (c !== undefined && c.next === c.n) {
+      const n = Math.max(1, Math.ceil(c.txs.length / CARRY_CHUNK));
+      for (let i = 0; i < n; i++) out.push({ t: 'o', i, n, x: c.txs.slice(i * CARRY_CHUNK, (i + 1) * CARRY_CHUNK) });
     }
     return out;
   }
 
   /** Apply a durable record (replay, or after append). The first decision about a txId wins. */
   private apply(rec: TxRecord): void {
+    if (rec.t === 'o') {
+      // Chunk 0 starts a carry; the next chunk in order extends it; anything else voids it.
+      const c = this.tailCarry;
+      if (rec.i === 0) this.tailCarry = { txs: [...rec.x], next: 1, n: rec.n };
+      else if (c !== undefined && c.next === rec.i && c.n === rec.n) {
+        c.txs.push(...rec.x);
+        c.next++;
+      } else this.tailCarry = undefined;
+      return;
+    }
+    // Any other record after a carry voids it (see CarryRecord).
+    this.tailCarry = undefined;
     if (rec.t === 'f') {
       this.forgetBeforeUnit = Math.max(this.forgetBeforeUnit, rec.u);
       return;

@@ -10,8 +10,14 @@
  * Invariants checked: afterwards the shard is owned by exactly one process
  * (a second opener is refused SHARD_LOCKED) or by neither until the move is
  * rerun, and the rerun always succeeds; every decision a client was told
- * reads the same at the new owner, and every transaction begun reads a
- * decision (never UNKNOWN); every txId issued after the move, and after the
+ * reads the same at the new owner (and at every later owner: nothing is
+ * decided twice differently, no acknowledged decision is lost); every
+ * transaction begun reads a decision (never UNKNOWN), except right after the
+ * move, where a transaction left open may read ACTIVE — carried by the
+ * release (always, when no fault struck: every open one is carried) — and is
+ * then committed or aborted at the new owner, which must succeed and stay so
+ * through the later power loss and claims; an open one not carried reads
+ * ABORTED (presumed abort); every txId issued after the move, and after the
  * later power loss, is above every txId issued before — with a frozen clock,
  * and the target's clock 10 s behind the source's, so only the carried and
  * shared bounds can keep them there.
@@ -66,13 +72,43 @@ async function serve(p: Proc, l: Ledger, n: number, rng: () => number, alive: ()
   }
 }
 
-async function check(p: Proc, l: Ledger, where: string): Promise<void> {
+/**
+ * Every tx told a decision reads it; every other tx begun reads a decision, or
+ * (with `carried`: right after the move) ACTIVE. Returns those reading ACTIVE.
+ */
+async function check(p: Proc, l: Ledger, where: string, carried = false): Promise<bigint[]> {
   const table = p.handle(MOVED)!.state.table;
+  const active: bigint[] = [];
   for (const txId of l.begun) {
     const status = await table.status(txId);
     const told = l.told.get(txId);
     if (told !== undefined && status !== told) throw new Error(`${where}: tx ${txId} was told ${told}, reads ${status}`);
-    if (status !== 'COMMITTED' && status !== 'ABORTED') throw new Error(`${where}: tx ${txId} begun before reads ${status}, not a decision`);
+    if (status === 'ACTIVE' && carried) active.push(txId);
+    else if (status !== 'COMMITTED' && status !== 'ABORTED') throw new Error(`${where}: tx ${txId} begun before reads ${status}, not a decision`);
+  }
+  return active;
+}
+
+/**
+ * Decide, at the new owner, the transactions the move carried open: each must
+ * take the decision asked for. The first is always decided, so a record
+ * follows the carry: one left open then reads ABORTED after the later power
+ * loss (a carry no longer last in the journal reopens nothing).
+ */
+async function decideCarried(p: Proc, l: Ledger, open: bigint[], rng: () => number, where: string): Promise<void> {
+  const table = p.handle(MOVED)!.state.table;
+  for (const [i, txId] of open.entries()) {
+    const roll = rng();
+    if (i > 0 && roll < 0.2) continue;
+    if (roll < 0.7) {
+      const { commitTs } = await table.commit(txId);
+      if (commitTs <= l.high) throw new Error(`${where}: carried tx ${txId} committed at ${commitTs}, not above ${l.high} issued before`);
+      l.high = commitTs;
+      l.told.set(txId, 'COMMITTED');
+    } else {
+      await table.abort(txId);
+      l.told.set(txId, 'ABORTED');
+    }
   }
 }
 
@@ -86,7 +122,14 @@ async function refusedLocked(fs: SimulatedFs): Promise<boolean> {
   );
 }
 
-async function schedule(seed: number): Promise<'moved' | 'rerun'> {
+interface Outcome {
+  outcome: 'moved' | 'rerun';
+  /** Transactions that read ACTIVE at the new owner (carried), and those left open at the release. */
+  carried: number;
+  open: number;
+}
+
+async function schedule(seed: number): Promise<Outcome> {
   const fs = new SimulatedFs({ seed, dirs: [DATA] });
   const rng = fs.rng;
   const l: Ledger = { told: new Map(), begun: new Set(), high: -1n };
@@ -130,7 +173,22 @@ async function schedule(seed: number): Promise<'moved' | 'rerun'> {
   }
   // Exactly one owner: a process that still lists the shard (the old source restarting) is refused.
   expect(await refusedLocked(fs), `seed ${seed}: a second process could open the moved shard`).toBe(true);
-  await check(owner, l, `seed ${seed} after the move (${outcome})`);
+  const where = `seed ${seed} after the move (${outcome})`;
+  // Begun and never told a decision: open at the release (or decided unacknowledged by a fault).
+  const untold = [...l.begun].filter((txId) => !l.told.has(txId));
+  const carried = await check(owner, l, where, true);
+  // No fault: the release carried every open transaction.
+  if (outcome === 'moved' && carried.length !== untold.length) throw new Error(`${where}: ${untold.length} tx(s) open at the release, ${carried.length} carried`);
+  // One not carried reads a decision (ABORTED, presumed; or one made but not acknowledged before
+  // the fault): an answer now, which must never change (nor come back open at a later owner).
+  for (const txId of untold) {
+    if (carried.includes(txId)) continue;
+    const status = await owner.handle(MOVED)!.state.table.status(txId);
+    if (status !== 'COMMITTED' && status !== 'ABORTED') throw new Error(`${where}: tx ${txId} reads ${status}`);
+    l.told.set(txId, status);
+  }
+  await decideCarried(owner, l, carried, rng, where);
+  await check(owner, l, `${where}, carried decided`, true);
   await serve(owner, l, 1 + Math.floor(rng() * 3), rng);
   // More service, then the power goes: the new owner's acknowledged state must survive it.
   fs.powerLoss();
@@ -147,16 +205,21 @@ async function schedule(seed: number): Promise<'moved' | 'rerun'> {
   await check(next, l, `seed ${seed} after a claim following a crash`);
   await serve(next, l, 2, rng);
   await next.close();
-  return outcome;
+  return { outcome, carried: carried.length, open: untold.length };
 }
 
 describe('txcoord shard move under crashes', () => {
-  it('keeps every decision, never reissues a txId, and leaves exactly one owner (or none until the rerun) when the process dies or the power goes mid-move', { timeout: 600_000 }, async () => {
+  it('keeps every decision, carries open transactions or aborts them (never both), never reissues a txId, and leaves exactly one owner (or none until the rerun) when the process dies or the power goes mid-move', { timeout: 600_000 }, async () => {
     const seeds = ONE === undefined ? Array.from({ length: SCHEDULES }, (_, i) => i + 1) : [Number(ONE)];
-    const outcomes = { moved: 0, rerun: 0 };
+    const outcomes = { moved: 0, rerun: 0, carried: 0, rerunCarried: 0, rerunAborted: 0 };
     for (const seed of seeds) {
       try {
-        outcomes[await schedule(seed)]++;
+        const o = await schedule(seed);
+        outcomes[o.outcome]++;
+        outcomes.carried += o.carried;
+        // After a fault: the open transactions were carried (the mark survived), or aborted.
+        if (o.outcome === 'rerun' && o.carried > 0) outcomes.rerunCarried++;
+        if (o.outcome === 'rerun' && o.open > o.carried) outcomes.rerunAborted++;
       } catch (err) {
         throw new Error(`seed ${seed} (replay: PHARAOH_CRASH_SEED=${seed}): ${(err as Error).message}`, { cause: err });
       }
@@ -165,6 +228,10 @@ describe('txcoord shard move under crashes', () => {
       // Both paths must be exercised for the test to mean anything.
       expect(outcomes.moved).toBeGreaterThan(SCHEDULES / 20);
       expect(outcomes.rerun).toBeGreaterThan(SCHEDULES / 4);
+      // Carried open transactions, and after a fault both outcomes: carried, and aborted.
+      expect(outcomes.carried).toBeGreaterThan(SCHEDULES / 10);
+      expect(outcomes.rerunCarried).toBeGreaterThan(0);
+      expect(outcomes.rerunAborted).toBeGreaterThan(0);
     }
   });
 });

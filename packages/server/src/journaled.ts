@@ -102,6 +102,13 @@ export interface TableJournal<R> {
 export interface JournaledTable {
   sweep(): Promise<unknown>;
   close(): Promise<void>;
+  /**
+   * Optional: close for a graceful shard move (ServiceDefinition.releaseShard):
+   * as `close`, but first journal (durably) what the next holder of the
+   * shard must find that a stop would not keep. Without it a release closes
+   * the table as a stop does.
+   */
+  closeForMove?(): Promise<void>;
 }
 
 /** The per-shard state of a journaled service. */
@@ -158,6 +165,9 @@ export function defineJournaledService<Spec extends ServiceSpec, T extends Journ
     stats: (state) => ({ ...parts.stats?.(state.table), journal: state.journal }),
     async closeShard(state) {
       await state.table.close();
+    },
+    async releaseShard(state) {
+      await (state.table.closeForMove ? state.table.closeForMove() : state.table.close());
     },
     handlers: parts.handlers,
   };

@@ -6,7 +6,9 @@
  * 1. `admin.shards.release {shards, drainMs?}` on the source: each shard stops
  *    taking requests (they answer SHARD_UNAVAILABLE, retryable: not acted
  *    upon), the requests already in flight on it are answered, then it closes
- *    like a graceful stop (app state, generator, the process's time bound
+ *    like a graceful stop (app state — through the app's `releaseShard` where
+ *    it has one, which keeps durably what a stop would lose, such as
+ *    txcoord's open transactions —, generator, the process's time bound
  *    carried into `<shard dir>/bound` and fdatasynced, lock released). The
  *    shard stays listed in this process's hello and keeps answering
  *    SHARD_UNAVAILABLE until step 3, so a router never sees it owned by nobody.

@@ -118,8 +118,9 @@ export class HostedShard<S> {
   }
 
   /**
-   * Close for a shard move (moves.ts): as `close` (the shard carries a bound
-   * right above the IDs it issued, made durable here), and then leaves the
+   * Close for a shard move (moves.ts): as `close` (the app's state closed by
+   * its `releaseShard` where it has one, else `closeShard`; the shard carries
+   * a bound right above the IDs it issued, made durable here), and then leaves the
    * RELEASED_MARK, made durable, before the lock is released. `exact` is
    * false if any of that failed: the next holder then resumes above every
    * time-bound slot of the data dir instead (always safe, only further ahead).
@@ -138,7 +139,9 @@ export class HostedShard<S> {
         this.logger.warn({ err }, `shard ${this.id}: ${what} failed while releasing it for a move`);
       }
     };
-    if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
+    // The app keeps what outlives the move (ServiceDefinition.releaseShard) durably before the mark.
+    if (def.releaseShard && this.handle) await step('releaseShard', () => def.releaseShard!(this.handle.state, this.handle));
+    else if (def.closeShard && this.handle) await step('closeShard', () => def.closeShard!(this.handle.state, this.handle));
     await step('generator close', () => this.generator.close());
     if (exact) await step('carry its bound', () => this.bound.raise(this.generator.issuedBelowTicks, true));
     if (exact) {

@@ -39,6 +39,22 @@ export interface ServiceDefinition<Spec extends ServiceSpec = ServiceSpec, S = u
   openShard?(ctx: ShardContext<O>): Promise<S>;
   /** Called at shutdown after in-flight requests were answered (flush/close journals here). */
   closeShard?(state: S, ctx: ShardContext<O>): Promise<void>;
+  /**
+   * Optional: called instead of `closeShard` when a graceful shard move
+   * releases the shard (`admin.shards.release`, after its requests in flight
+   * were answered), to keep state that a stop or a crash does not keep — for
+   * txcoord, its open transactions, whose begins are not journaled. It must
+   * close the state as `closeShard` does, and make whatever it keeps durable
+   * in the shard's own files (its journal) before it resolves: the host
+   * writes the `released` mark only after it resolved, and the next open of
+   * the shard (the target's claim, a claim back on the source, a restart)
+   * finds it there. Whatever it writes must be safe to find after a crash at
+   * any point of it and of the release (the next holder then resumes as after
+   * a crash, or with what was kept — never with a mix that contradicts what
+   * was answered). A rejection makes the release inexact (the next holder
+   * resumes as after a crash).
+   */
+  releaseShard?(state: S, ctx: ShardContext<O>): Promise<void>;
   /** One handler per op of the spec; the host routed the request to `shard` (by the op's route) and checked its fields. */
   handlers: Handlers<Spec, S, O>;
   /**
@@ -90,6 +106,7 @@ export interface HostedService<S = unknown> {
   cliOptions?: readonly CliOption[];
   openShard?(ctx: ShardContext<unknown>): Promise<S>;
   closeShard?(state: S, ctx: ShardContext<unknown>): Promise<void>;
+  releaseShard?(state: S, ctx: ShardContext<unknown>): Promise<void>;
   handlers: object;
   stats?(state: S): ShardStats;
 }
