@@ -82,7 +82,12 @@ async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: st
 /** The TSO process's durable-bound fdatasyncs so far (count and total seconds), from /metrics. */
 async function fsyncs(httpUrl: string): Promise<{ count: number; seconds: number }> {
   const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  // The histogram is labelled (kind="bound"): before its first fdatasync it has no series yet, which is 0, not unknown.
+  const family = text.includes('# TYPE pharaoh_fsync_duration_seconds histogram');
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name}\\{[^}]*kind="bound"[^}]*\\} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : family ? 0 : NaN;
+  };
   return { count: value('pharaoh_fsync_duration_seconds_count'), seconds: value('pharaoh_fsync_duration_seconds_sum') };
 }
 

@@ -98,15 +98,33 @@ export function readSections(): Map<string, string> {
 }
 
 /**
+ * Hand-written text that follows a section on the page (after its END marker,
+ * up to the next section's BEGIN marker), by section name: notes written from
+ * several runs, which no single benchmark script writes.
+ */
+function trailingNotes(): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(PAGE)) return out;
+  const page = readFileSync(PAGE, 'utf8');
+  for (const m of page.matchAll(/<!-- END ([\w.-]+) -->([\s\S]*?)(?=<!-- BEGIN [\w.-]+ -->|$)/g)) {
+    const text = m[2]!.trim();
+    if (text.length > 0 && !out.has(m[1]!)) out.set(m[1]!, text);
+  }
+  return out;
+}
+
+/**
  * Rewrite docs/BENCHMARKS.md as `header`, then the sections named in `order`
- * (those present), then any other sections, each block unchanged. Text outside
- * the section markers is replaced by `header`.
+ * (those present), then any other sections, each block unchanged and followed
+ * by the hand-written notes that followed it before. Other text outside the
+ * section markers is replaced by `header`.
  */
 export function writePage(header: string, order: string[]): void {
   const sections = readSections();
+  const notes = trailingNotes();
   const wanted = [...new Set(order)];
   const names = [...wanted.filter((n) => sections.has(n)), ...[...sections.keys()].filter((n) => !wanted.includes(n))];
-  const body = names.map((n) => sections.get(n)!).join('\n\n');
+  const body = names.map((n) => (notes.has(n) ? `${sections.get(n)!}\n\n${notes.get(n)!}` : sections.get(n)!)).join('\n\n');
   mkdirSync(dirname(PAGE), { recursive: true });
   writeFileSync(PAGE, `${header.trimEnd()}\n\n${body}\n`);
 }
