@@ -95,8 +95,14 @@ it(`holds about highWaterBytes per connection for ${SLOW} peers that never read 
   expect(info.maxBufferedBytes).toBeLessThanOrEqual(HIGH_WATER + 64 * 1024);
   expect(info.bufferedBytes).toBeLessThanOrEqual(SLOW * (HIGH_WATER + 64 * 1024));
 
-  // And its memory: what it holds for them is about those bytes, not many times more.
+  // And its memory: what it holds for them is about those bytes, not many times more (76 MiB
+  // before answers were bounded). Per connection: the answers (≤ highWaterBytes, as
+  // arrayBuffers) plus the requests already read but not handled — the frames of the last
+  // socket read, each a JS object and a Buffer view on the heap, and ws's unparsed chunks.
+  // Measured on a quiet 2-core VM: heap +10.7 MiB and buffers +8.7 MiB for 8 connections,
+  // 17–25 MiB in all from run to run (a faster machine reads more per read before pausing);
+  // so up to 2 MiB of backlog per connection is allowed beside the answers.
   const after = await measure();
   const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
-  expect(grown, `grew ${(grown / MiB).toFixed(1)} MiB for ${SLOW} slow readers`).toBeLessThan(SLOW * (HIGH_WATER + MiB / 2) + 4 * MiB);
+  expect(grown, `grew ${(grown / MiB).toFixed(1)} MiB for ${SLOW} slow readers`).toBeLessThan(SLOW * (HIGH_WATER + 2 * MiB) + 4 * MiB);
 }, 120_000);
