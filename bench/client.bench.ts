@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import { PharaohClient } from '@pharaoh/client';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { LatencyHistogram } from './lib/latency.js';
+import { boundFsyncs, scrapeMetrics } from './lib/metrics.js';
 import { REPO_ROOT, describeMachine, fmt, machineLine, writeSection } from './lib/report.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
@@ -81,14 +82,7 @@ async function startTso(dataDir: string): Promise<{ child: ChildProcess; url: st
 
 /** The TSO process's durable-bound fdatasyncs so far (count and total seconds), from /metrics. */
 async function fsyncs(httpUrl: string): Promise<{ count: number; seconds: number }> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  // The histogram is labelled (kind="bound"): before its first fdatasync it has no series yet, which is 0, not unknown.
-  const family = text.includes('# TYPE pharaoh_fsync_duration_seconds histogram');
-  const value = (name: string): number => {
-    const m = new RegExp(`^${name}\\{[^}]*kind="bound"[^}]*\\} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : family ? 0 : NaN;
-  };
-  return { count: value('pharaoh_fsync_duration_seconds_count'), seconds: value('pharaoh_fsync_duration_seconds_sum') };
+  return boundFsyncs(await scrapeMetrics(httpUrl));
 }
 
 /** CPU time (user + system) a process has used so far, in µs (from /proc, 10 ms ticks). */

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { decodeFrame, encodeFrame } from '@pharaoh/protocol';
 import { REPO_ROOT, describeMachine, fmt, machineLine, percentile, writeSection } from './lib/report.js';
+import { boundFsyncs, metric, scrapeMetrics } from './lib/metrics.js';
 import { PHARAOH_BIN } from '../tools/cli/src/paths.js';
 import { SERVE_NODE_FLAGS } from '../tools/cli/src/node-flags.js';
 
@@ -246,10 +247,9 @@ async function touchAll(server: Child): Promise<void> {
 
 /** fsync count and mean latency, and bound waits, from the server's /metrics. */
 async function tsoMetrics(server: Child): Promise<{ fsyncs: number; fsyncMeanMs: number; windowWaits: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
-  const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const fsyncs = value('pharaoh_fsync_duration_seconds_count');
-  return { fsyncs, fsyncMeanMs: (value('pharaoh_fsync_duration_seconds_sum') * 1000) / fsyncs, windowWaits: value('pharaoh_window_waits_total') };
+  const text = await scrapeMetrics(`http://127.0.0.1:${server.httpPort}`);
+  const { count, seconds } = boundFsyncs(text);
+  return { fsyncs: count, fsyncMeanMs: (seconds * 1000) / count, windowWaits: metric(text, 'pharaoh_window_waits_total') };
 }
 
 function merge(runs: Run[]): Run {
